@@ -1,0 +1,160 @@
+//! Data transfer objects of the admin API and the device API, shared by the server, the SPA and the agent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::{DeviceFacts, DirectoryDeviceId};
+use crate::eligibility::Eligibility;
+use crate::tenant::{Licences, Prerequisite, TenantSwitches};
+
+/// Unix time in seconds.
+pub type UnixSeconds = i64;
+
+/// `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `ok` when the server answers and its database does.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Account name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The signed-in admin (`GET /api/v1/auth/me`, and the answer to a sign-in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Account name.
+    pub username: String,
+}
+
+/// One row of the Devices list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    /// Rampart's id of the device.
+    pub id: String,
+    /// What the device reported.
+    pub facts: DeviceFacts,
+    /// The directory registration the device is known by.
+    pub directory_device_id: DirectoryDeviceId,
+    /// Eligibility for security settings management, with the tenant switches applied.
+    pub eligibility: Eligibility,
+    /// When the device onboarded.
+    pub onboarded_at: UnixSeconds,
+    /// When it last checked in; `None` before its first check-in.
+    pub last_check_in: Option<UnixSeconds>,
+}
+
+/// A page of the Devices list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePage {
+    /// The rows of this page.
+    pub items: Vec<DeviceSummary>,
+    /// Devices matching the filter, on all pages.
+    pub total: u64,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
+/// Whether the device's directory registration already existed or was created at onboarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// The device presented a registration that Rampart already knew.
+    Reused,
+    /// The device presented a registration that Rampart had not seen; it was recorded as is.
+    Adopted,
+    /// The device had no registration; one was created for it (workgroup devices too).
+    Created,
+}
+
+impl Registration {
+    /// The name an admin reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reused => "Existing registration reused",
+            Self::Adopted => "Existing registration recorded",
+            Self::Created => "Registration created at onboarding",
+        }
+    }
+}
+
+/// Everything known about one device (`GET /api/v1/devices/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceDetail {
+    /// The row data.
+    #[serde(flatten)]
+    pub summary: DeviceSummary,
+    /// How the directory registration came about.
+    pub registration: Registration,
+    /// How many times the device has checked in.
+    pub n_check_ins: u64,
+    /// Whether an admin asked for a check-in sooner than the interval.
+    pub sync_requested: bool,
+}
+
+/// Answer to `POST /api/v1/device/onboard`; the body is `{"onboarding_token": …, "facts": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardResponse {
+    /// The device's id in Rampart.
+    pub device_id: String,
+    /// The device's secret; shown once, stored hashed.
+    pub device_secret: String,
+    /// The directory registration the device is known by.
+    pub directory_device_id: DirectoryDeviceId,
+    /// How the registration came about.
+    pub registration: Registration,
+    /// Seconds until the device should check in.
+    pub check_in_interval_secs: u64,
+}
+
+/// Answer to `POST /api/v1/device/check-in`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInResponse {
+    /// Seconds until the next check-in.
+    pub check_in_interval_secs: u64,
+}
+
+/// The tenant administration page (`GET /api/v1/tenant`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantView {
+    /// The two switches.
+    pub switches: TenantSwitches,
+    /// Declared licences.
+    pub licences: Licences,
+    /// The token devices onboard with.
+    pub onboarding_token: String,
+    /// The prerequisite checklist.
+    pub prerequisites: Vec<Prerequisite>,
+}
+
+/// `PATCH /api/v1/tenant`: what to change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    /// New switch positions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switches: Option<TenantSwitches>,
+    /// New licence declarations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licences: Option<Licences>,
+}
+
+/// What a device needs to onboard: the server's address and the tenant's token. Downloadable from Tenant
+/// administration and read by `rampart-agent --onboarding-package`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingPackage {
+    /// Base URL of the Rampart server, e.g. `http://127.0.0.1:8080`.
+    pub server_url: String,
+    /// The tenant's onboarding token.
+    pub onboarding_token: String,
+}

@@ -1,0 +1,263 @@
+//! The Devices list's query: filter, sort and page, parsed from a query string into types.
+//!
+//! The same type builds the admin center's URL (so the list's state lives in the URL) and the API call, and the
+//! server parses the API's query string with [`DeviceQuery::parse`], which names every bad parameter.
+
+use crate::device::{ManagedBy, OsProduct};
+use crate::error::Violation;
+
+string_enum! {
+    /// A column the Devices list sorts by.
+    pub enum DeviceSort {
+        Hostname = ("hostname", "Name"),
+        Os = ("os", "OS"),
+        ManagedBy = ("managed_by", "Managed by"),
+        JoinType = ("join_type", "Registration"),
+        Eligibility = ("eligibility", "Security settings management"),
+        LastCheckIn = ("last_check_in", "Last check-in"),
+    }
+}
+
+string_enum! {
+    /// Sort direction.
+    pub enum SortDir {
+        Asc = ("asc", "Ascending"),
+        Desc = ("desc", "Descending"),
+    }
+}
+
+string_enum! {
+    /// Eligibility filter of the Devices list.
+    pub enum EligibilityFilter {
+        Eligible = ("eligible", "Eligible"),
+        NotApplicable = ("not_applicable", "Not applicable"),
+    }
+}
+
+/// Filter, sort and page of the Devices list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceQuery {
+    /// Case-insensitive substring of the host name.
+    pub search: String,
+    /// Only devices managed by this.
+    pub managed_by: Option<ManagedBy>,
+    /// Only devices with this OS.
+    pub os: Option<OsProduct>,
+    /// Only eligible, or only not applicable, devices.
+    pub eligibility: Option<EligibilityFilter>,
+    /// Sort column.
+    pub sort: DeviceSort,
+    /// Sort direction.
+    pub dir: SortDir,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
+impl Default for DeviceQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            managed_by: None,
+            os: None,
+            eligibility: None,
+            sort: DeviceSort::Hostname,
+            dir: SortDir::Asc,
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+impl DeviceQuery {
+    /// Rows per page unless asked otherwise.
+    pub const DEFAULT_PER_PAGE: u32 = 50;
+    /// The largest page served.
+    pub const MAX_PER_PAGE: u32 = 500;
+    /// The longest search text accepted.
+    pub const MAX_SEARCH_LEN: usize = 100;
+
+    /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
+        let mut query = Self::default();
+        let mut violations = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in pairs {
+            if seen.contains(&key) {
+                violations.push(Violation::new(key, "is given more than once"));
+                continue;
+            }
+            seen.push(key);
+            let mut bad = |message: String| violations.push(Violation::new(key, message));
+            match key {
+                "q" => {
+                    if value.chars().count() > Self::MAX_SEARCH_LEN {
+                        bad(format!("must be at most {} characters", Self::MAX_SEARCH_LEN));
+                    } else {
+                        query.search = value.trim().to_owned();
+                    }
+                }
+                "managed_by" => match ManagedBy::from_code(value) {
+                    Some(v) => query.managed_by = Some(v),
+                    None => bad(format!("{}, not {value:?}", ManagedBy::expected())),
+                },
+                "os" => match OsProduct::from_code(value) {
+                    Some(v) => query.os = Some(v),
+                    None => bad(format!("{}, not {value:?}", OsProduct::expected())),
+                },
+                "eligibility" => match EligibilityFilter::from_code(value) {
+                    Some(v) => query.eligibility = Some(v),
+                    None => bad(format!("{}, not {value:?}", EligibilityFilter::expected())),
+                },
+                "sort" => match DeviceSort::from_code(value) {
+                    Some(v) => query.sort = v,
+                    None => bad(format!("{}, not {value:?}", DeviceSort::expected())),
+                },
+                "dir" => match SortDir::from_code(value) {
+                    Some(v) => query.dir = v,
+                    None => bad(format!("{}, not {value:?}", SortDir::expected())),
+                },
+                "page" => match value.parse::<u32>() {
+                    Ok(n) if n >= 1 => query.page = n,
+                    _ => bad(format!("must be a whole number from 1, not {value:?}")),
+                },
+                "per_page" => match value.parse::<u32>() {
+                    Ok(n) if (1..=Self::MAX_PER_PAGE).contains(&n) => query.per_page = n,
+                    _ => bad(format!("must be a whole number from 1 to {}, not {value:?}", Self::MAX_PER_PAGE)),
+                },
+                _ => {
+                    bad("is not a known parameter; known are q, managed_by, os, eligibility, sort, dir, page, per_page"
+                        .into())
+                }
+            }
+        }
+        if violations.is_empty() { Ok(query) } else { Err(violations) }
+    }
+
+    /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let default = Self::default();
+        let mut pairs = Vec::new();
+        if !self.search.is_empty() {
+            pairs.push(("q", self.search.clone()));
+        }
+        if let Some(v) = self.managed_by {
+            pairs.push(("managed_by", v.code().to_owned()));
+        }
+        if let Some(v) = self.os {
+            pairs.push(("os", v.code().to_owned()));
+        }
+        if let Some(v) = self.eligibility {
+            pairs.push(("eligibility", v.code().to_owned()));
+        }
+        if self.sort != default.sort {
+            pairs.push(("sort", self.sort.code().to_owned()));
+        }
+        if self.dir != default.dir {
+            pairs.push(("dir", self.dir.code().to_owned()));
+        }
+        if self.page != default.page {
+            pairs.push(("page", self.page.to_string()));
+        }
+        if self.per_page != default.per_page {
+            pairs.push(("per_page", self.per_page.to_string()));
+        }
+        pairs
+    }
+
+    /// The query string (without `?`), percent-encoded.
+    pub fn to_query_string(&self) -> String {
+        self.to_pairs().iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
+    }
+
+    /// Sorting by `column`: a click on the current column flips the direction, a new column starts ascending
+    /// (last check-in starts with the most recent). Returns to the first page.
+    pub fn sorted_by(&self, column: DeviceSort) -> Self {
+        let dir = if self.sort == column {
+            if self.dir == SortDir::Asc { SortDir::Desc } else { SortDir::Asc }
+        } else if column == DeviceSort::LastCheckIn {
+            SortDir::Desc
+        } else {
+            SortDir::Asc
+        };
+        Self { sort: column, dir, page: 1, ..self.clone() }
+    }
+
+    /// Index of the first row of the page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_query_gives_the_defaults() {
+        assert_eq!(DeviceQuery::parse([]), Ok(DeviceQuery::default()));
+    }
+
+    #[test]
+    fn a_full_query_round_trips_through_its_query_string() {
+        let query = DeviceQuery {
+            search: "ws 01&x".into(),
+            managed_by: Some(ManagedBy::CoManaged),
+            os: Some(OsProduct::WindowsServer2019),
+            eligibility: Some(EligibilityFilter::NotApplicable),
+            sort: DeviceSort::ManagedBy,
+            dir: SortDir::Desc,
+            page: 3,
+            per_page: 25,
+        };
+        let qs = query.to_query_string();
+        assert_eq!(
+            qs,
+            "q=ws%2001%26x&managed_by=co_managed&os=windows_server_2019&eligibility=not_applicable&sort=managed_by&dir=desc&page=3&per_page=25"
+        );
+        let pairs = query.to_pairs();
+        let parsed = DeviceQuery::parse(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(parsed, Ok(query));
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        let violations =
+            DeviceQuery::parse([("sort", "colour"), ("page", "0"), ("per_page", "9999"), ("zzz", "1"), ("dir", "up")])
+                .expect_err("invalid");
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(paths, ["sort", "page", "per_page", "zzz", "dir"]);
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused() {
+        let violations = DeviceQuery::parse([("page", "1"), ("page", "2")]).expect_err("invalid");
+        assert_eq!(violations, [Violation::new("page", "is given more than once")]);
+    }
+
+    #[test]
+    fn clicking_a_column_sorts_by_it_then_flips_direction() {
+        let query = DeviceQuery { page: 4, ..DeviceQuery::default() };
+        let by_managed_by = query.sorted_by(DeviceSort::ManagedBy);
+        assert_eq!(
+            (by_managed_by.sort, by_managed_by.dir, by_managed_by.page),
+            (DeviceSort::ManagedBy, SortDir::Asc, 1)
+        );
+        assert_eq!(by_managed_by.sorted_by(DeviceSort::ManagedBy).dir, SortDir::Desc);
+        assert_eq!(query.sorted_by(DeviceSort::LastCheckIn).dir, SortDir::Desc);
+    }
+}
