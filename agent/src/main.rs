@@ -1,1 +1,272 @@
-fn main() {}
+//! `rampart-agent`: plays a fleet of Windows devices against a Rampart server.
+//!
+//! `simulate` onboards N devices with a realistic mix of platforms, managers and registrations (with a progress
+//! bar), then keeps every one of them checking in at the interval the server gives.
+
+mod fleet;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use shared::api::{CheckInResponse, OnboardResponse, OnboardingPackage};
+use shared::device::DeviceFacts;
+use shared::error::ErrorEnvelope;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Parser)]
+#[command(name = "rampart-agent", version, about = "Simulated Windows devices for Rampart")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Onboard a fleet of simulated devices and keep them checking in.
+    Simulate(Simulate),
+}
+
+#[derive(Debug, clap::Args)]
+struct Simulate {
+    /// The onboarding package downloaded from Tenant administration (server address and token).
+    #[arg(long, conflicts_with_all = ["server", "token"])]
+    onboarding_package: Option<PathBuf>,
+    /// The server's base URL, e.g. http://127.0.0.1:8080 (instead of a package).
+    #[arg(long, requires = "token")]
+    server: Option<String>,
+    /// The tenant's onboarding token (instead of a package).
+    #[arg(long, env = "RAMPART_ONBOARDING_TOKEN", hide_env_values = true, requires = "server")]
+    token: Option<String>,
+    /// Number of devices.
+    #[arg(long, default_value_t = 50)]
+    devices: u32,
+    /// Seed of the fleet's mix; the same seed gives the same devices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Devices onboarding at the same time.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Keeps the devices' credentials here, so that a restart resumes the same devices instead of onboarding anew.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+    /// Stop after onboarding and one check-in per device.
+    #[arg(long)]
+    once: bool,
+}
+
+/// A device's credentials, as kept in the state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Enrolled {
+    facts: DeviceFacts,
+    device_id: String,
+    device_secret: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StateFile {
+    server_url: String,
+    seed: u64,
+    devices: Vec<Enrolled>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Command::Simulate(args) = Cli::parse().command;
+    simulate(args).await
+}
+
+async fn simulate(args: Simulate) -> anyhow::Result<()> {
+    let package = match (&args.onboarding_package, &args.server, &args.token) {
+        (Some(path), _, _) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read the package {}", path.display()))?;
+            serde_json::from_str::<OnboardingPackage>(&text)
+                .with_context(|| format!("{} is not a Rampart onboarding package", path.display()))?
+        }
+        (None, Some(server), Some(token)) => {
+            OnboardingPackage { server_url: server.clone(), onboarding_token: token.clone() }
+        }
+        _ => bail!("give --onboarding-package FILE, or --server URL and --token TOKEN"),
+    };
+    let base = package.server_url.trim_end_matches('/').to_owned();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let fleet = fleet::generate(args.seed, args.devices);
+
+    let resumed = args.state_file.as_deref().and_then(|path| load_state(path, &base, args.seed));
+    let enrolled: Vec<Enrolled> = match resumed {
+        Some(devices) if devices.len() == fleet.len() => {
+            println!("Resuming {} devices from the state file.", devices.len());
+            devices
+        }
+        _ => onboard_all(&client, &base, &package.onboarding_token, fleet, args.concurrency).await?,
+    };
+    if let Some(path) = &args.state_file {
+        let state = StateFile { server_url: base.clone(), seed: args.seed, devices: enrolled.clone() };
+        std::fs::write(path, serde_json::to_vec(&state)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+
+    let counters = Arc::new(Counters::default());
+    let mut tasks = JoinSet::new();
+    let n_devices = enrolled.len();
+    for (index, device) in enrolled.into_iter().enumerate() {
+        let client = client.clone();
+        let base = base.clone();
+        let counters = Arc::clone(&counters);
+        let once = args.once;
+        tasks.spawn(async move { keep_checking_in(client, base, device, index, n_devices, once, counters).await });
+    }
+    if args.once {
+        while tasks.join_next().await.is_some() {}
+        println!(
+            "{} check-ins succeeded, {} failed.",
+            counters.ok.load(Ordering::Relaxed),
+            counters.failed.load(Ordering::Relaxed)
+        );
+        return Ok(());
+    }
+    println!("{n_devices} devices are checking in; press Ctrl-C to stop.");
+    let mut ticker = tokio::time::interval(Duration::from_secs(30));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = ticker.tick() => println!(
+                "check-ins: {} succeeded, {} failed",
+                counters.ok.load(Ordering::Relaxed),
+                counters.failed.load(Ordering::Relaxed)
+            ),
+        }
+    }
+    tasks.abort_all();
+    Ok(())
+}
+
+fn load_state(path: &std::path::Path, base: &str, seed: u64) -> Option<Vec<Enrolled>> {
+    let state: StateFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (state.server_url == base && state.seed == seed).then_some(state.devices)
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    ok: AtomicU64,
+    failed: AtomicU64,
+}
+
+async fn onboard_all(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    fleet: Vec<DeviceFacts>,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Enrolled>> {
+    let progress = ProgressBar::new(fleet.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("onboarding {bar:40} {pos}/{len} devices ({per_sec}, {eta} left) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, facts) in fleet.into_iter().enumerate() {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/device/onboard");
+        let token = token.to_owned();
+        let permits = Arc::clone(&permits);
+        let progress = progress.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await?;
+            let enrolled = onboard(&client, &url, &token, facts).await;
+            progress.inc(1);
+            enrolled.map(|device| (index, device))
+        });
+    }
+    let mut enrolled = Vec::with_capacity(tasks.len());
+    while let Some(result) = tasks.join_next().await {
+        match result? {
+            Ok(device) => enrolled.push(device),
+            Err(error) => {
+                progress.abandon_with_message("failed");
+                tasks.abort_all();
+                return Err(error);
+            }
+        }
+    }
+    progress.finish_with_message("done");
+    enrolled.sort_by_key(|(index, _)| *index);
+    Ok(enrolled.into_iter().map(|(_, device)| device).collect())
+}
+
+/// Onboards one device, retrying while the server is unreachable (it may still be starting).
+async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: DeviceFacts) -> anyhow::Result<Enrolled> {
+    let body = serde_json::json!({ "onboarding_token": token, "facts": facts });
+    let mut attempt = 0u32;
+    loop {
+        match client.post(url).json(&body).send().await {
+            Ok(response) if response.status().is_success() => {
+                let onboarded: OnboardResponse = response.json().await.context("unexpected onboarding answer")?;
+                return Ok(Enrolled { facts, device_id: onboarded.device_id, device_secret: onboarded.device_secret });
+            }
+            Ok(response) => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                let reason = serde_json::from_str::<ErrorEnvelope>(&text).map_or(text, |envelope| envelope.to_string());
+                bail!("the server refused to onboard {}: {status}: {reason}", facts.hostname);
+            }
+            Err(error) if attempt < 30 && (error.is_connect() || error.is_timeout()) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+            }
+            Err(error) => return Err(error).context(format!("cannot reach {url}")),
+        }
+    }
+}
+
+/// Checks in now and then at the server's interval, spread so that the fleet does not arrive all at once.
+async fn keep_checking_in(
+    client: reqwest::Client,
+    base: String,
+    device: Enrolled,
+    index: usize,
+    n_devices: usize,
+    once: bool,
+    counters: Arc<Counters>,
+) {
+    let url = format!("{base}/api/v1/device/check-in");
+    let authorization = format!("Device {}:{}", device.device_id, device.device_secret);
+    // First check-ins are spread over two seconds.
+    let spread = Duration::from_millis((2000 * index / n_devices.max(1)) as u64);
+    tokio::time::sleep(spread).await;
+    loop {
+        let interval = match client.post(&url).header("authorization", &authorization).send().await {
+            Ok(response) if response.status().is_success() => {
+                counters.ok.fetch_add(1, Ordering::Relaxed);
+                response
+                    .json::<CheckInResponse>()
+                    .await
+                    .map(|answer| Duration::from_secs(answer.check_in_interval_secs))
+                    .unwrap_or(Duration::from_secs(60))
+            }
+            Ok(response) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!("{}: check-in refused: {}", device.facts.hostname, response.status());
+                Duration::from_secs(60)
+            }
+            Err(error) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!("{}: check-in failed: {error}", device.facts.hostname);
+                Duration::from_secs(10)
+            }
+        };
+        if once {
+            return;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,1 +1,101 @@
+//! Rampart's server: the admin API, the device API, sign-in, persistence, and the admin center's assets.
+//!
+//! `main.rs` only wires; everything here is reachable from `router(state)`, which tests drive directly.
 
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod credentials;
+pub mod device_api;
+pub mod error;
+pub mod extract;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::store::Store;
+
+/// How the server behaves; fixed at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Seconds between device check-ins (90 minutes by default, like the product Rampart replaces).
+    pub check_in_interval: Duration,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// Whether session cookies carry `Secure` (set it when Rampart is served over HTTPS).
+    pub secure_cookies: bool,
+    /// The address devices reach the server at, written into onboarding packages.
+    pub public_url: String,
+    /// The built admin center (`index.html` and `assets/`); `None` serves the API only.
+    pub assets_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            check_in_interval: Duration::from_secs(90 * 60),
+            session_ttl: Duration::from_secs(12 * 60 * 60),
+            secure_cookies: false,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            assets_dir: None,
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State over `store` with `config`.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self { store, config: Arc::new(config) }
+    }
+}
+
+/// The whole application: `/api/v1/…` and, when built, the admin center.
+pub fn router(state: AppState) -> Router {
+    let assets_dir = state.config.assets_dir.clone();
+    let api = Router::new()
+        .merge(api::routes())
+        .merge(device_api::routes())
+        .fallback(api::not_found)
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(CompressionLayer::new())
+        .with_state(state);
+    let app = Router::new().nest("/api/v1", api);
+    let app = match assets_dir {
+        Some(dir) => assets::serve(app, &dir),
+        None => app,
+    };
+    security_headers(app)
+}
+
+/// Headers every response carries. The Content-Security-Policy allows the admin center's own script and wasm only.
+fn security_headers(app: Router) -> Router {
+    const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+        connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    let header = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
+    app.layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> shared::api::UnixSeconds {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+}

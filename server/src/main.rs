@@ -1,1 +1,194 @@
-fn main() {}
+//! `rampart`: parses the command line, opens the store, prepares the first admin (or the demo), and serves.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::credentials::{generate_password, hash_password};
+use server::store::{SqliteStore, Store};
+use server::{AppState, Config, router};
+use shared::api::OnboardingPackage;
+use shared::tenant::{Licences, TenantSwitches};
+
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about = "Rampart: a self-hosted admin center for endpoint security configuration")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the admin center, the admin API and the device API.
+    Serve(Serve),
+}
+
+#[derive(Debug, clap::Args)]
+struct Serve {
+    /// Directory of the SQLite database and other state; created if missing.
+    #[arg(long, env = "RAMPART_DATA_DIR", default_value = "rampart-data")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "RAMPART_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The built admin center (from `cargo xtask build`); defaults to `site/` beside the binary's target directory.
+    #[arg(long, env = "RAMPART_ASSETS_DIR")]
+    assets_dir: Option<PathBuf>,
+    /// Address devices reach this server at, written into onboarding packages; defaults to http://<listen>.
+    #[arg(long, env = "RAMPART_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Time between device check-ins, e.g. 90m, 15s, 2h.
+    #[arg(long, value_parser = parse_duration)]
+    check_in_interval: Option<Duration>,
+    /// Name of the first admin account.
+    #[arg(long, env = "RAMPART_ADMIN_USER", default_value = "admin")]
+    admin_user: String,
+    /// Password of the first admin account (sets it when the account exists). Without it, a fresh data directory
+    /// gets a generated one-time password, printed once.
+    #[arg(long, env = "RAMPART_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Demo mode: both tenant switches on, licences declared, a fresh admin password printed at every start, an
+    /// onboarding package written to the data directory, and a 15-second check-in interval.
+    #[arg(long)]
+    demo: bool,
+    /// Mark session cookies `Secure` (when Rampart is behind HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 90m, 15s or 2h"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: the unit must be s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("the interval must be at least one second".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    serve(args).await
+}
+
+async fn serve(args: Serve) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
+    let store = SqliteStore::open(&args.data_dir)
+        .await
+        .with_context(|| format!("cannot open the database in {}", args.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let url = format!("http://{address}");
+    let public_url = args.public_url.clone().unwrap_or_else(|| url.clone());
+
+    let assets_dir = args.assets_dir.clone().or_else(default_assets_dir);
+    match &assets_dir {
+        Some(dir) if dir.join("index.html").is_file() => {}
+        Some(dir) => anyhow::bail!("no admin center at {}: run `cargo xtask build` first", dir.display()),
+        None => tracing::warn!("no built admin center found (run `cargo xtask build`); serving the API only"),
+    }
+
+    let default_interval = if args.demo { Duration::from_secs(15) } else { Duration::from_secs(90 * 60) };
+    let config = Config {
+        check_in_interval: args.check_in_interval.unwrap_or(default_interval),
+        secure_cookies: args.secure_cookies,
+        public_url: public_url.clone(),
+        assets_dir,
+        ..Config::default()
+    };
+
+    let credentials = prepare_admin(&*store, &args).await?;
+    if args.demo {
+        prepare_demo(&*store, &args, &public_url).await?;
+    }
+
+    println!("Rampart is listening on {url}");
+    if let Some((username, password)) = credentials {
+        println!("Sign in as {username} with the password {password}");
+        if !args.demo {
+            println!("This password is shown only now; keep it somewhere safe.");
+        }
+    }
+    if args.demo {
+        println!("Onboarding package: {}", args.data_dir.join(ONBOARDING_PACKAGE).display());
+    }
+
+    let app = router(AppState::new(store, config));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+const ONBOARDING_PACKAGE: &str = "onboarding-package.json";
+
+/// `target/site` when the binary runs from `target/<profile>/`.
+fn default_assets_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let site = exe.parent()?.parent()?.join("site");
+    site.join("index.html").is_file().then_some(site)
+}
+
+/// Creates or resets the admin account as the flags say; returns credentials to print when Rampart chose them.
+async fn prepare_admin(store: &dyn Store, args: &Serve) -> anyhow::Result<Option<(String, String)>> {
+    let (password, print) = match (&args.admin_password, args.demo, store.count_admins().await?) {
+        (Some(password), _, _) => (password.clone(), false),
+        (None, true, _) | (None, false, 0) => (generate_password(), true),
+        (None, false, _) => return Ok(None),
+    };
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|hash| (hash, password)))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    store.set_admin_password(&args.admin_user, &hash.0, server::now()).await?;
+    Ok(print.then(|| (args.admin_user.clone(), hash.1)))
+}
+
+/// Turns the tenant on and writes the onboarding package that `rampart-agent --onboarding-package` reads.
+async fn prepare_demo(store: &dyn Store, args: &Serve, public_url: &str) -> anyhow::Result<()> {
+    store
+        .update_tenant(
+            Some(TenantSwitches { security_settings_management: true, enforce_security_configuration: true }),
+            Some(Licences { defender_for_endpoint: true, directory_premium_p1: true }),
+        )
+        .await?;
+    let tenant = store.tenant().await?;
+    let package = OnboardingPackage { server_url: public_url.to_owned(), onboarding_token: tenant.onboarding_token };
+    let path = args.data_dir.join(ONBOARDING_PACKAGE);
+    std::fs::write(&path, serde_json::to_vec_pretty(&package)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::{DeviceFacts, Edition, OsProduct};
+use crate::device::{DeviceFacts, Edition, ManagedBy, OsProduct};
 use crate::tenant::TenantSwitches;
 
 string_enum! {
@@ -26,7 +26,7 @@ string_enum! {
 /// lists sort and filter by it, and combine it with the switches through [`eligibility`].
 pub fn device_support(facts: &DeviceFacts) -> EligibilityCode {
     use EligibilityCode as E;
-    if facts.managed_by != crate::device::ManagedBy::Mde {
+    if facts.managed_by != ManagedBy::Mde {
         return E::ManagedByMdm;
     }
     match facts.os {
@@ -82,10 +82,14 @@ impl Eligibility {
         use EligibilityCode as E;
         let reason = match code {
             E::Eligible => String::new(),
-            E::ManagedByMdm => format!(
-                "Managed by {}: it takes security settings from its MDM, not from Rampart.",
-                facts.managed_by.label()
-            ),
+            E::ManagedByMdm => {
+                let manager = match facts.managed_by {
+                    ManagedBy::CoManaged => "Co-managed by Intune and ConfigMgr",
+                    ManagedBy::Intune => "Managed by Intune",
+                    ManagedBy::ConfigMgr | ManagedBy::Mde => "Managed by ConfigMgr",
+                };
+                format!("{manager}: it takes security settings from its MDM, not from Rampart.")
+            }
             E::UnsupportedOs => format!("{} is not a supported platform.", facts.os.label()),
             E::UnsupportedEdition => {
                 format!(
@@ -116,7 +120,7 @@ impl Eligibility {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{DeviceFacts, ManagedBy};
+    use crate::device::DeviceFacts;
 
     fn facts(os: OsProduct, edition: Edition, update: bool, downlevel: bool, managed_by: ManagedBy) -> DeviceFacts {
         let mut value = crate::device::tests::facts_json();

@@ -1,0 +1,77 @@
+//! The Devices list and device detail.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use shared::api::{DeviceDetail, DevicePage, DeviceSummary};
+use shared::eligibility::{Eligibility, eligibility};
+use shared::query::DeviceQuery;
+use shared::tenant::TenantSwitches;
+
+use crate::AppState;
+use crate::auth::AdminSession;
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::store::DeviceRecord;
+
+fn summary(device: &DeviceRecord, switches: TenantSwitches) -> DeviceSummary {
+    DeviceSummary {
+        id: device.id.clone(),
+        facts: device.facts.clone(),
+        directory_device_id: device.directory_device_id.clone(),
+        eligibility: Eligibility::explain(eligibility(device.support, switches), &device.facts),
+        onboarded_at: device.onboarded_at,
+        last_check_in: device.last_check_in,
+    }
+}
+
+async fn switches(state: &AppState) -> Result<TenantSwitches, ApiError> {
+    Ok(state.store.tenant().await?.switches)
+}
+
+/// One page of devices, filtered and sorted as the query string says.
+pub async fn devices_list(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    query: QueryPairs,
+) -> Result<Json<DevicePage>, ApiError> {
+    let query = DeviceQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
+    let switches = switches(&state).await?;
+    let (devices, total) = state.store.list_devices(&query, switches).await?;
+    Ok(Json(DevicePage {
+        items: devices.iter().map(|device| summary(device, switches)).collect(),
+        total,
+        page: query.page,
+        per_page: query.per_page,
+    }))
+}
+
+/// Everything known about one device.
+pub async fn devices_get(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceDetail>, ApiError> {
+    let device =
+        state.store.get_device(&id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
+    let switches = switches(&state).await?;
+    Ok(Json(DeviceDetail {
+        summary: summary(&device, switches),
+        registration: device.registration,
+        n_check_ins: device.n_check_ins,
+        sync_requested: device.sync_requested,
+    }))
+}
+
+/// Asks the device to check in at its next poll ("Policy sync").
+pub async fn devices_sync(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.request_sync(&id).await? {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError::NotFound("No device has this id.".into()))
+    }
+}

@@ -1,0 +1,32 @@
+//! The admin API under `/api/v1`: every route except health and sign-in requires an admin session.
+
+mod auth;
+mod devices;
+mod health;
+mod tenant;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The admin API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health_get))
+        .route("/auth/login", post(auth::auth_login))
+        .route("/auth/logout", post(auth::auth_logout))
+        .route("/auth/me", get(auth::auth_me))
+        .route("/devices", get(devices::devices_list))
+        .route("/devices/{id}", get(devices::devices_get))
+        .route("/devices/{id}/sync", post(devices::devices_sync))
+        .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))
+        .route("/tenant/onboarding-token/rotate", post(tenant::tenant_rotate_token))
+        .route("/tenant/onboarding-package", get(tenant::tenant_onboarding_package))
+}
+
+/// Unknown API paths get the JSON envelope, not the admin center's page.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("There is no such API route.".to_owned())
+}

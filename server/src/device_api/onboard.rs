@@ -1,0 +1,73 @@
+//! `POST /api/v1/device/onboard`: a device presents the tenant's onboarding token and its facts, and gets its id and
+//! secret. Its directory registration is reused when it presents a known one, and created when it has none.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::Value;
+use shared::Violation;
+use shared::api::OnboardResponse;
+use shared::device::DeviceFacts;
+use shared::eligibility::device_support;
+
+use crate::AppState;
+use crate::credentials::{constant_time_eq, random_guid, random_hex, sha256_hex};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::store::NewDevice;
+
+/// Onboards one device.
+pub async fn device_onboard(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<OnboardResponse>), ApiError> {
+    // The token is checked before the facts, so that nobody without it learns anything from validation messages.
+    let token = body.get("onboarding_token").and_then(Value::as_str).unwrap_or_default();
+    let tenant = state.store.tenant().await?;
+    if token.is_empty() || !constant_time_eq(token, &tenant.onboarding_token) {
+        return Err(ApiError::Unauthenticated("The onboarding token is missing or wrong."));
+    }
+
+    let mut violations = Vec::new();
+    if let Some(object) = body.as_object() {
+        for key in object.keys().filter(|k| !matches!(k.as_str(), "onboarding_token" | "facts")) {
+            violations.push(Violation::new(key.clone(), "is not a known field"));
+        }
+    }
+    let facts = match body.get("facts") {
+        None => {
+            violations.push(Violation::new("facts", "is required"));
+            None
+        }
+        Some(value) => DeviceFacts::parse(value, "facts").map_err(|errors| violations.extend(errors)).ok(),
+    };
+    let Some(facts) = facts.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::Invalid(violations));
+    };
+
+    let device_secret = random_hex(32);
+    let support = device_support(&facts);
+    let hostname = facts.hostname.clone();
+    let onboarded = state
+        .store
+        .onboard_device(NewDevice {
+            id: random_guid().to_string(),
+            secret_hash: sha256_hex(&device_secret),
+            facts,
+            support,
+            new_directory_device_id: random_guid(),
+            now: crate::now(),
+        })
+        .await?;
+    tracing::info!(device_id = %onboarded.device_id, %hostname, registration = ?onboarded.registration, "device onboarded");
+    Ok((
+        StatusCode::CREATED,
+        Json(OnboardResponse {
+            device_id: onboarded.device_id,
+            device_secret,
+            directory_device_id: onboarded.directory_device_id,
+            registration: onboarded.registration,
+            check_in_interval_secs: state.config.check_in_interval.as_secs(),
+        }),
+    ))
+}

@@ -1,0 +1,167 @@
+//! Persistence behind one trait, so the server does not care which database holds the data.
+//!
+//! `SqliteStore` is the embedded default. Every method that changes more than one row does so in one transaction.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use shared::api::{Registration, UnixSeconds};
+use shared::device::{DeviceFacts, DirectoryDeviceId};
+use shared::eligibility::EligibilityCode;
+use shared::query::DeviceQuery;
+use shared::tenant::{Licences, TenantSwitches};
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure. Callers answer it with a 500; the message goes to the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value no longer parses: the database was changed behind Rampart's back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An admin account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRecord {
+    /// Row id.
+    pub id: i64,
+    /// Account name.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+}
+
+/// The tenant's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// The two switches.
+    pub switches: TenantSwitches,
+    /// Declared licences.
+    pub licences: Licences,
+    /// The token devices onboard with.
+    pub onboarding_token: String,
+}
+
+/// Counts for the prerequisite checklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantCounts {
+    /// Enabled admins.
+    pub n_admins: u64,
+    /// All devices.
+    pub n_devices: u64,
+    /// Devices that checked in since the given time.
+    pub n_devices_reporting: u64,
+}
+
+/// A device to store at onboarding.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// Id to use when the device is new.
+    pub id: String,
+    /// SHA-256 of the device secret, hex.
+    pub secret_hash: String,
+    /// What it reported.
+    pub facts: DeviceFacts,
+    /// `shared::eligibility::device_support(&facts)`.
+    pub support: EligibilityCode,
+    /// Registration to create when the device presents none.
+    pub new_directory_device_id: DirectoryDeviceId,
+    /// Now.
+    pub now: UnixSeconds,
+}
+
+/// What onboarding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Onboarded {
+    /// The device's id: the new one, or the existing one when the registration already had a device.
+    pub device_id: String,
+    /// The registration the device is known by.
+    pub directory_device_id: DirectoryDeviceId,
+    /// How it came about.
+    pub registration: Registration,
+}
+
+/// A stored device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Rampart's id.
+    pub id: String,
+    /// What it reported.
+    pub facts: DeviceFacts,
+    /// Its registration.
+    pub directory_device_id: DirectoryDeviceId,
+    /// How the registration came about.
+    pub registration: Registration,
+    /// Support from its own facts, before the tenant switches.
+    pub support: EligibilityCode,
+    /// When it onboarded.
+    pub onboarded_at: UnixSeconds,
+    /// When it last checked in.
+    pub last_check_in: Option<UnixSeconds>,
+    /// Number of check-ins.
+    pub n_check_ins: u64,
+    /// Whether an admin asked it to check in sooner.
+    pub sync_requested: bool,
+}
+
+/// Rampart's persistence.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Number of admin accounts, disabled ones included.
+    async fn count_admins(&self) -> StoreResult<u64>;
+    /// Creates the account, or sets its password if it exists.
+    async fn set_admin_password(&self, username: &str, password_hash: &str, now: UnixSeconds) -> StoreResult<()>;
+    /// The account with this name.
+    async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>>;
+    /// Stores a session (by the hash of its token).
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        admin_id: i64,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> StoreResult<()>;
+    /// The enabled admin whose unexpired session has this token hash.
+    async fn session_admin(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<Option<AdminRecord>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// The tenant.
+    async fn tenant(&self) -> StoreResult<TenantRecord>;
+    /// Sets the switches and/or the licences.
+    async fn update_tenant(&self, switches: Option<TenantSwitches>, licences: Option<Licences>) -> StoreResult<()>;
+    /// Replaces the onboarding token.
+    async fn set_onboarding_token(&self, token: &str) -> StoreResult<()>;
+    /// Counts for the prerequisite checklist.
+    async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts>;
+
+    /// Onboards a device: reuses, records or creates its registration, and re-onboards the device already
+    /// holding that registration (new secret, new facts) instead of adding a second one.
+    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Onboarded>;
+    /// The secret hash of a device, for authentication.
+    async fn device_secret_hash(&self, device_id: &str) -> StoreResult<Option<String>>;
+    /// Records a check-in; returns whether a sync had been requested (and clears the request).
+    async fn record_check_in(&self, device_id: &str, now: UnixSeconds) -> StoreResult<bool>;
+    /// One page of devices and the number of all matching ones.
+    async fn list_devices(
+        &self,
+        query: &DeviceQuery,
+        switches: TenantSwitches,
+    ) -> StoreResult<(Vec<DeviceRecord>, u64)>;
+    /// One device.
+    async fn get_device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
+    /// Asks the device to check in at its next poll; false when there is no such device.
+    async fn request_sync(&self, device_id: &str) -> StoreResult<bool>;
+}

@@ -1,0 +1,449 @@
+//! The embedded SQLite store: one file in the data directory, WAL journal, migrations applied at start.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shared::api::{Registration, UnixSeconds};
+use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
+use shared::eligibility::EligibilityCode;
+use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
+use shared::tenant::{Licences, TenantSwitches};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::{
+    AdminRecord, DeviceRecord, NewDevice, Onboarded, Store, StoreError, StoreResult, TenantCounts, TenantRecord,
+};
+
+/// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+
+/// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
+/// `SQLITE_BUSY` when two of them try to upgrade to writing at once; reads use a pool of their own (WAL lets them
+/// run beside the writer).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `rampart.sqlite3` in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("rampart.sqlite3"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let store = Self { read, write };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.write)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.write.begin().await?;
+            let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if applied.is_none() {
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())")
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+const DEVICE_COLUMNS: &str = "id, directory_device_id, registration, hostname, os, edition, os_build, \
+    required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at, \
+    last_check_in, n_check_ins, sync_requested";
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn code<T>(row: &SqliteRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let value: String = row.try_get(column)?;
+    parse(&value).ok_or_else(|| corrupt(column, &value))
+}
+
+fn registration_code(registration: Registration) -> &'static str {
+    match registration {
+        Registration::Reused => "reused",
+        Registration::Adopted => "adopted",
+        Registration::Created => "created",
+    }
+}
+
+fn parse_registration(code: &str) -> Option<Registration> {
+    match code {
+        "reused" => Some(Registration::Reused),
+        "adopted" => Some(Registration::Adopted),
+        "created" => Some(Registration::Created),
+        _ => None,
+    }
+}
+
+fn device_from_row(row: &SqliteRow) -> StoreResult<DeviceRecord> {
+    let hostname: String = row.try_get("hostname")?;
+    let os_build: String = row.try_get("os_build")?;
+    let directory_device_id: String = row.try_get("directory_device_id")?;
+    let directory_device_id = DirectoryDeviceId::try_from(directory_device_id.clone())
+        .map_err(|_| corrupt("directory id", &directory_device_id))?;
+    let n_check_ins: i64 = row.try_get("n_check_ins")?;
+    Ok(DeviceRecord {
+        id: row.try_get("id")?,
+        facts: DeviceFacts {
+            hostname: Hostname::try_from(hostname.clone()).map_err(|_| corrupt("hostname", &hostname))?,
+            os: code(row, "os", OsProduct::from_code)?,
+            edition: code(row, "edition", Edition::from_code)?,
+            os_build: OsBuild::try_from(os_build.clone()).map_err(|_| corrupt("os_build", &os_build))?,
+            required_update_installed: row.try_get("required_update_installed")?,
+            downlevel_agent_installed: row.try_get("downlevel_agent_installed")?,
+            join_type: code(row, "join_type", JoinType::from_code)?,
+            directory_device_id: Some(directory_device_id.clone()),
+            managed_by: code(row, "managed_by", ManagedBy::from_code)?,
+        },
+        directory_device_id,
+        registration: code(row, "registration", parse_registration)?,
+        support: code(row, "support", EligibilityCode::from_code)?,
+        onboarded_at: row.try_get("onboarded_at")?,
+        last_check_in: row.try_get("last_check_in")?,
+        n_check_ins: u64::try_from(n_check_ins).unwrap_or(0),
+        sync_requested: row.try_get("sync_requested")?,
+    })
+}
+
+/// Adds the WHERE clause of the Devices list's filter.
+fn push_device_filter(builder: &mut QueryBuilder<'_, Sqlite>, query: &DeviceQuery, switches: TenantSwitches) {
+    builder.push(" WHERE 1 = 1");
+    if !query.search.is_empty() {
+        let escaped = query.search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        builder.push(" AND hostname LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+    }
+    if let Some(managed_by) = query.managed_by {
+        builder.push(" AND managed_by = ").push_bind(managed_by.code());
+    }
+    if let Some(os) = query.os {
+        builder.push(" AND os = ").push_bind(os.code());
+    }
+    // Eligibility is the stored support combined with the switches (shared::eligibility::eligibility).
+    match (query.eligibility, switches.both_on()) {
+        (None, _) => {}
+        (Some(EligibilityFilter::Eligible), true) => {
+            builder.push(" AND support = ").push_bind(EligibilityCode::Eligible.code());
+        }
+        (Some(EligibilityFilter::Eligible), false) => {
+            builder.push(" AND 0");
+        }
+        (Some(EligibilityFilter::NotApplicable), true) => {
+            builder.push(" AND support <> ").push_bind(EligibilityCode::Eligible.code());
+        }
+        (Some(EligibilityFilter::NotApplicable), false) => {}
+    }
+}
+
+fn order_by(query: &DeviceQuery) -> String {
+    let column = match query.sort {
+        DeviceSort::Hostname => "hostname COLLATE NOCASE",
+        DeviceSort::Os => "os",
+        DeviceSort::ManagedBy => "managed_by",
+        DeviceSort::JoinType => "join_type",
+        DeviceSort::Eligibility => "support",
+        DeviceSort::LastCheckIn => "last_check_in",
+    };
+    let dir = match query.dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    };
+    if query.sort == DeviceSort::Hostname {
+        format!(" ORDER BY {column} {dir}, id {dir}")
+    } else {
+        format!(" ORDER BY {column} {dir}, hostname COLLATE NOCASE {dir}, id {dir}")
+    }
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn count_admins(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(&self.read).await?;
+        Ok(to_u64(n))
+    }
+
+    async fn set_admin_password(&self, username: &str, password_hash: &str, now: UnixSeconds) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>> {
+        let row = sqlx::query("SELECT id, username, password_hash, disabled FROM admins WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| admin_from_row(&row)).transpose()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        admin_id: i64,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(admin_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_admin(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<Option<AdminRecord>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.username, a.password_hash, a.disabled FROM sessions s JOIN admins a ON a.id = s.admin_id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| admin_from_row(&row)).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn tenant(&self) -> StoreResult<TenantRecord> {
+        let row = sqlx::query(
+            "SELECT security_settings_management, enforce_security_configuration, licence_defender_for_endpoint, \
+             licence_directory_premium_p1, onboarding_token FROM tenant WHERE id = 1",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(TenantRecord {
+            switches: TenantSwitches {
+                security_settings_management: row.try_get("security_settings_management")?,
+                enforce_security_configuration: row.try_get("enforce_security_configuration")?,
+            },
+            licences: Licences {
+                defender_for_endpoint: row.try_get("licence_defender_for_endpoint")?,
+                directory_premium_p1: row.try_get("licence_directory_premium_p1")?,
+            },
+            onboarding_token: row.try_get("onboarding_token")?,
+        })
+    }
+
+    async fn update_tenant(&self, switches: Option<TenantSwitches>, licences: Option<Licences>) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        if let Some(switches) = switches {
+            sqlx::query(
+                "UPDATE tenant SET security_settings_management = ?, enforce_security_configuration = ? WHERE id = 1",
+            )
+            .bind(switches.security_settings_management)
+            .bind(switches.enforce_security_configuration)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(licences) = licences {
+            sqlx::query(
+                "UPDATE tenant SET licence_defender_for_endpoint = ?, licence_directory_premium_p1 = ? WHERE id = 1",
+            )
+            .bind(licences.defender_for_endpoint)
+            .bind(licences.directory_premium_p1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_onboarding_token(&self, token: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE tenant SET onboarding_token = ? WHERE id = 1").bind(token).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM admins WHERE disabled = 0) AS n_admins, \
+             (SELECT COUNT(*) FROM devices) AS n_devices, \
+             (SELECT COUNT(*) FROM devices WHERE last_check_in >= ?) AS n_reporting",
+        )
+        .bind(reporting_since)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(TenantCounts {
+            n_admins: to_u64(row.try_get("n_admins")?),
+            n_devices: to_u64(row.try_get("n_devices")?),
+            n_devices_reporting: to_u64(row.try_get("n_reporting")?),
+        })
+    }
+
+    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Onboarded> {
+        let mut tx = self.write.begin().await?;
+        let (directory_device_id, registration) = match &device.facts.directory_device_id {
+            Some(presented) => {
+                let known: Option<String> = sqlx::query_scalar("SELECT id FROM directory_devices WHERE id = ?")
+                    .bind(presented.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if known.is_some() {
+                    (presented.clone(), Registration::Reused)
+                } else {
+                    sqlx::query("INSERT INTO directory_devices (id, created_at, synthetic) VALUES (?, ?, 0)")
+                        .bind(presented.as_str())
+                        .bind(device.now)
+                        .execute(&mut *tx)
+                        .await?;
+                    (presented.clone(), Registration::Adopted)
+                }
+            }
+            None => {
+                sqlx::query("INSERT INTO directory_devices (id, created_at, synthetic) VALUES (?, ?, 1)")
+                    .bind(device.new_directory_device_id.as_str())
+                    .bind(device.now)
+                    .execute(&mut *tx)
+                    .await?;
+                (device.new_directory_device_id.clone(), Registration::Created)
+            }
+        };
+        let facts = &device.facts;
+        let device_id: String = sqlx::query_scalar(
+            "INSERT INTO devices (id, secret_hash, directory_device_id, registration, hostname, os, edition, os_build, \
+               required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (directory_device_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
+               registration = excluded.registration, hostname = excluded.hostname, os = excluded.os, \
+               edition = excluded.edition, os_build = excluded.os_build, \
+               required_update_installed = excluded.required_update_installed, \
+               downlevel_agent_installed = excluded.downlevel_agent_installed, join_type = excluded.join_type, \
+               managed_by = excluded.managed_by, support = excluded.support \
+             RETURNING id",
+        )
+        .bind(&device.id)
+        .bind(&device.secret_hash)
+        .bind(directory_device_id.as_str())
+        .bind(registration_code(registration))
+        .bind(facts.hostname.as_str())
+        .bind(facts.os.code())
+        .bind(facts.edition.code())
+        .bind(facts.os_build.as_str())
+        .bind(facts.required_update_installed)
+        .bind(facts.downlevel_agent_installed)
+        .bind(facts.join_type.code())
+        .bind(facts.managed_by.code())
+        .bind(device.support.code())
+        .bind(device.now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Onboarded { device_id, directory_device_id, registration })
+    }
+
+    async fn device_secret_hash(&self, device_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT secret_hash FROM devices WHERE id = ?")
+            .bind(device_id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn record_check_in(&self, device_id: &str, now: UnixSeconds) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let sync_requested: Option<bool> = sqlx::query_scalar("SELECT sync_requested FROM devices WHERE id = ?")
+            .bind(device_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE devices SET last_check_in = ?, n_check_ins = n_check_ins + 1, sync_requested = 0 WHERE id = ?",
+        )
+        .bind(now)
+        .bind(device_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(sync_requested.unwrap_or(false))
+    }
+
+    async fn list_devices(
+        &self,
+        query: &DeviceQuery,
+        switches: TenantSwitches,
+    ) -> StoreResult<(Vec<DeviceRecord>, u64)> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices");
+        push_device_filter(&mut count, query, switches);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+
+        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {DEVICE_COLUMNS} FROM devices"));
+        push_device_filter(&mut page, query, switches);
+        page.push(order_by(query));
+        page.push(" LIMIT ").push_bind(i64::from(query.per_page));
+        page.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.read).await?;
+        let devices = rows.iter().map(device_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((devices, to_u64(total)))
+    }
+
+    async fn get_device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
+            .bind(device_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn request_sync(&self, device_id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE devices SET sync_requested = 1 WHERE id = ?")
+            .bind(device_id)
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
+    Ok(AdminRecord {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get("disabled")?,
+    })
+}
