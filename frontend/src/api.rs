@@ -1,0 +1,118 @@
+//! The one typed client of Rampart's API, over the DTOs of `shared`. Every call goes through [`request`], so that
+//! every failure arrives as an [`ApiFailure`] carrying the server's error envelope.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::api::{DeviceDetail, DevicePage, LoginRequest, Me, TenantView, UpdateTenant};
+use shared::error::{ErrorCode, ErrorEnvelope};
+use shared::query::DeviceQuery;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCredentials, RequestInit, Response};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiFailure {
+    /// The server answered with its error envelope.
+    Server(ErrorEnvelope),
+    /// The server could not be reached, or answered with something that is not Rampart's API.
+    Network(String),
+}
+
+impl ApiFailure {
+    /// Whether the session is missing or over, so the admin must sign in.
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Self::Server(envelope) if envelope.error.code == ErrorCode::Unauthenticated)
+    }
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Server(envelope) => envelope.fmt(f),
+            Self::Network(message) => write!(f, "The server cannot be reached ({message})."),
+        }
+    }
+}
+
+/// Result of an API call.
+pub type ApiResult<T> = Result<T, ApiFailure>;
+
+fn js_error(value: wasm_bindgen::JsValue) -> ApiFailure {
+    ApiFailure::Network(value.as_string().unwrap_or_else(|| format!("{value:?}")))
+}
+
+async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> ApiResult<T> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(js_error)?;
+    headers.set("accept", "application/json").map_err(js_error)?;
+    if let Some(body) = body {
+        let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
+        headers.set("content-type", "application/json").map_err(js_error)?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(&json));
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(|| ApiFailure::Network("no window".into()))?;
+    let response: Response =
+        JsFuture::from(window.fetch_with_str_and_init(path, &init)).await.map_err(js_error)?.unchecked_into();
+    let status = response.status();
+    let text =
+        JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
+    if (200..300).contains(&status) {
+        let text = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
+    } else {
+        Err(serde_json::from_str::<ErrorEnvelope>(&text)
+            .map(ApiFailure::Server)
+            .unwrap_or_else(|_| ApiFailure::Network(format!("HTTP {status}"))))
+    }
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    request::<(), T>("GET", path, None).await
+}
+
+/// Signs in; the server sets the session cookie.
+pub async fn login(username: String, password: String) -> ApiResult<Me> {
+    request("POST", "/api/v1/auth/login", Some(&LoginRequest { username, password })).await
+}
+
+/// Signs out.
+pub async fn logout() -> ApiResult<()> {
+    request::<(), ()>("POST", "/api/v1/auth/logout", None).await
+}
+
+/// The signed-in admin.
+pub async fn me() -> ApiResult<Me> {
+    get("/api/v1/auth/me").await
+}
+
+/// One page of the Devices list.
+pub async fn devices(query: &DeviceQuery) -> ApiResult<DevicePage> {
+    get(&format!("/api/v1/devices?{}", query.to_query_string())).await
+}
+
+/// One device.
+pub async fn device(id: &str) -> ApiResult<DeviceDetail> {
+    get(&format!("/api/v1/devices/{}", shared::query::percent_encode(id))).await
+}
+
+/// Tenant administration.
+pub async fn tenant() -> ApiResult<TenantView> {
+    get("/api/v1/tenant").await
+}
+
+/// Changes switches or licence declarations.
+pub async fn update_tenant(update: &UpdateTenant) -> ApiResult<TenantView> {
+    request("PATCH", "/api/v1/tenant", Some(update)).await
+}
+
+/// Replaces the onboarding token.
+pub async fn rotate_onboarding_token() -> ApiResult<TenantView> {
+    request::<(), TenantView>("POST", "/api/v1/tenant/onboarding-token/rotate", None).await
+}
+
+/// Where the onboarding package downloads from.
+pub const ONBOARDING_PACKAGE_URL: &str = "/api/v1/tenant/onboarding-package";

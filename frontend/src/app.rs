@@ -1,0 +1,104 @@
+//! Routes and the shell around every signed-in page: the top bar, the navigation and the sign-in guard.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::{NavigateOptions, path};
+
+use crate::api;
+use crate::pages::devices::{DeviceDetailPage, DevicesPage};
+use crate::pages::login::LoginPage;
+use crate::pages::tenant::TenantPage;
+use crate::session::{provide_session, use_session};
+
+/// The admin center.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_session();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("") view=|| view! { <Redirect path="/devices"/> }/>
+                    <Route path=path!("devices") view=DevicesPage/>
+                    <Route path=path!("devices/:id") view=DeviceDetailPage/>
+                    <Route path=path!("tenant") view=TenantPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The frame of every signed-in page. Sends the admin to sign in when there is no session.
+#[component]
+fn Shell() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let location = use_location();
+    let to_login = {
+        let navigate = navigate.clone();
+        move || {
+            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            let next = if here.is_empty() || here == "/" {
+                String::new()
+            } else {
+                format!("?next={}", shared::query::percent_encode(&here))
+            };
+            navigate(&format!("/login{next}"), NavigateOptions { replace: true, ..Default::default() });
+        }
+    };
+    if session.0.get_untracked().is_none() {
+        let to_login = to_login.clone();
+        leptos::task::spawn_local(async move {
+            match api::me().await {
+                Ok(me) => session.0.set(Some(me)),
+                Err(_) => to_login(),
+            }
+        });
+    }
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let _ = api::logout().await;
+            session.0.set(None);
+            navigate("/login", NavigateOptions { replace: true, ..Default::default() });
+        });
+    };
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <a class="brand" href="/devices">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Rampart"
+                    <span class="brand-sub">"admin center"</span>
+                </a>
+                <div class="topbar-user">
+                    {move || session.0.get().map(|me| view! {
+                        <span class="username" data-testid="signed-in-user">{me.username}</span>
+                        <button class="button subtle" on:click=sign_out.clone()>"Sign out"</button>
+                    })}
+                </div>
+            </header>
+            <nav class="sidenav" aria-label="Main">
+                <A href="/devices">"Devices"</A>
+                <A href="/tenant">"Tenant administration"</A>
+            </nav>
+            <main class="content">
+                <Show when=move || session.0.get().is_some() fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    <Outlet/>
+                </Show>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <main class="standalone">
+            <h1>"Page not found"</h1>
+            <p><a href="/devices">"Go to Devices"</a></p>
+        </main>
+    }
+}

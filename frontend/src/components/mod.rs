@@ -1,0 +1,44 @@
+//! Widgets used by several pages.
+
+use leptos::prelude::*;
+
+use crate::api::ApiFailure;
+
+/// An error from the API, with every violation listed.
+#[component]
+pub fn ErrorNotice(failure: ApiFailure) -> impl IntoView {
+    let violations = match &failure {
+        ApiFailure::Server(envelope) => envelope.error.violations.clone(),
+        ApiFailure::Network(_) => Vec::new(),
+    };
+    let message = match &failure {
+        ApiFailure::Server(envelope) => envelope.error.message.clone(),
+        ApiFailure::Network(_) => failure.to_string(),
+    };
+    let sign_in = failure.is_unauthenticated().then(|| view! { <p><a href="/login">"Sign in again"</a></p> });
+    view! {
+        <div class="notice error" role="alert">
+            <p>{message}</p>
+            {sign_in}
+            <Show when={
+                let empty = violations.is_empty();
+                move || !empty
+            }>
+                <ul>
+                    {violations.iter().map(|v| {
+                        let text = if v.path.is_empty() { v.message.clone() } else { format!("{}: {}", v.path, v.message) };
+                        view! { <li>{text}</li> }
+                    }).collect_view()}
+                </ul>
+            </Show>
+        </div>
+    }
+}
+
+/// The eligibility of a device as a badge, with the reason as its title.
+#[component]
+pub fn EligibilityBadge(eligibility: shared::eligibility::Eligibility) -> impl IntoView {
+    let class = if eligibility.is_eligible() { "badge ok" } else { "badge muted" };
+    let label = if eligibility.is_eligible() { "Eligible" } else { "Not applicable" };
+    view! { <span class=class title=eligibility.reason.clone()>{label}</span> }
+}

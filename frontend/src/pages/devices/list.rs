@@ -1,0 +1,241 @@
+//! The Devices list: every onboarded device, sortable by each column, filterable, paged by the server. The filter,
+//! sort and page live in the URL, so a reload, the back button and a shared link show the same list.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::api::DevicePage;
+use shared::device::{ManagedBy, OsProduct};
+use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
+
+use crate::api;
+use crate::components::{EligibilityBadge, ErrorNotice};
+use crate::format;
+
+/// How often the list refreshes itself, so that check-ins show up without a reload.
+const REFRESH: Duration = Duration::from_secs(15);
+
+/// The Devices page.
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let params = use_query_map();
+    let parsed = Memo::new(move |_| {
+        params.with(|map| {
+            let pairs: Vec<(&str, &str)> = map.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
+            DeviceQuery::parse(pairs)
+        })
+    });
+    let query = Memo::new(move |_| parsed.get().unwrap_or_default());
+    let navigate = use_navigate();
+    let go = move |next: DeviceQuery, replace: bool| {
+        let qs = next.to_query_string();
+        let url = if qs.is_empty() { "/devices".to_owned() } else { format!("/devices?{qs}") };
+        navigate(&url, NavigateOptions { replace, scroll: false, ..Default::default() });
+    };
+
+    let page = LocalResource::new(move || {
+        let query = query.get();
+        async move { api::devices(&query).await }
+    });
+    let handle = set_interval_with_handle(move || page.refetch(), REFRESH).ok();
+    on_cleanup(move || {
+        if let Some(handle) = handle {
+            handle.clear();
+        }
+    });
+
+    let on_search = {
+        let go = go.clone();
+        move |ev| {
+            let search = event_target_value(&ev);
+            go(DeviceQuery { search, page: 1, ..query.get_untracked() }, true);
+        }
+    };
+    let select_filter = {
+        let go = go.clone();
+        move |apply: fn(&mut DeviceQuery, &str)| {
+            let go = go.clone();
+            move |ev| {
+                let mut next = DeviceQuery { page: 1, ..query.get_untracked() };
+                apply(&mut next, &event_target_value(&ev));
+                go(next, false);
+            }
+        }
+    };
+
+    view! {
+        <div class="page-head">
+            <h1>"Devices"</h1>
+            <p class="muted">
+                "Devices that onboarded with the tenant's onboarding token. Sort by " <em>"Managed by"</em>
+                " to find the ones managed by MDE: only those can take security settings from Rampart."
+            </p>
+        </div>
+        {move || parsed.get().err().map(|violations| {
+            let text = violations.iter().map(|v| format!("{}: {}", v.path, v.message)).collect::<Vec<_>>().join("; ");
+            view! { <div class="notice warning" role="status">"The address had parameters that were ignored — " {text}</div> }
+        })}
+        <div class="toolbar" role="search">
+            <label class="field">
+                <span>"Search"</span>
+                <input type="search" placeholder="Device name" aria-label="Search by device name"
+                    prop:value=move || query.get().search on:input=on_search/>
+            </label>
+            <label class="field">
+                <span>"Managed by"</span>
+                <select aria-label="Managed by" on:change=select_filter(|q, v| q.managed_by = ManagedBy::from_code(v))>
+                    <option value="" selected=move || query.get().managed_by.is_none()>"All"</option>
+                    {ManagedBy::ALL.iter().map(|m| {
+                        let m = *m;
+                        view! { <option value=m.code() selected=move || query.get().managed_by == Some(m)>{m.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>"OS"</span>
+                <select aria-label="OS" on:change=select_filter(|q, v| q.os = OsProduct::from_code(v))>
+                    <option value="" selected=move || query.get().os.is_none()>"All"</option>
+                    {OsProduct::ALL.iter().map(|os| {
+                        let os = *os;
+                        view! { <option value=os.code() selected=move || query.get().os == Some(os)>{os.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>"Security settings management"</span>
+                <select aria-label="Security settings management"
+                    on:change=select_filter(|q, v| q.eligibility = EligibilityFilter::from_code(v))>
+                    <option value="" selected=move || query.get().eligibility.is_none()>"All"</option>
+                    {EligibilityFilter::ALL.iter().map(|e| {
+                        let e = *e;
+                        view! { <option value=e.code() selected=move || query.get().eligibility == Some(e)>{e.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <button class="button subtle" on:click=move |_| page.refetch()>"Refresh"</button>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading devices…"</p> }>
+            {move || page.get().map(|result| match result {
+                Ok(devices) => view! { <DeviceTable devices query go=go.clone()/> }.into_any(),
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// The table and its pager.
+#[component]
+fn DeviceTable(
+    devices: DevicePage,
+    query: Memo<DeviceQuery>,
+    go: impl Fn(DeviceQuery, bool) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let now = format::now();
+    let current = query.get_untracked();
+    let header = {
+        let go = go.clone();
+        move |column: DeviceSort| {
+            let go = go.clone();
+            let aria_sort = match (current.sort == column, current.dir) {
+                (false, _) => "none",
+                (true, SortDir::Asc) => "ascending",
+                (true, SortDir::Desc) => "descending",
+            };
+            let arrow = match (current.sort == column, current.dir) {
+                (false, _) => "",
+                (true, SortDir::Asc) => " ▲",
+                (true, SortDir::Desc) => " ▼",
+            };
+            view! {
+                <th scope="col" aria-sort=aria_sort>
+                    <button class="sort" data-testid=format!("sort-{}", column.code())
+                        on:click=move |_| go(query.get_untracked().sorted_by(column), false)>
+                        {column.label()}{arrow}
+                    </button>
+                </th>
+            }
+        }
+    };
+    let first = if devices.total == 0 { 0 } else { current.offset() + 1 };
+    let last = current.offset() + devices.items.len() as u64;
+    let n_pages = devices.total.div_ceil(u64::from(current.per_page)).max(1);
+    let page_number = u64::from(current.page);
+    let previous = {
+        let go = go.clone();
+        move |_: leptos::ev::MouseEvent| {
+            go(
+                DeviceQuery { page: query.get_untracked().page.saturating_sub(1).max(1), ..query.get_untracked() },
+                false,
+            )
+        }
+    };
+    let next = {
+        let go = go.clone();
+        move |_: leptos::ev::MouseEvent| {
+            go(DeviceQuery { page: query.get_untracked().page + 1, ..query.get_untracked() }, false)
+        }
+    };
+    let per_page = move |ev| {
+        let per_page = event_target_value(&ev).parse().unwrap_or(DeviceQuery::DEFAULT_PER_PAGE);
+        go(DeviceQuery { per_page, page: 1, ..query.get_untracked() }, false)
+    };
+    let rows = devices
+        .items
+        .into_iter()
+        .map(|device| {
+            let facts = device.facts;
+            let href = format!("/devices/{}", device.id);
+            let last_check_in = device.last_check_in.map_or_else(|| "Never".to_owned(), |at| format::ago(at, now));
+            let os = format!("{} {}", facts.os.label(), facts.edition.label());
+            let reason = device.eligibility.reason.clone();
+            view! {
+                <tr>
+                    <td><a href=href>{facts.hostname.to_string()}</a></td>
+                    <td>{os}<div class="sub">{facts.os_build.as_str().to_owned()}</div></td>
+                    <td data-testid="managed-by">{facts.managed_by.label()}</td>
+                    <td>{facts.join_type.label()}</td>
+                    <td><EligibilityBadge eligibility=device.eligibility/><div class="sub">{reason}</div></td>
+                    <td>{last_check_in}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <div class="table-wrap">
+            <table class="grid" data-testid="devices-table">
+                <thead>
+                    <tr>
+                        {header(DeviceSort::Hostname)}
+                        {header(DeviceSort::Os)}
+                        {header(DeviceSort::ManagedBy)}
+                        {header(DeviceSort::JoinType)}
+                        {header(DeviceSort::Eligibility)}
+                        {header(DeviceSort::LastCheckIn)}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Show when=move || devices.total == 0>
+                <p class="empty">"No devices match. Devices appear here once they onboard with the tenant's onboarding token (Tenant administration)."</p>
+            </Show>
+        </div>
+        <div class="pager">
+            <span data-testid="device-count">{format!("{first}–{last} of {} devices", devices.total)}</span>
+            <span class="spacer"></span>
+            <label class="field inline">
+                <span>"Rows per page"</span>
+                <select on:change=per_page>
+                    {[25u32, 50, 100, 200].into_iter().map(|n| view! {
+                        <option value=n.to_string() selected=current.per_page == n>{n.to_string()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button class="button subtle" disabled={page_number <= 1} on:click=previous>"Previous"</button>
+            <span>{format!("Page {page_number} of {n_pages}")}</span>
+            <button class="button subtle" disabled={page_number >= n_pages} on:click=next>"Next"</button>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! One folder or file per screen.
+
+pub mod devices;
+pub mod login;
+pub mod tenant;
