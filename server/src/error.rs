@@ -17,6 +17,9 @@ pub enum ApiError {
     /// The addressed object does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The route does not take this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// Too many attempts.
     #[error("rate limited")]
     RateLimited(String),
@@ -39,6 +42,9 @@ impl ApiError {
             Self::Invalid(violations) => ErrorEnvelope::invalid(violations.clone()),
             Self::Unauthenticated(message) => ErrorEnvelope::new(ErrorCode::Unauthenticated, *message),
             Self::NotFound(message) => ErrorEnvelope::new(ErrorCode::NotFound, message.clone()),
+            Self::MethodNotAllowed => {
+                ErrorEnvelope::new(ErrorCode::MethodNotAllowed, "This API route does not take this HTTP method.")
+            }
             Self::RateLimited(message) => ErrorEnvelope::new(ErrorCode::RateLimited, message.clone()),
             Self::PayloadTooLarge => ErrorEnvelope::new(ErrorCode::PayloadTooLarge, "The request body is too large."),
             Self::Internal(_) => ErrorEnvelope::new(

@@ -72,10 +72,12 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(device_api::routes())
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(CompressionLayer::new())
         .with_state(state);
-    let app = Router::new().nest("/api/v1", api);
+    // `nest` does not match the prefix with a trailing slash; without this route it would fall to the admin center.
+    let app = Router::new().nest("/api/v1", api).route("/api/v1/", axum::routing::any(api::not_found));
     let app = match assets_dir {
         Some(dir) => assets::serve(app, &dir),
         None => app,

@@ -214,3 +214,26 @@ async fn api_responses_are_never_cached() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_known_route_called_with_the_wrong_method_answers_405_with_the_json_envelope() -> anyhow::Result<()> {
+    let app = TestRouter::new().await?;
+    for (method, uri) in
+        [(Method::DELETE, "/api/v1/tenant"), (Method::GET, "/api/v1/auth/login"), (Method::POST, "/api/v1/health")]
+    {
+        let response = app.send(Request::builder().method(method.clone()).uri(uri).body(Body::empty())?).await?;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert!(response.headers().contains_key(header::ALLOW), "{method} {uri} names the allowed methods");
+        assert_eq!(envelope(response).await?.error.code, ErrorCode::MethodNotAllowed);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_api_root_with_a_trailing_slash_answers_404_with_the_json_envelope() -> anyhow::Result<()> {
+    let app = TestRouter::new().await?;
+    let response = app.get("/api/v1/").await?;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(envelope(response).await?.error.code, ErrorCode::NotFound);
+    Ok(())
+}

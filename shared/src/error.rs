@@ -30,6 +30,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The addressed object does not exist.
     NotFound,
+    /// The route exists, but not with this HTTP method.
+    MethodNotAllowed,
     /// The change conflicts with the current state.
     Conflict,
     /// The body is larger than the server accepts.
@@ -48,6 +50,7 @@ impl ErrorCode {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
@@ -134,6 +137,7 @@ mod tests {
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
             ErrorCode::RateLimited,

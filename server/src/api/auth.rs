@@ -38,11 +38,12 @@ pub async fn auth_login(
     }
 
     let admin = state.store.find_admin(&login.username).await?;
-    let phc = admin.as_ref().map_or_else(|| DUMMY_HASH.clone(), |admin| admin.password_hash.clone());
+    let phc = admin.as_ref().map(|admin| admin.password_hash.clone());
     let password = login.password;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let matches =
+        tokio::task::spawn_blocking(move || verify_password(&password, phc.as_deref().unwrap_or(&DUMMY_HASH)))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     let admin = match admin {
         Some(admin) if matches && !admin.disabled => admin,
         _ => return Err(ApiError::Unauthenticated("The user name or password is incorrect.")),

@@ -30,3 +30,8 @@ pub fn routes() -> Router<AppState> {
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("There is no such API route.".to_owned())
 }
+
+/// A known route called with the wrong method gets the JSON envelope too (axum keeps the `Allow` header).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

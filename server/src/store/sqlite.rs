@@ -159,12 +159,16 @@ fn push_device_filter(builder: &mut QueryBuilder<'_, Sqlite>, query: &DeviceQuer
     }
 }
 
-fn order_by(query: &DeviceQuery) -> String {
+fn order_by(query: &DeviceQuery, switches: TenantSwitches) -> String {
     let column = match query.sort {
         DeviceSort::Hostname => "hostname COLLATE NOCASE",
         DeviceSort::Os => "os",
         DeviceSort::ManagedBy => "managed_by",
         DeviceSort::JoinType => "join_type",
+        // Sorts by what the list shows: with a switch off, supported devices read "tenant not enabled".
+        DeviceSort::Eligibility if !switches.both_on() => {
+            "CASE support WHEN 'eligible' THEN 'tenant_not_enabled' ELSE support END"
+        }
         DeviceSort::Eligibility => "support",
         DeviceSort::LastCheckIn => "last_check_in",
     };
@@ -414,7 +418,7 @@ impl Store for SqliteStore {
 
         let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {DEVICE_COLUMNS} FROM devices"));
         push_device_filter(&mut page, query, switches);
-        page.push(order_by(query));
+        page.push(order_by(query, switches));
         page.push(" LIMIT ").push_bind(i64::from(query.per_page));
         page.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
         let rows = page.build().fetch_all(&self.read).await?;

@@ -17,7 +17,7 @@ pub fn DeviceDetailPage() -> impl IntoView {
         async move { api::device(&id).await }
     });
     view! {
-        <p class="breadcrumb"><a href="/devices">"Devices"</a>" › device"</p>
+        <p class="breadcrumb"><a href="/devices">"Devices"</a>" › device detail"</p>
         <Transition fallback=|| view! { <p class="muted">"Loading device…"</p> }>
             {move || device.get().map(|result| match result {
                 Ok(device) => view! { <DeviceFacts device/> }.into_any(),
@@ -54,7 +54,11 @@ fn DeviceFacts(device: DeviceDetail) -> impl IntoView {
         ),
         ("Check-ins", device.n_check_ins.to_string()),
     ];
-    let reason = summary.eligibility.reason.clone();
+    let reason = if summary.eligibility.is_eligible() {
+        "No MDM manages this device and its platform is supported: it takes security settings from Rampart.".to_owned()
+    } else {
+        summary.eligibility.reason.clone()
+    };
     view! {
         <div class="page-head">
             <h1>{facts.hostname.to_string()}</h1>

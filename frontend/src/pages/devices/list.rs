@@ -192,12 +192,12 @@ fn DeviceTable(
             let reason = device.eligibility.reason.clone();
             view! {
                 <tr>
-                    <td><a href=href>{facts.hostname.to_string()}</a></td>
+                    <td class="name"><a href=href>{facts.hostname.to_string()}</a></td>
                     <td>{os}<div class="sub">{facts.os_build.as_str().to_owned()}</div></td>
                     <td data-testid="managed-by">{facts.managed_by.label()}</td>
                     <td>{facts.join_type.label()}</td>
                     <td><EligibilityBadge eligibility=device.eligibility/><div class="sub">{reason}</div></td>
-                    <td>{last_check_in}</td>
+                    <td class="when">{last_check_in}</td>
                 </tr>
             }
         })

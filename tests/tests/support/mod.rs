@@ -1,0 +1,269 @@
+//! The end-to-end harness: the real `rampart` server on a loopback port with a temp data directory, the real
+//! `rampart-agent`, and headless Chromium driven through ChromeDriver. Every wait is on a condition, with a deadline.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use tempfile::TempDir;
+
+/// How long any one condition may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Kills the process when dropped.
+pub struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `target/debug` (or whichever profile built this test).
+fn target_profile_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test binary>
+    Ok(exe.parent().and_then(Path::parent).context("test binary is not in target/<profile>/deps")?.to_path_buf())
+}
+
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let path = target_profile_dir()?.join(name);
+    if !path.is_file() {
+        bail!("{} is missing: run the tests with `cargo xtask test`, which builds it first", path.display());
+    }
+    Ok(path)
+}
+
+fn site_dir() -> anyhow::Result<PathBuf> {
+    let site = target_profile_dir()?.parent().context("target dir")?.join("site");
+    if !site.join("index.html").is_file() {
+        bail!(
+            "{} is missing: run the tests with `cargo xtask test`, which builds the admin center first",
+            site.display()
+        );
+    }
+    Ok(site)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running server, a browser, and the credentials of the first admin.
+pub struct Harness {
+    /// Base URL of the server, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The server's data directory (also holds the onboarding package).
+    pub data_dir: TempDir,
+    /// The admin's name.
+    pub username: String,
+    /// The admin's password.
+    pub password: String,
+    /// The browser session.
+    pub browser: Client,
+    _server: ChildGuard,
+    _driver: ChildGuard,
+    _profile: TempDir,
+}
+
+impl Harness {
+    /// Starts the server in demo mode (tenant switched on, onboarding package written) and a headless browser.
+    pub async fn start() -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let username = "secadmin".to_owned();
+        let password = "e2e-Password-1234".to_owned();
+        let log = std::fs::File::create(data_dir.path().join("server.log"))?;
+        let mut server = Command::new(binary("rampart")?)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", &username, "--data-dir"])
+            .arg(data_dir.path())
+            .arg("--assets-dir")
+            .arg(site_dir()?)
+            .env("RAMPART_ADMIN_PASSWORD", &password)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("cannot start rampart")?;
+        let stdout = server.stdout.take().context("server stdout")?;
+        let server = ChildGuard(server);
+        let url = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            let mut lines = BufReader::new(stdout).lines();
+            let url = loop {
+                let line = lines.next().context("the server exited before listening")??;
+                if let Some(url) = line.strip_prefix("Rampart is listening on ") {
+                    break url.trim().to_owned();
+                }
+            };
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            Ok(url)
+        });
+        let url = tokio::time::timeout(DEADLINE, url).await.context("the server did not start")???;
+
+        let (driver, browser, profile) = start_browser().await?;
+        Ok(Self { url, data_dir, username, password, browser, _server: server, _driver: driver, _profile: profile })
+    }
+
+    /// Onboards `n` simulated devices with the real agent and waits until each has checked in once.
+    pub async fn onboard_devices(&self, n: u32, seed: u64) -> anyhow::Result<()> {
+        let package = self.data_dir.path().join("onboarding-package.json");
+        let agent = binary("rampart-agent")?;
+        let output = tokio::process::Command::new(agent)
+            .args(["simulate", "--once", "--devices", &n.to_string(), "--seed", &seed.to_string()])
+            .arg("--onboarding-package")
+            .arg(&package)
+            .output();
+        let output = tokio::time::timeout(DEADLINE * 2, output).await.context("the agent did not finish")??;
+        if !output.status.success() {
+            bail!("rampart-agent failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    }
+
+    /// Opens `path` of the admin center.
+    pub async fn open(&self, path: &str) -> anyhow::Result<()> {
+        self.browser.goto(&format!("{}{path}", self.url)).await?;
+        Ok(())
+    }
+
+    /// Signs in through the real login form, and waits for the page it leads to.
+    pub async fn sign_in(&self) -> anyhow::Result<()> {
+        self.open("/login").await?;
+        let username = self.wait_for(Locator::Css("#username")).await?;
+        username.send_keys(&self.username).await?;
+        self.browser.find(Locator::Css("#password")).await?.send_keys(&self.password).await?;
+        self.browser.find(Locator::Css("form button[type=submit]")).await?.click().await?;
+        self.wait_for(Locator::Css("[data-testid=signed-in-user]")).await?;
+        Ok(())
+    }
+
+    /// The element, once it exists.
+    pub async fn wait_for(&self, locator: Locator<'_>) -> anyhow::Result<fantoccini::elements::Element> {
+        Ok(self.browser.wait().at_most(DEADLINE).for_element(locator).await?)
+    }
+
+    /// Waits until the text of the element matched by `css` satisfies `condition`; returns that text.
+    pub async fn wait_for_text(&self, css: &str, condition: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        let started = Instant::now();
+        loop {
+            if let Ok(element) = self.browser.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+                && condition(&text)
+            {
+                return Ok(text);
+            }
+            if started.elapsed() > DEADLINE {
+                let last = match self.browser.find(Locator::Css(css)).await {
+                    Ok(element) => element.text().await.unwrap_or_default(),
+                    Err(_) => "<no such element>".to_owned(),
+                };
+                bail!("{css} never met the condition; last text: {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the browser's URL satisfies `condition`; returns it.
+    pub async fn wait_for_url(&self, condition: impl Fn(&url::Url) -> bool) -> anyhow::Result<url::Url> {
+        let started = Instant::now();
+        loop {
+            let url = self.browser.current_url().await?;
+            if condition(&url) {
+                return Ok(url);
+            }
+            if started.elapsed() > DEADLINE {
+                bail!("the URL never met the condition; it is {url}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Texts of every element matched by `css`.
+    pub async fn texts(&self, css: &str) -> anyhow::Result<Vec<String>> {
+        let mut texts = Vec::new();
+        for element in self.browser.find_all(Locator::Css(css)).await? {
+            texts.push(element.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// Saves a screenshot to `target/screenshots/<name>.png`, for a person to look at.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<()> {
+        let dir = target_profile_dir()?.parent().context("target dir")?.join("screenshots");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{name}.png")), self.browser.screenshot().await?)?;
+        Ok(())
+    }
+
+    /// Messages the browser logged at level SEVERE (script errors, CSP violations, failed loads).
+    pub async fn console_errors(&self) -> anyhow::Result<Vec<String>> {
+        let logs = self.browser.issue_cmd(GetLog).await?;
+        let entries = logs.as_array().cloned().unwrap_or_default();
+        Ok(entries
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect())
+    }
+}
+
+/// ChromeDriver's `GET /session/{id}/se/log` for the browser log.
+#[derive(Debug)]
+struct GetLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for GetLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+async fn start_browser() -> anyhow::Result<(ChildGuard, Client, TempDir)> {
+    let port = free_port()?;
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start chromedriver (install it with `apt-get install chromium chromium-driver`)")?;
+    let driver = ChildGuard(driver);
+    let driver_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        let ready = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok();
+        if ready {
+            break;
+        }
+        if started.elapsed() > DEADLINE {
+            bail!("chromedriver did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let profile = tempfile::tempdir()?;
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1440,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        },
+        "goog:loggingPrefs": { "browser": "ALL" }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("a JSON object") };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let browser = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver_url)
+        .await
+        .context("cannot open a Chromium session")?;
+    Ok((driver, browser, profile))
+}
