@@ -121,7 +121,10 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
         let base = base.clone();
         let counters = Arc::clone(&counters);
         let once = args.once;
-        tasks.spawn(async move { keep_checking_in(client, base, device, index, n_devices, once, counters).await });
+        let token = package.onboarding_token.clone();
+        tasks.spawn(async move {
+            keep_checking_in(client, base, token, device, index, n_devices, once, counters).await;
+        });
     }
     if args.once {
         while tasks.join_next().await.is_some() {}
@@ -228,18 +231,22 @@ async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: Device
     }
 }
 
-/// Checks in now and then at the server's interval, spread so that the fleet does not arrive all at once.
+/// Checks in now and then at the server's interval, spread so that the fleet does not arrive all at once. When the
+/// server no longer knows the device's credentials (its database was reset, or the device was re-onboarded
+/// elsewhere), the device onboards again, as a real one would after a reinstall.
+#[expect(clippy::too_many_arguments, reason = "one simulated device's whole context, passed once at spawn")]
 async fn keep_checking_in(
     client: reqwest::Client,
     base: String,
-    device: Enrolled,
+    token: String,
+    mut device: Enrolled,
     index: usize,
     n_devices: usize,
     once: bool,
     counters: Arc<Counters>,
 ) {
     let url = format!("{base}/api/v1/device/check-in");
-    let authorization = format!("Device {}:{}", device.device_id, device.device_secret);
+    let mut authorization = format!("Device {}:{}", device.device_id, device.device_secret);
     // First check-ins are spread over two seconds.
     let spread = Duration::from_millis((2000 * index / n_devices.max(1)) as u64);
     tokio::time::sleep(spread).await;
@@ -253,6 +260,22 @@ async fn keep_checking_in(
                     .map(|answer| Duration::from_secs(answer.check_in_interval_secs))
                     .unwrap_or(Duration::from_secs(60))
             }
+            Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                let onboard_url = format!("{base}/api/v1/device/onboard");
+                match onboard(&client, &onboard_url, &token, device.facts.clone()).await {
+                    Ok(again) => {
+                        eprintln!("{}: credentials refused; onboarded again", device.facts.hostname);
+                        device = again;
+                        authorization = format!("Device {}:{}", device.device_id, device.device_secret);
+                        Duration::ZERO
+                    }
+                    Err(error) => {
+                        eprintln!("{}: credentials refused and onboarding failed: {error:#}", device.facts.hostname);
+                        Duration::from_secs(60)
+                    }
+                }
+            }
             Ok(response) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
                 eprintln!("{}: check-in refused: {}", device.facts.hostname, response.status());
@@ -264,7 +287,7 @@ async fn keep_checking_in(
                 Duration::from_secs(10)
             }
         };
-        if once {
+        if once && !interval.is_zero() {
             return;
         }
         tokio::time::sleep(interval).await;

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::api::{DeviceDetail, DevicePage, LoginRequest, Me, TenantView, UpdateTenant};
+use shared::api::{
+    CreateGroup, DeviceDetail, DevicePage, GroupDetail, GroupSummary, LoginRequest, Me, MemberChange, NestGroup,
+    RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
+};
 use shared::error::{ErrorCode, ErrorEnvelope};
 use shared::query::DeviceQuery;
 use wasm_bindgen::JsCast;
@@ -116,3 +119,58 @@ pub async fn rotate_onboarding_token() -> ApiResult<TenantView> {
 
 /// Where the onboarding package downloads from.
 pub const ONBOARDING_PACKAGE_URL: &str = "/api/v1/tenant/onboarding-package";
+
+/// Every group, *All devices* first.
+pub async fn groups() -> ApiResult<Vec<GroupSummary>> {
+    get("/api/v1/groups").await
+}
+
+/// One group with its members.
+pub async fn group(id: &str) -> ApiResult<GroupDetail> {
+    get(&format!("/api/v1/groups/{}", shared::query::percent_encode(id))).await
+}
+
+/// Creates a group.
+pub async fn create_group(create: &CreateGroup) -> ApiResult<GroupDetail> {
+    request("POST", "/api/v1/groups", Some(create)).await
+}
+
+/// Changes a group.
+pub async fn update_group(id: &str, update: &UpdateGroup) -> ApiResult<GroupDetail> {
+    request("PATCH", &format!("/api/v1/groups/{}", shared::query::percent_encode(id)), Some(update)).await
+}
+
+/// Deletes a group.
+pub async fn delete_group(id: &str) -> ApiResult<()> {
+    request::<(), ()>("DELETE", &format!("/api/v1/groups/{}", shared::query::percent_encode(id)), None).await
+}
+
+/// Adds devices to a static group.
+pub async fn add_members(id: &str, device_ids: Vec<String>) -> ApiResult<GroupDetail> {
+    let path = format!("/api/v1/groups/{}/members", shared::query::percent_encode(id));
+    request("POST", &path, Some(&MemberChange { device_ids })).await
+}
+
+/// Removes devices from a static group.
+pub async fn remove_members(id: &str, device_ids: Vec<String>) -> ApiResult<GroupDetail> {
+    let path = format!("/api/v1/groups/{}/members/remove", shared::query::percent_encode(id));
+    request("POST", &path, Some(&MemberChange { device_ids })).await
+}
+
+/// Nests a group in another.
+pub async fn nest_group(id: &str, group_id: String) -> ApiResult<GroupDetail> {
+    let path = format!("/api/v1/groups/{}/nested", shared::query::percent_encode(id));
+    request("POST", &path, Some(&NestGroup { group_id })).await
+}
+
+/// Takes a nested group out.
+pub async fn unnest_group(id: &str, child: &str) -> ApiResult<GroupDetail> {
+    let path =
+        format!("/api/v1/groups/{}/nested/{}", shared::query::percent_encode(id), shared::query::percent_encode(child));
+    request::<(), GroupDetail>("DELETE", &path, None).await
+}
+
+/// How many devices a rule matches.
+pub async fn preview_rule(rule: String) -> ApiResult<RulePreview> {
+    request("POST", "/api/v1/groups/preview", Some(&RulePreviewRequest { rule })).await
+}

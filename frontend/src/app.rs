@@ -7,6 +7,7 @@ use leptos_router::{NavigateOptions, path};
 
 use crate::api;
 use crate::pages::devices::{DeviceDetailPage, DevicesPage};
+use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
 use crate::pages::tenant::TenantPage;
 use crate::session::{provide_session, use_session};
@@ -23,6 +24,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/devices"/> }/>
                     <Route path=path!("devices") view=DevicesPage/>
                     <Route path=path!("devices/:id") view=DeviceDetailPage/>
+                    <Route path=path!("groups") view=GroupsPage/>
+                    <Route path=path!("groups/:id") view=GroupDetailPage/>
                     <Route path=path!("tenant") view=TenantPage/>
                 </ParentRoute>
             </Routes>
@@ -82,6 +85,7 @@ fn Shell() -> impl IntoView {
             </header>
             <nav class="sidenav" aria-label="Main">
                 <A href="/devices">"Devices"</A>
+                <A href="/groups">"Groups"</A>
                 <A href="/tenant">"Tenant administration"</A>
             </nav>
             <main class="content">

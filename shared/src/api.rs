@@ -158,3 +158,127 @@ pub struct OnboardingPackage {
     /// The tenant's onboarding token.
     pub onboarding_token: String,
 }
+
+/// A group in the Groups list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// The group's id; [`crate::groups::ALL_DEVICES`] for the built-in group.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Static or dynamic.
+    pub kind: crate::groups::GroupKind,
+    /// The rule of a dynamic group.
+    pub rule: Option<String>,
+    /// Devices in the group, through nested groups.
+    pub n_members: u64,
+    /// Groups nested directly in this one.
+    pub n_nested: u64,
+    /// Whether this is the built-in *All devices*, which cannot be changed.
+    pub built_in: bool,
+}
+
+/// A group, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A device in a group, and how it got there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    /// Device id.
+    pub id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Who manages it.
+    pub managed_by: crate::device::ManagedBy,
+    /// OS.
+    pub os: crate::device::OsProduct,
+    /// Whether it is a direct member (explicitly added, or matching this group's own rule) rather than one
+    /// through a nested group.
+    pub direct: bool,
+}
+
+/// A group's page (`GET /api/v1/groups/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    /// The list data.
+    #[serde(flatten)]
+    pub summary: GroupSummary,
+    /// Members, by host name.
+    pub members: Vec<GroupMember>,
+    /// Groups nested directly in this one.
+    pub nested: Vec<GroupRef>,
+    /// Groups this one is nested in.
+    pub nested_in: Vec<GroupRef>,
+}
+
+/// `POST /api/v1/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    /// Name, unique among groups.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Static or dynamic.
+    pub kind: crate::groups::GroupKind,
+    /// The rule, for a dynamic group only.
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+/// `PATCH /api/v1/groups/{id}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroup {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New rule (dynamic groups only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+/// `POST /api/v1/groups/{id}/members` and `…/members/remove`: devices to add to or remove from a static group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    /// Device ids.
+    pub device_ids: Vec<String>,
+}
+
+/// `POST /api/v1/groups/{id}/nested`: a group to nest in this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NestGroup {
+    /// The group to nest.
+    pub group_id: String,
+}
+
+/// `POST /api/v1/groups/preview`: how many devices a rule would match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePreviewRequest {
+    /// The rule as typed.
+    pub rule: String,
+}
+
+/// The answer to a rule preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulePreview {
+    /// Devices matching.
+    pub n_matching: u64,
+    /// Up to ten matching host names, as examples.
+    pub sample: Vec<String>,
+}

@@ -41,9 +41,11 @@ macro_rules! string_enum {
 }
 
 pub mod api;
+pub mod catalog;
 pub mod device;
 pub mod eligibility;
 pub mod error;
+pub mod groups;
 pub mod query;
 pub mod tenant;
 

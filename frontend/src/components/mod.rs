@@ -1,6 +1,9 @@
 //! Widgets used by several pages.
 
+mod rule_editor;
+
 use leptos::prelude::*;
+pub use rule_editor::RuleEditor;
 
 use crate::api::ApiFailure;
 

@@ -1,5 +1,6 @@
 //! One folder or file per screen.
 
 pub mod devices;
+pub mod groups;
 pub mod login;
 pub mod tenant;

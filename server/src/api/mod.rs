@@ -2,11 +2,12 @@
 
 mod auth;
 mod devices;
+mod groups;
 mod health;
 mod tenant;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -21,6 +22,13 @@ pub fn routes() -> Router<AppState> {
         .route("/devices", get(devices::devices_list))
         .route("/devices/{id}", get(devices::devices_get))
         .route("/devices/{id}/sync", post(devices::devices_sync))
+        .route("/groups", get(groups::groups_list).post(groups::groups_create))
+        .route("/groups/preview", post(groups::groups_preview))
+        .route("/groups/{id}", get(groups::groups_get).patch(groups::groups_update).delete(groups::groups_delete))
+        .route("/groups/{id}/members", post(groups::groups_add_members))
+        .route("/groups/{id}/members/remove", post(groups::groups_remove_members))
+        .route("/groups/{id}/nested", post(groups::groups_nest))
+        .route("/groups/{id}/nested/{child}", delete(groups::groups_unnest))
         .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))
         .route("/tenant/onboarding-token/rotate", post(tenant::tenant_rotate_token))
         .route("/tenant/onboarding-package", get(tenant::tenant_onboarding_package))

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file in the data directory, WAL journal, migrations applied at start.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -7,17 +8,20 @@ use async_trait::async_trait;
 use shared::api::{Registration, UnixSeconds};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::EligibilityCode;
+use shared::groups::GroupKind;
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    AdminRecord, DeviceRecord, NewDevice, Onboarded, Store, StoreError, StoreResult, TenantCounts, TenantRecord,
+    AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewDevice, Onboarded, Store, StoreError, StoreResult,
+    TenantCounts, TenantRecord,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/0001_initial.sql")), (2, include_str!("../../migrations/0002_groups.sql"))];
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
 /// `SQLITE_BUSY` when two of them try to upgrade to writing at once; reads use a pool of their own (WAL lets them
@@ -439,6 +443,192 @@ impl Store for SqliteStore {
             .bind(device_id)
             .execute(&self.write)
             .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn all_device_facts(&self) -> StoreResult<Vec<(String, DeviceFacts)>> {
+        let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices")).fetch_all(&self.read).await?;
+        rows.iter().map(|row| device_from_row(row).map(|device| (device.id, device.facts))).collect()
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<GroupRecord>> {
+        let mut tx = self.read.begin().await?;
+        let rows = sqlx::query("SELECT id, name, description, kind, rule FROM groups ORDER BY name COLLATE NOCASE, id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let members: Vec<(String, String)> =
+            sqlx::query_as("SELECT group_id, device_id FROM group_members").fetch_all(&mut *tx).await?;
+        let nesting: Vec<(String, String)> =
+            sqlx::query_as("SELECT parent_id, child_id FROM group_nesting ORDER BY child_id")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let mut groups = rows
+            .iter()
+            .map(|row| {
+                Ok(GroupRecord {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    description: row.try_get("description")?,
+                    kind: code(row, "kind", GroupKind::from_code)?,
+                    rule: row.try_get("rule")?,
+                    members: BTreeSet::new(),
+                    children: Vec::new(),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let index: std::collections::HashMap<String, usize> =
+            groups.iter().enumerate().map(|(i, group)| (group.id.clone(), i)).collect();
+        for (group_id, device_id) in members {
+            if let Some(&i) = index.get(&group_id) {
+                groups[i].members.insert(device_id);
+            }
+        }
+        for (parent_id, child_id) in nesting {
+            if let Some(&i) = index.get(&parent_id) {
+                groups[i].children.push(child_id);
+            }
+        }
+        Ok(groups)
+    }
+
+    async fn create_group(&self, group: &GroupRecord, now: UnixSeconds) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO groups (id, name, description, kind, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&group.id)
+        .bind(&group.name)
+        .bind(&group.description)
+        .bind(group.kind.code())
+        .bind(&group.rule)
+        .bind(now)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn update_group(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        rule: Option<&str>,
+        now: UnixSeconds,
+    ) -> StoreResult<Option<bool>> {
+        let mut tx = self.write.begin().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM groups WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        if let Some(name) = name {
+            let taken: Option<String> = sqlx::query_scalar("SELECT id FROM groups WHERE name = ? AND id <> ?")
+                .bind(name)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Ok(Some(false));
+            }
+        }
+        sqlx::query(
+            "UPDATE groups SET name = COALESCE(?, name), description = COALESCE(?, description), \
+             rule = COALESCE(?, rule), updated_at = ? WHERE id = ?",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(rule)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(true))
+    }
+
+    async fn delete_group(&self, id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(&self.write).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn add_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let mut unknown = Vec::new();
+        for device_id in device_ids {
+            let known: Option<String> = sqlx::query_scalar("SELECT id FROM devices WHERE id = ?")
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                unknown.push(device_id.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            return Ok(unknown);
+        }
+        for device_id in device_ids {
+            sqlx::query("INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Vec::new())
+    }
+
+    async fn remove_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for device_id in device_ids {
+            sqlx::query("DELETE FROM group_members WHERE group_id = ? AND device_id = ?")
+                .bind(id)
+                .bind(device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn nest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<NestOutcome> {
+        let mut tx = self.write.begin().await?;
+        let n_known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE id IN (?, ?)")
+            .bind(parent)
+            .bind(child)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n_known != if parent == child { 1 } else { 2 } {
+            return Ok(NestOutcome::UnknownGroup);
+        }
+        let edges: Vec<(String, String)> =
+            sqlx::query_as("SELECT parent_id, child_id FROM group_nesting").fetch_all(&mut *tx).await?;
+        let children_of = |id: &str| edges.iter().filter(|(p, _)| p == id).map(|(_, c)| c.clone()).collect();
+        if let Some(chain) = shared::groups::nesting_cycle(parent, child, children_of) {
+            return Ok(NestOutcome::Cycle(chain));
+        }
+        sqlx::query("INSERT INTO group_nesting (parent_id, child_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(parent)
+            .bind(child)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(NestOutcome::Nested)
+    }
+
+    async fn unnest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let result = sqlx::query("DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?")
+            .bind(parent)
+            .bind(child)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(result.rows_affected() == 1)
     }
 }

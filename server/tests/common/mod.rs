@@ -3,6 +3,10 @@
 //!
 //! reqwest is built without its cookie store, so the `rampart_session` cookie is carried by hand, as a browser would
 //! carry it: taken from `Set-Cookie`, sent back in `Cookie`.
+#![allow(
+    dead_code,
+    reason = "shared by several test files; each uses a part, and `expect` would fail in the one that uses all"
+)]
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! The Devices list: every onboarded device, sortable by each column, filterable, paged by the server. The filter,
 //! sort and page live in the URL, so a reload, the back button and a shared link show the same list.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -46,6 +47,7 @@ pub fn DevicesPage() -> impl IntoView {
         }
     });
 
+    let selected = RwSignal::new(BTreeSet::<String>::new());
     let on_search = {
         let go = go.clone();
         move |ev| {
@@ -116,9 +118,10 @@ pub fn DevicesPage() -> impl IntoView {
             </label>
             <button class="button subtle" on:click=move |_| page.refetch()>"Refresh"</button>
         </div>
+        <AddToGroup selected/>
         <Transition fallback=|| view! { <p class="muted">"Loading devices…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(devices) => view! { <DeviceTable devices query go=go.clone()/> }.into_any(),
+                Ok(devices) => view! { <DeviceTable devices query selected go=go.clone()/> }.into_any(),
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
             })}
         </Transition>
@@ -130,8 +133,26 @@ pub fn DevicesPage() -> impl IntoView {
 fn DeviceTable(
     devices: DevicePage,
     query: Memo<DeviceQuery>,
+    selected: RwSignal<BTreeSet<String>>,
     go: impl Fn(DeviceQuery, bool) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let page_ids: Vec<String> = devices.items.iter().map(|device| device.id.clone()).collect();
+    let all_on_page_selected = {
+        let page_ids = page_ids.clone();
+        move || !page_ids.is_empty() && selected.with(|s| page_ids.iter().all(|id| s.contains(id)))
+    };
+    let toggle_page = move |ev| {
+        let on = event_target_checked(&ev);
+        selected.update(|s| {
+            for id in &page_ids {
+                if on {
+                    s.insert(id.clone());
+                } else {
+                    s.remove(id);
+                }
+            }
+        });
+    };
     let now = format::now();
     let current = query.get_untracked();
     let header = {
@@ -190,8 +211,19 @@ fn DeviceTable(
             let last_check_in = device.last_check_in.map_or_else(|| "Never".to_owned(), |at| format::ago(at, now));
             let os = format!("{} {}", facts.os.label(), facts.edition.label());
             let reason = device.eligibility.reason.clone();
+            let id = device.id.clone();
+            let checked = {
+                let id = id.clone();
+                move || selected.with(|s| s.contains(&id))
+            };
+            let label = format!("Select {}", facts.hostname);
             view! {
                 <tr>
+                    <td class="select"><input type="checkbox" aria-label=label prop:checked=checked
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            selected.update(|s| { if on { s.insert(id.clone()); } else { s.remove(&id); } });
+                        }/></td>
                     <td class="name"><a href=href>{facts.hostname.to_string()}</a></td>
                     <td>{os}<div class="sub">{facts.os_build.as_str().to_owned()}</div></td>
                     <td data-testid="managed-by">{facts.managed_by.label()}</td>
@@ -208,6 +240,8 @@ fn DeviceTable(
             <table class="grid" data-testid="devices-table">
                 <thead>
                     <tr>
+                        <th scope="col" class="select"><input type="checkbox" aria-label="Select all devices on this page"
+                            prop:checked=all_on_page_selected on:change=toggle_page/></th>
                         {header(DeviceSort::Hostname)}
                         {header(DeviceSort::Os)}
                         {header(DeviceSort::ManagedBy)}
@@ -237,5 +271,53 @@ fn DeviceTable(
             <span>{format!("Page {page_number} of {n_pages}")}</span>
             <button class="button subtle" disabled={page_number >= n_pages} on:click=next>"Next"</button>
         </div>
+    }
+}
+
+/// The bar that adds the selected devices to a static group.
+#[component]
+fn AddToGroup(selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let groups = LocalResource::new(api::groups);
+    let target = RwSignal::new(String::new());
+    let outcome = RwSignal::new(None::<Result<String, api::ApiFailure>>);
+    let add = move |_| {
+        let group_id = target.get_untracked();
+        let device_ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        if group_id.is_empty() || device_ids.is_empty() {
+            return;
+        }
+        let n = device_ids.len();
+        leptos::task::spawn_local(async move {
+            match api::add_members(&group_id, device_ids).await {
+                Ok(group) => {
+                    selected.set(BTreeSet::new());
+                    outcome.set(Some(Ok(format!("Added {n} devices to {}.", group.summary.name))));
+                }
+                Err(error) => outcome.set(Some(Err(error))),
+            }
+        });
+    };
+    view! {
+        {move || outcome.get().map(|result| match result {
+            Ok(message) => view! { <div class="notice success" role="status">{message}</div> }.into_any(),
+            Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+        })}
+        <Show when=move || selected.with(|s| !s.is_empty())>
+            <div class="bulkbar" role="region" aria-label="Selected devices">
+                <strong data-testid="selected-count">{move || format!("{} selected", selected.with(BTreeSet::len))}</strong>
+                <label class="field inline">
+                    <span>"Add to static group"</span>
+                    <select aria-label="Static group" on:change=move |ev| target.set(event_target_value(&ev))>
+                        <option value="">"Choose a group…"</option>
+                        {move || groups.get().and_then(Result::ok).unwrap_or_default().into_iter()
+                            .filter(|g| !g.built_in && g.kind == shared::groups::GroupKind::Static)
+                            .map(|g| view! { <option value=g.id.clone()>{g.name}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <button class="button primary" on:click=add disabled=move || target.get().is_empty()>"Add"</button>
+                <button class="button subtle" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
+            </div>
+        </Show>
     }
 }
