@@ -128,11 +128,14 @@ fn GroupView(
             </section>
         })}
         {editable.then(|| {
-            let candidates: Vec<GroupSummary> = all_groups
-                .get_untracked()
-                .into_iter()
-                .filter(|g| !g.built_in && g.id != id.get_value() && !nested_ids.contains(&g.id))
-                .collect();
+            let nested_ids = nested_ids.clone();
+            let candidates = move || -> Vec<GroupSummary> {
+                all_groups
+                    .get()
+                    .into_iter()
+                    .filter(|g| !g.built_in && g.id != id.get_value() && !nested_ids.contains(&g.id))
+                    .collect()
+            };
             view! {
                 <section class="card">
                     <h2>"Nested groups"</h2>
@@ -154,7 +157,7 @@ fn GroupView(
                             <span>"Nest group"</span>
                             <select aria-label="Group to nest" on:change=move |ev| nest_choice.set(event_target_value(&ev))>
                                 <option value="">"Choose a group…"</option>
-                                {candidates.into_iter().map(|g| view! { <option value=g.id.clone()>{g.name}</option> }).collect_view()}
+                                {move || candidates().into_iter().map(|g| view! { <option value=g.id.clone()>{g.name}</option> }).collect_view()}
                             </select>
                         </label>
                         <button class="button subtle" on:click=nest>"Nest"</button>
