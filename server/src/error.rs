@@ -20,6 +20,15 @@ pub enum ApiError {
     /// The route does not take this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The object changed since the caller read it.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The write needs `If-Match`.
+    #[error("precondition required")]
+    PreconditionRequired(&'static str),
+    /// The change conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// Too many attempts.
     #[error("rate limited")]
     RateLimited(String),
@@ -45,6 +54,9 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 ErrorEnvelope::new(ErrorCode::MethodNotAllowed, "This API route does not take this HTTP method.")
             }
+            Self::PreconditionFailed(message) => ErrorEnvelope::new(ErrorCode::PreconditionFailed, message.clone()),
+            Self::PreconditionRequired(message) => ErrorEnvelope::new(ErrorCode::PreconditionRequired, *message),
+            Self::Conflict(message) => ErrorEnvelope::new(ErrorCode::Conflict, message.clone()),
             Self::RateLimited(message) => ErrorEnvelope::new(ErrorCode::RateLimited, message.clone()),
             Self::PayloadTooLarge => ErrorEnvelope::new(ErrorCode::PayloadTooLarge, "The request body is too large."),
             Self::Internal(_) => ErrorEnvelope::new(

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The change conflicts with the current state.
     Conflict,
+    /// The object changed since the caller read it (`If-Match` no longer matches).
+    PreconditionFailed,
+    /// The write needs `If-Match` with the version the caller read.
+    PreconditionRequired,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// Too many attempts; try again later.
@@ -52,6 +56,8 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
+            Self::PreconditionFailed => 412,
+            Self::PreconditionRequired => 428,
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
             Self::Internal => 500,
@@ -139,6 +145,8 @@ mod tests {
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
+            ErrorCode::PreconditionFailed,
+            ErrorCode::PreconditionRequired,
             ErrorCode::PayloadTooLarge,
             ErrorCode::RateLimited,
             ErrorCode::Internal,

@@ -46,6 +46,7 @@ pub mod device;
 pub mod eligibility;
 pub mod error;
 pub mod groups;
+pub mod policy;
 pub mod query;
 pub mod tenant;
 

@@ -246,6 +246,22 @@ pub async fn groups_delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     refuse_built_in(&id)?;
+    let assigned: Vec<String> = state
+        .store
+        .list_policies()
+        .await?
+        .into_iter()
+        .filter(|policy| {
+            policy.draft.assignments.included().chain(policy.draft.assignments.excluded()).any(|g| g == id)
+        })
+        .map(|policy| format!("\"{}\"", policy.draft.name))
+        .collect();
+    if !assigned.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "The group is assigned to {}; remove it from those assignments first.",
+            assigned.join(", ")
+        )));
+    }
     if state.store.delete_group(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

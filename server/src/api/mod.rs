@@ -1,9 +1,11 @@
 //! The admin API under `/api/v1`: every route except health and sign-in requires an admin session.
 
 mod auth;
+mod catalog;
 mod devices;
 mod groups;
 mod health;
+mod policies;
 mod tenant;
 
 use axum::Router;
@@ -29,6 +31,15 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}/members/remove", post(groups::groups_remove_members))
         .route("/groups/{id}/nested", post(groups::groups_nest))
         .route("/groups/{id}/nested/{child}", delete(groups::groups_unnest))
+        .route("/catalog", get(catalog::catalog_get))
+        .route("/policies", get(policies::policies_list).post(policies::policies_create))
+        .route(
+            "/policies/{id}",
+            get(policies::policies_get).put(policies::policies_update).delete(policies::policies_delete),
+        )
+        .route("/policies/{id}/duplicate", post(policies::policies_duplicate))
+        .route("/policies/{id}/versions", get(policies::policies_versions))
+        .route("/policies/{id}/diff", get(policies::policies_diff))
         .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))
         .route("/tenant/onboarding-token/rotate", post(tenant::tenant_rotate_token))
         .route("/tenant/onboarding-package", get(tenant::tenant_onboarding_package))

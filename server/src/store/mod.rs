@@ -11,6 +11,7 @@ use shared::api::{Registration, UnixSeconds};
 use shared::device::{DeviceFacts, DirectoryDeviceId};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
+use shared::policy::{Policy, PolicyDraft, PolicyVersion};
 use shared::query::DeviceQuery;
 use shared::tenant::{Licences, TenantSwitches};
 
@@ -146,6 +147,22 @@ pub enum NestOutcome {
     UnknownGroup,
 }
 
+/// What an update of a policy did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyUpdate {
+    /// Written as the next version.
+    Updated(Policy),
+    /// Refused: the policy is at another version than the caller read.
+    Stale {
+        /// The version it is at.
+        current: u64,
+    },
+    /// Refused: another policy has the name.
+    NameTaken,
+    /// There is no such policy.
+    NotFound,
+}
+
 /// Rampart's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -224,4 +241,25 @@ pub trait Store: Send + Sync + 'static {
     async fn nest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<NestOutcome>;
     /// Takes `child` out of `parent`; false when it was not nested there.
     async fn unnest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<bool>;
+
+    /// Every policy at its current version, by name.
+    async fn list_policies(&self) -> StoreResult<Vec<Policy>>;
+    /// One policy at its current version.
+    async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>>;
+    /// Stores a new policy as version 1; false when the name is taken (ignoring case).
+    async fn create_policy(&self, policy: &Policy) -> StoreResult<bool>;
+    /// Writes `draft` as the next version if the policy is still at `expected_version`; check and write happen in
+    /// one transaction.
+    async fn update_policy(
+        &self,
+        id: &str,
+        expected_version: u64,
+        draft: &PolicyDraft,
+        actor: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<PolicyUpdate>;
+    /// Deletes a policy and its history; false when there is no such policy.
+    async fn delete_policy(&self, id: &str) -> StoreResult<bool>;
+    /// Every version of a policy, oldest first (empty when there is no such policy).
+    async fn policy_versions(&self, id: &str) -> StoreResult<Vec<PolicyVersion>>;
 }

@@ -9,19 +9,23 @@ use shared::api::{Registration, UnixSeconds};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
+use shared::policy::{Policy, PolicyDraft, PolicyVersion};
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewDevice, Onboarded, Store, StoreError, StoreResult,
-    TenantCounts, TenantRecord,
+    AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewDevice, Onboarded, PolicyUpdate, Store, StoreError,
+    StoreResult, TenantCounts, TenantRecord,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_initial.sql")), (2, include_str!("../../migrations/0002_groups.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_groups.sql")),
+    (3, include_str!("../../migrations/0003_policies.sql")),
+];
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
 /// `SQLITE_BUSY` when two of them try to upgrade to writing at once; reads use a pool of their own (WAL lets them
@@ -631,6 +635,121 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(result.rows_affected() == 1)
     }
+
+    async fn list_policies(&self) -> StoreResult<Vec<Policy>> {
+        let rows = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY name COLLATE NOCASE, id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>> {
+        let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(policy_from_row).transpose()
+    }
+
+    async fn create_policy(&self, policy: &Policy) -> StoreResult<bool> {
+        let document = to_json(&policy.draft)?;
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO policies (id, profile, name, version, document, created_at, updated_at, updated_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&policy.id)
+        .bind(policy.draft.profile.code())
+        .bind(policy.draft.name.trim())
+        .bind(to_i64(policy.version))
+        .bind(&document)
+        .bind(policy.created_at)
+        .bind(policy.updated_at)
+        .bind(&policy.updated_by)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_version(&mut tx, &policy.id, policy.version, &document, policy.updated_at, &policy.updated_by).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_policy(
+        &self,
+        id: &str,
+        expected_version: u64,
+        draft: &PolicyDraft,
+        actor: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<PolicyUpdate> {
+        let document = to_json(draft)?;
+        let mut tx = self.write.begin().await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM policies WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(current) = current else { return Ok(PolicyUpdate::NotFound) };
+        let current = u64::try_from(current).unwrap_or(0);
+        if current != expected_version {
+            return Ok(PolicyUpdate::Stale { current });
+        }
+        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM policies WHERE name = ? AND id <> ?")
+            .bind(draft.name.trim())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Ok(PolicyUpdate::NameTaken);
+        }
+        let next = current + 1;
+        sqlx::query(
+            "UPDATE policies SET profile = ?, name = ?, version = ?, document = ?, updated_at = ?, updated_by = ? \
+             WHERE id = ?",
+        )
+        .bind(draft.profile.code())
+        .bind(draft.name.trim())
+        .bind(to_i64(next))
+        .bind(&document)
+        .bind(now)
+        .bind(actor)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        insert_version(&mut tx, id, next, &document, now, actor).await?;
+        let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let policy = policy_from_row(&row)?;
+        tx.commit().await?;
+        Ok(PolicyUpdate::Updated(policy))
+    }
+
+    async fn delete_policy(&self, id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM policies WHERE id = ?").bind(id).execute(&self.write).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn policy_versions(&self, id: &str) -> StoreResult<Vec<PolicyVersion>> {
+        let rows = sqlx::query(
+            "SELECT version, document, created_at, created_by FROM policy_versions WHERE policy_id = ? ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = row.try_get("version")?;
+                let document: String = row.try_get("document")?;
+                Ok(PolicyVersion {
+                    version: u64::try_from(version).unwrap_or(0),
+                    draft: from_json(&document)?,
+                    created_at: row.try_get("created_at")?,
+                    created_by: row.try_get("created_by")?,
+                })
+            })
+            .collect()
+    }
 }
 
 fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
@@ -640,4 +759,52 @@ fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get("disabled")?,
     })
+}
+
+const POLICY_COLUMNS: &str = "id, version, document, created_at, updated_at, updated_by";
+
+fn policy_from_row(row: &SqliteRow) -> StoreResult<Policy> {
+    let version: i64 = row.try_get("version")?;
+    let document: String = row.try_get("document")?;
+    Ok(Policy {
+        id: row.try_get("id")?,
+        draft: from_json(&document)?,
+        version: u64::try_from(version).unwrap_or(0),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        updated_by: row.try_get("updated_by")?,
+    })
+}
+
+async fn insert_version(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: &str,
+    version: u64,
+    document: &str,
+    now: UnixSeconds,
+    actor: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO policy_versions (policy_id, version, document, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(to_i64(version))
+    .bind(document)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn to_json(draft: &PolicyDraft) -> StoreResult<String> {
+    serde_json::to_string(draft).map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))
+}
+
+fn from_json(document: &str) -> StoreResult<PolicyDraft> {
+    serde_json::from_str(document).map_err(|e| StoreError::Corrupt(format!("stored policy does not parse: {e}")))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -1,0 +1,286 @@
+//! Policies: what an admin writes (name, description, configured settings of one profile, assignments) and the
+//! one function that checks it, called by the policy wizard as the admin types and by the server before every write.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::UnixSeconds;
+use crate::catalog::{ConfiguredSetting, Profile, validate_policy_text, validate_settings};
+use crate::error::Violation;
+
+/// The message for any assignment filter: the profiles Rampart manages do not support them.
+pub const FILTERS_NOT_SUPPORTED: &str =
+    "Assignment filters are not supported for Security Configuration Management profiles";
+
+/// The platform every policy targets.
+pub const PLATFORM: &str = crate::catalog::PLATFORM;
+
+/// One group a policy is assigned to (included or excluded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentTarget {
+    /// The group's id (`all-devices` for *All devices*).
+    pub group_id: String,
+    /// An assignment filter. Accepted only so that it can be refused with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
+}
+
+impl AssignmentTarget {
+    /// A target without a filter.
+    pub fn group(group_id: impl Into<String>) -> Self {
+        Self { group_id: group_id.into(), filter: None }
+    }
+}
+
+/// Who gets a policy: members of an included group, unless they are in an excluded group (exclusion wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignments {
+    /// Included groups.
+    #[serde(default)]
+    pub include: Vec<AssignmentTarget>,
+    /// Excluded groups.
+    #[serde(default)]
+    pub exclude: Vec<AssignmentTarget>,
+}
+
+impl Assignments {
+    /// Ids of the included groups.
+    pub fn included(&self) -> impl Iterator<Item = &str> {
+        self.include.iter().map(|t| t.group_id.as_str())
+    }
+
+    /// Ids of the excluded groups.
+    pub fn excluded(&self) -> impl Iterator<Item = &str> {
+        self.exclude.iter().map(|t| t.group_id.as_str())
+    }
+}
+
+/// What an admin writes: the body of create and update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDraft {
+    /// The profile (and with it the policy type: Antivirus or Firewall).
+    pub profile: Profile,
+    /// Name, unique among policies.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// The configured settings; anything not here is left to the device.
+    #[serde(default)]
+    pub settings: Vec<ConfiguredSetting>,
+    /// Included and excluded groups.
+    #[serde(default)]
+    pub assignments: Assignments,
+}
+
+/// Checks a draft; returns every problem with the path of its field. `group_exists` says whether a group id is
+/// known (the server asks its store; the browser its snapshot).
+pub fn validate_policy(draft: &PolicyDraft, group_exists: impl Fn(&str) -> bool) -> Vec<Violation> {
+    let mut violations = validate_policy_text(&draft.name, &draft.description);
+    violations.extend(validate_settings(draft.profile, &draft.settings));
+    violations.extend(validate_assignments(&draft.assignments, group_exists));
+    violations
+}
+
+/// Checks assignments: known groups, no filters, no group twice, no group both included and excluded.
+pub fn validate_assignments(assignments: &Assignments, group_exists: impl Fn(&str) -> bool) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (list, targets) in [("include", &assignments.include), ("exclude", &assignments.exclude)] {
+        for (i, target) in targets.iter().enumerate() {
+            let path = format!("assignments.{list}[{i}]");
+            if target.filter.is_some() {
+                violations.push(Violation::new(format!("{path}.filter"), FILTERS_NOT_SUPPORTED));
+            }
+            if !group_exists(&target.group_id) {
+                violations.push(Violation::new(
+                    format!("{path}.group_id"),
+                    format!("no group has the id {:?}", target.group_id),
+                ));
+            } else if !seen.insert(target.group_id.as_str()) {
+                let message = if list == "exclude" && assignments.included().any(|id| id == target.group_id) {
+                    "this group is also included; a group is either included or excluded"
+                } else {
+                    "this group is listed twice"
+                };
+                violations.push(Violation::new(format!("{path}.group_id"), message));
+            }
+        }
+    }
+    violations
+}
+
+/// A stored policy at its current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Id.
+    pub id: String,
+    /// What the admin wrote.
+    #[serde(flatten)]
+    pub draft: PolicyDraft,
+    /// Increases by one on every change; the ETag is `"<version>"`.
+    pub version: u64,
+    /// When it was created.
+    pub created_at: UnixSeconds,
+    /// When it last changed.
+    pub updated_at: UnixSeconds,
+    /// Who changed it last.
+    pub updated_by: String,
+}
+
+/// A policy in the list of its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySummary {
+    /// Id.
+    pub id: String,
+    /// Profile.
+    pub profile: Profile,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Number of configured settings.
+    pub n_settings: u64,
+    /// Names of the included groups.
+    pub included: Vec<String>,
+    /// Names of the excluded groups.
+    pub excluded: Vec<String>,
+    /// Current version.
+    pub version: u64,
+    /// When it last changed.
+    pub updated_at: UnixSeconds,
+    /// Who changed it last.
+    pub updated_by: String,
+}
+
+/// One version in a policy's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    /// The version number.
+    pub version: u64,
+    /// The policy as it was.
+    pub draft: PolicyDraft,
+    /// When this version was written.
+    pub created_at: UnixSeconds,
+    /// Who wrote it.
+    pub created_by: String,
+}
+
+/// One difference between two versions of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// What changed: `name`, `description`, a setting id, `assignments.include`, `assignments.exclude`.
+    pub field: String,
+    /// The value before, as JSON text; `None` when it was not set.
+    pub before: Option<String>,
+    /// The value after, as JSON text; `None` when it was removed.
+    pub after: Option<String>,
+}
+
+/// The differences from `old` to `new`, fields first, then settings in id order, then assignments.
+pub fn diff(old: &PolicyDraft, new: &PolicyDraft) -> Vec<Change> {
+    fn text<T: Serialize + ?Sized>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+    let mut changes = Vec::new();
+    let mut field = |name: &str, before: Option<String>, after: Option<String>| {
+        if before != after {
+            changes.push(Change { field: name.to_owned(), before, after });
+        }
+    };
+    field("name", Some(text(&old.name)), Some(text(&new.name)));
+    field("description", Some(text(&old.description)), Some(text(&new.description)));
+    let ids: BTreeSet<&str> = old.settings.iter().chain(&new.settings).map(|s| s.id.as_str()).collect();
+    for id in ids {
+        let find = |draft: &PolicyDraft| draft.settings.iter().find(|s| s.id == id).map(|s| text(&s.value));
+        field(id, find(old), find(new));
+    }
+    let groups = |targets: &[AssignmentTarget]| {
+        let ids: BTreeSet<&str> = targets.iter().map(|t| t.group_id.as_str()).collect();
+        text(&ids)
+    };
+    field("assignments.include", Some(groups(&old.assignments.include)), Some(groups(&new.assignments.include)));
+    field("assignments.exclude", Some(groups(&old.assignments.exclude)), Some(groups(&new.assignments.exclude)));
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::SettingValue;
+
+    fn draft() -> PolicyDraft {
+        PolicyDraft {
+            profile: Profile::Antivirus,
+            name: "Baseline AV".into(),
+            description: String::new(),
+            settings: Vec::new(),
+            assignments: Assignments::default(),
+        }
+    }
+
+    #[test]
+    fn a_filter_on_an_assignment_is_refused_with_the_product_message() {
+        let assignments = Assignments {
+            include: vec![AssignmentTarget { group_id: "g1".into(), filter: Some(serde_json::json!({"id": "f"})) }],
+            exclude: vec![],
+        };
+        let violations = validate_assignments(&assignments, |_| true);
+        assert_eq!(violations, [Violation::new("assignments.include[0].filter", FILTERS_NOT_SUPPORTED)]);
+    }
+
+    #[test]
+    fn unknown_twice_listed_and_both_included_and_excluded_groups_are_named() {
+        let assignments = Assignments {
+            include: vec![
+                AssignmentTarget::group("g1"),
+                AssignmentTarget::group("g1"),
+                AssignmentTarget::group("nope"),
+            ],
+            exclude: vec![AssignmentTarget::group("g1")],
+        };
+        let violations = validate_assignments(&assignments, |id| id != "nope");
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["assignments.include[1].group_id", "assignments.include[2].group_id", "assignments.exclude[0].group_id"]
+        );
+        assert!(violations[2].message.contains("also included"));
+    }
+
+    #[test]
+    fn a_draft_with_a_blank_name_and_an_unknown_setting_reports_both() {
+        let mut draft = draft();
+        draft.name = " ".into();
+        draft.settings.push(ConfiguredSetting::new("no_such_setting", SettingValue::Integer(1)));
+        let violations = validate_policy(&draft, |_| true);
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+        assert!(paths.contains(&"name") && paths.iter().any(|p| p.starts_with("settings[0]")), "{violations:?}");
+    }
+
+    #[test]
+    fn the_diff_lists_what_changed_and_nothing_else() {
+        let old = draft();
+        let mut new = draft();
+        new.description = "now with cloud".into();
+        new.settings.push(ConfiguredSetting::new("x", SettingValue::Integer(2)));
+        new.assignments.exclude.push(AssignmentTarget::group("g2"));
+        let changes = diff(&old, &new);
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["description", "x", "assignments.exclude"]);
+        assert_eq!(changes[1].before, None);
+        assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_draft_round_trips_through_json() {
+        let mut draft = draft();
+        draft.assignments.include.push(AssignmentTarget::group("all-devices"));
+        let json = serde_json::to_string(&draft).expect("serializes");
+        assert_eq!(serde_json::from_str::<PolicyDraft>(&json).expect("parses"), draft);
+    }
+}
