@@ -70,7 +70,9 @@ async fn an_update_with_the_current_etag_makes_the_next_version_and_keeps_the_pr
     let (policy, etag) = create(&app, &cookie, &antivirus("Workstations AV")).await?;
     let mut changed = antivirus("Workstations AV");
     changed["settings"][1] = json!({"id": CLOUD_BLOCK, "value": {"choice": "6"}});
-    changed["settings"].as_array_mut().map(|s| s.push(json!({"id": CPU, "value": {"integer": 30}})));
+    if let Some(settings) = changed["settings"].as_array_mut() {
+        settings.push(json!({"id": CPU, "value": {"integer": 30}}));
+    }
     let response = put(&app, &cookie, &policy.id, Some(&etag), &changed).await?;
     assert_eq!(response.headers().get(ETAG).and_then(|v| v.to_str().ok()), Some("\"2\""));
     let updated: Policy = json_body(response, StatusCode::OK).await?;
