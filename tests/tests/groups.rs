@@ -88,5 +88,8 @@ async fn an_admin_builds_static_dynamic_and_nested_groups() -> anyhow::Result<()
     let names = app.wait_for_text("[data-testid=groups-table] tbody", |text| text.contains("Servers")).await?;
     assert!(names.contains("All devices") && names.contains("Pilot ring"), "{names}");
     app.screenshot("groups").await?;
+    let errors: Vec<String> =
+        app.console_errors().await?.into_iter().filter(|message| !message.contains("400 (Bad Request)")).collect();
+    assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! The end-to-end harness: the real `rampart` server on a loopback port with a temp data directory, the real
 //! `rampart-agent`, and headless Chromium driven through ChromeDriver. Every wait is on a condition, with a deadline.
+#![allow(
+    dead_code,
+    reason = "shared by several test files; each uses a part, and `expect` would fail in the one that uses all"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
