@@ -7,7 +7,9 @@ use shared::api::{
     CreateGroup, DeviceDetail, DevicePage, GroupDetail, GroupSummary, LoginRequest, Me, MemberChange, NestGroup,
     RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
 };
+use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
+use shared::policy::{Change, Policy, PolicyDraft, PolicySummary, PolicyVersion};
 use shared::query::DeviceQuery;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -46,11 +48,23 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiFailure {
 }
 
 async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> ApiResult<T> {
+    request_with(method, path, body, None).await
+}
+
+async fn request_with<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+    if_match: Option<u64>,
+) -> ApiResult<T> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(js_error)?;
     headers.set("accept", "application/json").map_err(js_error)?;
+    if let Some(version) = if_match {
+        headers.set("if-match", &format!("\"{version}\"")).map_err(js_error)?;
+    }
     if let Some(body) = body {
         let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
         headers.set("content-type", "application/json").map_err(js_error)?;
@@ -173,4 +187,52 @@ pub async fn unnest_group(id: &str, child: &str) -> ApiResult<GroupDetail> {
 /// How many devices a rule matches.
 pub async fn preview_rule(rule: String) -> ApiResult<RulePreview> {
     request("POST", "/api/v1/groups/preview", Some(&RulePreviewRequest { rule })).await
+}
+
+/// Policies of one profile.
+pub async fn policies(profile: Profile) -> ApiResult<Vec<PolicySummary>> {
+    let kind = match profile {
+        Profile::Antivirus => "antivirus",
+        Profile::Firewall => "firewall",
+    };
+    get(&format!("/api/v1/policies?type={kind}")).await
+}
+
+fn policy_path(id: &str) -> String {
+    format!("/api/v1/policies/{}", shared::query::percent_encode(id))
+}
+
+/// One policy at its current version.
+pub async fn policy(id: &str) -> ApiResult<Policy> {
+    get(&policy_path(id)).await
+}
+
+/// Creates a policy.
+pub async fn create_policy(draft: &PolicyDraft) -> ApiResult<Policy> {
+    request("POST", "/api/v1/policies", Some(draft)).await
+}
+
+/// Saves a policy as the next version, if it is still at `version`.
+pub async fn update_policy(id: &str, version: u64, draft: &PolicyDraft) -> ApiResult<Policy> {
+    request_with("PUT", &policy_path(id), Some(draft), Some(version)).await
+}
+
+/// Deletes a policy.
+pub async fn delete_policy(id: &str) -> ApiResult<()> {
+    request::<(), ()>("DELETE", &policy_path(id), None).await
+}
+
+/// Copies a policy without its assignments.
+pub async fn duplicate_policy(id: &str) -> ApiResult<Policy> {
+    request::<(), Policy>("POST", &format!("{}/duplicate", policy_path(id)), None).await
+}
+
+/// Every version of a policy.
+pub async fn policy_versions(id: &str) -> ApiResult<Vec<PolicyVersion>> {
+    get(&format!("{}/versions", policy_path(id))).await
+}
+
+/// What changed between two versions.
+pub async fn policy_diff(id: &str, from: u64, to: u64) -> ApiResult<Vec<Change>> {
+    get(&format!("{}/diff?from={from}&to={to}", policy_path(id))).await
 }

@@ -9,6 +9,7 @@ use crate::api;
 use crate::pages::devices::{DeviceDetailPage, DevicesPage};
 use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
+use crate::pages::policies::{EditPolicyPage, NewPolicyPage, PolicyHistoryPage, PolicyListPage, PolicyPage};
 use crate::pages::tenant::TenantPage;
 use crate::session::{provide_session, use_session};
 
@@ -26,6 +27,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("devices/:id") view=DeviceDetailPage/>
                     <Route path=path!("groups") view=GroupsPage/>
                     <Route path=path!("groups/:id") view=GroupDetailPage/>
+                    <Route path=path!("endpoint-security/:kind") view=PolicyListPage/>
+                    <Route path=path!("policies/new") view=NewPolicyPage/>
+                    <Route path=path!("policies/:id") view=PolicyPage/>
+                    <Route path=path!("policies/:id/edit") view=EditPolicyPage/>
+                    <Route path=path!("policies/:id/history") view=PolicyHistoryPage/>
                     <Route path=path!("tenant") view=TenantPage/>
                 </ParentRoute>
             </Routes>
@@ -86,6 +92,10 @@ fn Shell() -> impl IntoView {
             <nav class="sidenav" aria-label="Main">
                 <A href="/devices">"Devices"</A>
                 <A href="/groups">"Groups"</A>
+                <span class="nav-heading">"Endpoint security"</span>
+                <A href="/endpoint-security/antivirus">"Antivirus"</A>
+                <A href="/endpoint-security/firewall">"Firewall"</A>
+                <span class="nav-heading">"Administration"</span>
                 <A href="/tenant">"Tenant administration"</A>
             </nav>
             <main class="content">

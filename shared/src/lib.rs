@@ -45,6 +45,7 @@ pub mod catalog;
 pub mod device;
 pub mod eligibility;
 pub mod error;
+pub mod graph;
 pub mod groups;
 pub mod policy;
 pub mod query;

@@ -1,12 +1,14 @@
 //! Policies: what an admin writes (name, description, configured settings of one profile, assignments) and the
 //! one function that checks it, called by the policy wizard as the admin types and by the server before every write.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::UnixSeconds;
-use crate::catalog::{ConfiguredSetting, Profile, validate_policy_text, validate_settings};
+use crate::catalog::{
+    ConfiguredSetting, Parent, Profile, SettingValue, definition, validate_policy_text, validate_settings,
+};
 use crate::error::Violation;
 
 /// The message for any assignment filter: the profiles Rampart manages do not support them.
@@ -114,6 +116,94 @@ pub fn validate_assignments(assignments: &Assignments, group_exists: impl Fn(&st
     violations
 }
 
+/// Configures (`Some`) or unconfigures (`None`) a top-level setting in a draft, keeping the settings in catalog
+/// order and dropping children whose parent no longer has the option that enables them (as the wizard hides them).
+pub fn set_setting(draft: &mut PolicyDraft, id: &str, value: Option<SettingValue>) {
+    draft.settings.retain(|setting| setting.id != id);
+    if let Some(value) = value {
+        draft.settings.push(ConfiguredSetting::new(id, value));
+    }
+    loop {
+        let before = draft.settings.len();
+        let snapshot = draft.settings.clone();
+        draft.settings.retain(|setting| match definition(&setting.id).and_then(|d| d.parent) {
+            Some(Parent::Option { id: parent, option }) => snapshot
+                .iter()
+                .any(|p| p.id == parent && matches!(&p.value, SettingValue::Choice(chosen) if chosen == option)),
+            _ => true,
+        });
+        if draft.settings.len() == before {
+            break;
+        }
+    }
+    let order: Vec<&str> = draft.profile.settings().map(|d| d.id).collect();
+    draft.settings.sort_by_key(|setting| order.iter().position(|id| *id == setting.id).unwrap_or(usize::MAX));
+}
+
+/// Sorts violations of a draft by the setting they concern: `settings[3].value[1]` goes to the id of the fourth
+/// configured setting, with the rest of the path (`value[1]`) kept for the message. Violations of other fields are
+/// under their path (`name`, `assignments.include[0].group_id`).
+pub fn violations_by_field(draft: &PolicyDraft, violations: &[Violation]) -> BTreeMap<String, Vec<String>> {
+    let mut by_field: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for violation in violations {
+        let setting = violation.path.strip_prefix("settings[").and_then(|rest| {
+            let (index, tail) = rest.split_once(']')?;
+            let setting = draft.settings.get(index.parse::<usize>().ok()?)?;
+            Some((setting.id.clone(), tail.trim_start_matches('.').to_owned()))
+        });
+        match setting {
+            Some((id, tail)) => {
+                let message = if tail.is_empty() || tail == "value" || tail == "id" {
+                    violation.message.clone()
+                } else {
+                    format!("{}: {}", tail.trim_start_matches("value."), violation.message)
+                };
+                by_field.entry(id).or_default().push(message);
+            }
+            None => by_field.entry(violation.path.clone()).or_default().push(violation.message.clone()),
+        }
+    }
+    by_field
+}
+
+/// A configured value in words, for review pages and reports: option labels rather than codes, units for numbers,
+/// lists joined, rules by name.
+pub fn describe_value(id: &str, value: &SettingValue) -> String {
+    let definition = definition(id);
+    let label = |choice: &str| {
+        definition.and_then(|d| d.option(choice)).map_or_else(|| choice.to_owned(), |option| option.label.to_owned())
+    };
+    match value {
+        SettingValue::Choice(choice) => label(choice),
+        SettingValue::ChoiceList(choices) => choices.iter().map(|c| label(c)).collect::<Vec<_>>().join(", "),
+        SettingValue::Integer(n) => match definition.map(|d| d.kind) {
+            Some(crate::catalog::SettingKind::Integer(range)) if !range.unit.label().is_empty() => {
+                format!("{n} {}", range.unit.label())
+            }
+            _ => n.to_string(),
+        },
+        SettingValue::String(text) => text.clone(),
+        SettingValue::StringList(list) => list.join("; "),
+        SettingValue::Group(members) => members
+            .iter()
+            .map(|member| {
+                let name = definition_name(&member.id);
+                format!("{name}: {}", describe_value(&member.id, &member.value))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        SettingValue::FirewallRules(rules) => {
+            let names: Vec<&str> = rules.iter().map(|rule| rule.name.as_str()).collect();
+            format!("{} rule{}: {}", rules.len(), if rules.len() == 1 { "" } else { "s" }, names.join(", "))
+        }
+    }
+}
+
+/// A setting's display name, or its id when the catalog does not know it.
+pub fn definition_name(id: &str) -> String {
+    definition(id).map_or_else(|| id.to_owned(), |d| d.display_name.to_owned())
+}
+
 /// A stored policy at its current version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -211,7 +301,6 @@ pub fn diff(old: &PolicyDraft, new: &PolicyDraft) -> Vec<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::SettingValue;
 
     fn draft() -> PolicyDraft {
         PolicyDraft {
@@ -274,6 +363,47 @@ mod tests {
         assert_eq!(fields, ["description", "x", "assignments.exclude"]);
         assert_eq!(changes[1].before, None);
         assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn setting_a_value_keeps_catalog_order_and_unsetting_a_parent_drops_its_children() {
+        let enable = "vendor_msft_firewall_mdmstore_domainprofile_enablefirewall";
+        let child = crate::catalog::children_of(enable).find(|d| d.is_top_level()).expect("a child of Enable Firewall");
+        let mut draft = draft();
+        draft.profile = Profile::Firewall;
+        set_setting(&mut draft, enable, Some(SettingValue::Choice("true".into())));
+        let value = child.default.map(|d| d.to_value()).unwrap_or(SettingValue::Choice("true".into()));
+        set_setting(&mut draft, child.id, Some(value));
+        assert_eq!(draft.settings.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [enable, child.id]);
+        set_setting(&mut draft, enable, Some(SettingValue::Choice("false".into())));
+        assert_eq!(draft.settings.len(), 1, "the child went with its parent's enabling value");
+        set_setting(&mut draft, enable, None);
+        assert!(draft.settings.is_empty());
+    }
+
+    #[test]
+    fn violations_are_sorted_to_the_setting_they_concern() {
+        let mut draft = draft();
+        draft.settings.push(ConfiguredSetting::new("a", SettingValue::Integer(1)));
+        draft.settings.push(ConfiguredSetting::new("b", SettingValue::StringList(vec![])));
+        let violations = [
+            Violation::new("name", "is required"),
+            Violation::new("settings[1].value[0]", "is not a path"),
+            Violation::new("settings[0].value", "is too big"),
+        ];
+        let by_field = violations_by_field(&draft, &violations);
+        assert_eq!(by_field["name"], ["is required"]);
+        assert_eq!(by_field["a"], ["is too big"]);
+        assert_eq!(by_field["b"], ["value[0]: is not a path"]);
+    }
+
+    #[test]
+    fn values_are_described_with_option_labels_and_units() {
+        let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+        assert_eq!(describe_value(cloud, &SettingValue::Choice("6".into())), "Zero tolerance");
+        let cpu = "device_vendor_msft_policy_config_defender_avgcpuloadfactor";
+        assert_eq!(describe_value(cpu, &SettingValue::Integer(30)), "30 %");
+        assert_eq!(describe_value("unknown", &SettingValue::StringList(vec!["a".into(), "b".into()])), "a; b");
     }
 
     #[test]

@@ -3,4 +3,5 @@
 pub mod devices;
 pub mod groups;
 pub mod login;
+pub mod policies;
 pub mod tenant;

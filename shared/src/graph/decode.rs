@@ -40,7 +40,7 @@ fn utf8(bytes: &[u8], offset: usize) -> Result<String, Violation> {
 
 /// UTF-16 text after its byte order mark, with `unit` turning two bytes into one code unit.
 fn utf16(bytes: &[u8], encoding: &str, unit: fn([u8; 2]) -> u16) -> Result<String, Violation> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(problem(format!(
             "The file is {encoding} text (by its byte order mark) but has an odd number of bytes, so its last \
              character is cut off; the file is probably truncated."

@@ -93,7 +93,10 @@ pub static TEMPLATES: &[Template] = &[
         // [OIB-AV]. The exclusion lists' ids in this template were not confirmed by a real export, so they are left out.
         instance_templates: &[
             ("device_vendor_msft_policy_config_defender_allowarchivescanning", "7c5c9cde-f74d-4d11-904f-de4c27f72d89"),
-            ("device_vendor_msft_policy_config_defender_allowbehaviormonitoring", "8eef615a-1aa0-46f4-a25a-12cbe65de5ab"),
+            (
+                "device_vendor_msft_policy_config_defender_allowbehaviormonitoring",
+                "8eef615a-1aa0-46f4-a25a-12cbe65de5ab",
+            ),
             ("device_vendor_msft_policy_config_defender_allowcloudprotection", "7da139f1-9b7e-407d-853a-c2e5037cdc70"),
             ("device_vendor_msft_policy_config_defender_allowemailscanning", "b0d9ee81-de6a-4750-86d7-9397961c9852"),
             (
@@ -101,9 +104,18 @@ pub static TEMPLATES: &[Template] = &[
                 "fb36e70b-5bc9-488a-a949-8ea3ac1634d5",
             ),
             ("device_vendor_msft_policy_config_defender_allowioavprotection", "fa06231d-aed4-4601-b631-3a37e85b62a0"),
-            ("device_vendor_msft_policy_config_defender_allowonaccessprotection", "afbc322b-083c-4281-8242-ebbb91398b41"),
-            ("device_vendor_msft_policy_config_defender_allowrealtimemonitoring", "f0790e28-9231-4d37-8f44-84bb47ca1b3e"),
-            ("device_vendor_msft_policy_config_defender_allowscanningnetworkfiles", "f8f28442-0a6b-4b52-b42c-d31d9687c1cf"),
+            (
+                "device_vendor_msft_policy_config_defender_allowonaccessprotection",
+                "afbc322b-083c-4281-8242-ebbb91398b41",
+            ),
+            (
+                "device_vendor_msft_policy_config_defender_allowrealtimemonitoring",
+                "f0790e28-9231-4d37-8f44-84bb47ca1b3e",
+            ),
+            (
+                "device_vendor_msft_policy_config_defender_allowscanningnetworkfiles",
+                "f8f28442-0a6b-4b52-b42c-d31d9687c1cf",
+            ),
             ("device_vendor_msft_policy_config_defender_allowscriptscanning", "000cf176-949c-4c08-a5d4-90ed43718db7"),
             ("device_vendor_msft_policy_config_defender_allowuseruiaccess", "0170a900-b0bc-4ccc-b7ce-dda9be49189b"),
             ("device_vendor_msft_policy_config_defender_avgcpuloadfactor", "816cc03e-8f96-4cba-b14f-2658d031a79a"),
@@ -113,21 +125,39 @@ pub static TEMPLATES: &[Template] = &[
             ),
             ("device_vendor_msft_policy_config_defender_cloudblocklevel", "c7a37009-c16e-4145-84c8-89a8c121fb15"),
             ("device_vendor_msft_policy_config_defender_cloudextendedtimeout", "f61c2788-14e4-4e80-a5a7-bf2ff5052f63"),
-            ("device_vendor_msft_policy_config_defender_disablecatchupfullscan", "f881b08c-f047-40d2-b7d9-3dde7ce9ef64"),
-            ("device_vendor_msft_policy_config_defender_disablecatchupquickscan", "dabf6781-9d5d-42da-822a-d4327aa2bdd1"),
+            (
+                "device_vendor_msft_policy_config_defender_disablecatchupfullscan",
+                "f881b08c-f047-40d2-b7d9-3dde7ce9ef64",
+            ),
+            (
+                "device_vendor_msft_policy_config_defender_disablecatchupquickscan",
+                "dabf6781-9d5d-42da-822a-d4327aa2bdd1",
+            ),
             ("device_vendor_msft_policy_config_defender_enablelowcpupriority", "cdeb96cf-18f5-4477-a710-0ea9ecc618af"),
-            ("device_vendor_msft_policy_config_defender_enablenetworkprotection", "f53ab20e-8af6-48f5-9fa1-46863e1e517e"),
+            (
+                "device_vendor_msft_policy_config_defender_enablenetworkprotection",
+                "f53ab20e-8af6-48f5-9fa1-46863e1e517e",
+            ),
             ("device_vendor_msft_policy_config_defender_puaprotection", "c0135c2a-f802-44f4-9b71-b0b976411b8c"),
             ("device_vendor_msft_policy_config_defender_realtimescandirection", "f5ff00a4-e5c7-44cf-a650-9c7619ff1561"),
             ("device_vendor_msft_policy_config_defender_schedulequickscantime", "784a4af1-33fa-45f2-b945-138b7ff3bcb6"),
-            ("device_vendor_msft_policy_config_defender_signatureupdateinterval", "89879f27-6b7d-44d4-a08e-0a0de3e9663d"),
+            (
+                "device_vendor_msft_policy_config_defender_signatureupdateinterval",
+                "89879f27-6b7d-44d4-a08e-0a0de3e9663d",
+            ),
             ("device_vendor_msft_policy_config_defender_submitsamplesconsent", "bc47ce7d-a251-4cae-a8a2-6e8384904ab7"),
             (
                 "device_vendor_msft_policy_config_defender_threatseveritydefaultaction",
                 "f6394bc5-6486-4728-b510-555f5c161f2b",
             ),
-            ("device_vendor_msft_defender_configuration_disablelocaladminmerge", "5f9a9c65-dea7-4987-a5f5-b28cfd9762ba"),
-            ("device_vendor_msft_defender_configuration_meteredconnectionupdates", "7e3aaffb-309f-46de-8cd7-25c1a3b19e5b"),
+            (
+                "device_vendor_msft_defender_configuration_disablelocaladminmerge",
+                "5f9a9c65-dea7-4987-a5f5-b28cfd9762ba",
+            ),
+            (
+                "device_vendor_msft_defender_configuration_meteredconnectionupdates",
+                "7e3aaffb-309f-46de-8cd7-25c1a3b19e5b",
+            ),
         ],
     },
     Template {
@@ -182,7 +212,7 @@ const OTHER_TEMPLATES: &[(&str, &str, &str)] = &[
     (
         "e3f74c5a-a6de-411d-aef6-eb15628f3a0a_1",
         "Defender Update controls",
-        "Rampart does not manage update channels",
+        "it sets Defender's update channels, which Rampart does not manage",
     ),
     (
         "d948ff9b-99cb-4ee0-8012-1fbc09685377_1",
@@ -276,7 +306,7 @@ mod tests {
         );
         let rules = ConfiguredSetting::new(crate::catalog::firewall::RULES_ID, SettingValue::FirewallRules(vec![]));
         let id = |profile, settings: &[ConfiguredSetting]| Template::for_policy(profile, settings).id;
-        assert_eq!(id(Profile::Antivirus, &[paths.clone()]), "45fea5e9-280d-4da1-9792-fb5736da0ca9_1");
+        assert_eq!(id(Profile::Antivirus, std::slice::from_ref(&paths)), "45fea5e9-280d-4da1-9792-fb5736da0ca9_1");
         assert_eq!(id(Profile::Antivirus, &[paths, rtm]), "804339ad-1553-4478-a742-138fb5807418_1");
         assert_eq!(id(Profile::Antivirus, &[]), "804339ad-1553-4478-a742-138fb5807418_1");
         assert_eq!(id(Profile::Firewall, &[rules]), "19c8aa67-f286-4861-9aa0-f23541d31680_1");
@@ -285,7 +315,10 @@ mod tests {
 
     #[test]
     fn templates_are_found_by_id_whatever_the_case() {
-        assert_eq!(Template::find("6078910E-D808-4A9F-A51D-1B8A7BACB7C0_1").map(|t| t.profile), Some(Profile::Firewall));
+        assert_eq!(
+            Template::find("6078910E-D808-4A9F-A51D-1B8A7BACB7C0_1").map(|t| t.profile),
+            Some(Profile::Firewall)
+        );
         assert!(Template::find("e3f74c5a-a6de-411d-aef6-eb15628f3a0a_1").is_none());
         for profile in Profile::ALL {
             assert_eq!(Template::of_profile(*profile).profile, *profile);

@@ -1,0 +1,67 @@
+//! *Endpoint security → Antivirus* or *→ Firewall*: the policies of that type, with their assignments.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::catalog::Profile;
+
+use crate::api;
+use crate::components::ErrorNotice;
+use crate::format;
+
+/// The policies of the type in the URL (`antivirus` or `firewall`).
+#[component]
+pub fn PolicyListPage() -> impl IntoView {
+    let params = use_params_map();
+    let profile = Memo::new(move |_| match params.get().get("kind").as_deref() {
+        Some("firewall") => Profile::Firewall,
+        _ => Profile::Antivirus,
+    });
+    let policies = LocalResource::new(move || {
+        let profile = profile.get();
+        async move { api::policies(profile).await }
+    });
+    view! {
+        <div class="page-head row">
+            <div>
+                <p class="breadcrumb">"Endpoint security"</p>
+                <h1>{move || profile.get().policy_type()}</h1>
+                <p class="muted">{move || format!("{} policies for {}.", profile.get().label(), shared::catalog::PLATFORM)}</p>
+            </div>
+            <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading policies…"</p> }>
+            {move || policies.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(list) if list.is_empty() => view! {
+                    <div class="card"><p class="empty">"No policies yet. Create one to manage these settings on your devices."</p></div>
+                }.into_any(),
+                Ok(list) => {
+                    let now = format::now();
+                    view! {
+                        <div class="table-wrap">
+                            <table class="grid" data-testid="policies-table">
+                                <thead><tr>
+                                    <th scope="col">"Name"</th><th scope="col">"Settings"</th><th scope="col">"Included groups"</th>
+                                    <th scope="col">"Excluded groups"</th><th scope="col">"Version"</th><th scope="col">"Last modified"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|policy| view! {
+                                        <tr>
+                                            <td class="name"><a href=format!("/policies/{}", policy.id)>{policy.name}</a>
+                                                <div class="sub">{policy.description}</div></td>
+                                            <td>{policy.n_settings}</td>
+                                            <td data-testid="included">{if policy.included.is_empty() { "None".to_owned() } else { policy.included.join(", ") }}</td>
+                                            <td data-testid="excluded">{if policy.excluded.is_empty() { "None".to_owned() } else { policy.excluded.join(", ") }}</td>
+                                            <td>{policy.version}</td>
+                                            <td class="when">{format::ago(policy.updated_at, now)}<div class="sub">{policy.updated_by}</div></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,23 @@
+//! Endpoint security policies: the list per type, the create/edit wizard, a policy's overview and its history.
+
+mod history;
+mod list;
+mod overview;
+mod rules_editor;
+mod settings_form;
+mod wizard;
+
+pub use history::PolicyHistoryPage;
+pub use list::PolicyListPage;
+pub use overview::PolicyPage;
+pub use wizard::{EditPolicyPage, NewPolicyPage};
+
+use shared::catalog::Profile;
+
+/// The list page of a profile's policy type.
+pub fn list_path(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Antivirus => "/endpoint-security/antivirus",
+        Profile::Firewall => "/endpoint-security/firewall",
+    }
+}

@@ -1,0 +1,108 @@
+//! A policy: its basics, configured settings, assignments, and the actions on it (edit, duplicate, delete, history).
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use shared::policy::{Policy, definition_name, describe_value};
+
+use super::list_path;
+use crate::api::{self, ApiFailure};
+use crate::components::ErrorNotice;
+use crate::format;
+
+/// The policy page.
+#[component]
+pub fn PolicyPage() -> impl IntoView {
+    let params = use_params_map();
+    let policy = LocalResource::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        async move { api::policy(&id).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading policy…"</p> }>
+            {move || policy.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(policy) => view! { <PolicyView policy/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PolicyView(policy: Policy) -> impl IntoView {
+    let navigate = use_navigate();
+    let failure = RwSignal::new(None::<ApiFailure>);
+    let confirming = RwSignal::new(false);
+    let id = StoredValue::new(policy.id.clone());
+    let profile = policy.draft.profile;
+    let duplicate = {
+        let navigate = navigate.clone();
+        move |_| {
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                match api::duplicate_policy(&id.get_value()).await {
+                    Ok(copy) => navigate(&format!("/policies/{}", copy.id), Default::default()),
+                    Err(error) => failure.set(Some(error)),
+                }
+            });
+        }
+    };
+    let delete = move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::delete_policy(&id.get_value()).await {
+                Ok(()) => navigate(list_path(profile), Default::default()),
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    let draft = policy.draft;
+    let groups = LocalResource::new(api::groups);
+    let names = move |ids: Vec<String>| {
+        move || {
+            let known = groups.get().and_then(Result::ok).unwrap_or_default();
+            let names: Vec<String> =
+                ids.iter().map(|id| known.iter().find(|g| &g.id == id).map_or_else(|| id.clone(), |g| g.name.clone())).collect();
+            if names.is_empty() { "None".to_owned() } else { names.join(", ") }
+        }
+    };
+    view! {
+        <div class="page-head row">
+            <div>
+                <p class="breadcrumb"><a href=list_path(profile)>{format!("Endpoint security › {}", profile.policy_type())}</a></p>
+                <h1>{draft.name.clone()}</h1>
+                <p class="muted">{format!("{} · version {} · changed {} by {}", profile.label(), policy.version, format::date_time(policy.updated_at), policy.updated_by)}</p>
+            </div>
+            <div class="actions">
+                <a class="button primary" href=format!("/policies/{}/edit", policy.id)>"Edit"</a>
+                <button class="button subtle" on:click=duplicate>"Duplicate"</button>
+                <a class="button subtle" href=format!("/policies/{}/history", policy.id)>"History"</a>
+                <button class="button danger" on:click=move |_| confirming.set(true)>"Delete…"</button>
+            </div>
+        </div>
+        <Show when=move || confirming.get()>
+            <div class="notice warning" role="alertdialog" aria-label="Confirm deletion">
+                <p>"Delete this policy and its history? Devices stop receiving it at their next check-in."</p>
+                <button class="button danger" on:click=delete.clone()>"Delete policy"</button>
+                " "
+                <button class="button subtle" on:click=move |_| confirming.set(false)>"Cancel"</button>
+            </div>
+        </Show>
+        {move || failure.get().map(|failure| view! { <ErrorNotice failure/> })}
+        <section class="card">
+            <h2>"Basics"</h2>
+            <dl class="facts">
+                <dt>"Platform"</dt><dd>{shared::catalog::PLATFORM}</dd>
+                <dt>"Profile"</dt><dd>{profile.label()}</dd>
+                <dt>"Description"</dt><dd>{draft.description.clone()}</dd>
+                <dt>"Included groups"</dt><dd data-testid="policy-included">{names(draft.assignments.included().map(str::to_owned).collect())}</dd>
+                <dt>"Excluded groups"</dt><dd data-testid="policy-excluded">{names(draft.assignments.excluded().map(str::to_owned).collect())}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>{format!("Configuration settings ({})", draft.settings.len())}</h2>
+            <dl class="facts" data-testid="policy-settings">
+                {draft.settings.iter().map(|s| view! { <dt>{definition_name(&s.id)}</dt><dd>{describe_value(&s.id, &s.value)}</dd> }).collect_view()}
+            </dl>
+        </section>
+    }
+}
