@@ -144,6 +144,15 @@ impl Harness {
         Ok(())
     }
 
+    /// Clicks an element after scrolling it to the middle of the window, as a person would before clicking; the
+    /// wizard's sticky action bar would otherwise cover elements scrolled just into view.
+    pub async fn click(&self, element: &fantoccini::elements::Element) -> anyhow::Result<()> {
+        let arg = serde_json::to_value(element)?;
+        self.browser.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg]).await?;
+        element.click().await?;
+        Ok(())
+    }
+
     /// The element, once it exists.
     pub async fn wait_for(&self, locator: Locator<'_>) -> anyhow::Result<fantoccini::elements::Element> {
         Ok(self.browser.wait().at_most(DEADLINE).for_element(locator).await?)

@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::policy::definition_name;
+use shared::catalog::SettingValue;
+use shared::policy::{definition_name, describe_value};
 
 use crate::api;
 use crate::components::ErrorNotice;
@@ -58,12 +59,15 @@ pub fn PolicyHistoryPage() -> impl IntoView {
                         <table class="grid" data-testid="diff-table">
                             <thead><tr><th scope="col">"What"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
                             <tbody>
-                                {changes.into_iter().map(|c| view! {
-                                    <tr>
-                                        <td>{definition_name(&c.field)}</td>
-                                        <td class="before"><code class="plain">{c.before.unwrap_or_else(|| "Not configured".into())}</code></td>
-                                        <td class="after"><code class="plain">{c.after.unwrap_or_else(|| "Not configured".into())}</code></td>
-                                    </tr>
+                                {changes.into_iter().map(|c| {
+                                    let (before, after) = (readable(&c.field, c.before), readable(&c.field, c.after));
+                                    view! {
+                                        <tr>
+                                            <td>{definition_name(&c.field)}</td>
+                                            <td class="before"><code class="plain">{before}</code></td>
+                                            <td class="after"><code class="plain">{after}</code></td>
+                                        </tr>
+                                    }
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -71,5 +75,17 @@ pub fn PolicyHistoryPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// A changed value in words: a setting's value described as the review page does, other fields as their text.
+fn readable(field: &str, json: Option<String>) -> String {
+    let Some(json) = json else { return "Not configured".to_owned() };
+    if let Ok(value) = serde_json::from_str::<SettingValue>(&json) {
+        return describe_value(field, &value);
+    }
+    match serde_json::from_str::<serde_json::Value>(&json) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => json,
     }
 }

@@ -60,8 +60,10 @@ fn PolicyView(policy: Policy) -> impl IntoView {
     let names = move |ids: Vec<String>| {
         move || {
             let known = groups.get().and_then(Result::ok).unwrap_or_default();
-            let names: Vec<String> =
-                ids.iter().map(|id| known.iter().find(|g| &g.id == id).map_or_else(|| id.clone(), |g| g.name.clone())).collect();
+            let names: Vec<String> = ids
+                .iter()
+                .map(|id| known.iter().find(|g| &g.id == id).map_or_else(|| id.clone(), |g| g.name.clone()))
+                .collect();
             if names.is_empty() { "None".to_owned() } else { names.join(", ") }
         }
     };

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use shared::catalog::{
-    ConfiguredSetting, Parent, SettingDefinition, SettingKind, SettingValue, children_of,
-};
+use shared::catalog::{ConfiguredSetting, Parent, SettingDefinition, SettingKind, SettingValue, children_of};
 use shared::policy::{PolicyDraft, set_setting};
 
 use super::rules_editor::RulesEditor;
@@ -151,9 +149,7 @@ fn Control(
             .into_any()
         }
         SettingKind::ChoiceList { options, .. } => {
-            let chosen = move |value: &'static str| {
-                move || matches!(draft.with(|d| value_of(d, id)), Some(SettingValue::ChoiceList(ref v)) if v.iter().any(|c| c == value))
-            };
+            let chosen = move |value: &'static str| move || matches!(draft.with(|d| value_of(d, id)), Some(SettingValue::ChoiceList(ref v)) if v.iter().any(|c| c == value));
             view! {
                 <fieldset class="choice-list" id=control_id>
                     {options.iter().map(|o| {

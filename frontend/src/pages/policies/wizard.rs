@@ -117,7 +117,11 @@ fn Wizard(draft: RwSignal<PolicyDraft>, existing: Option<(String, u64)>) -> impl
                 format!("{field}: {}", v.message)
             }))
             .next()?;
-        Some(if n == 1 { format!("Fix this first — {first}") } else { format!("Fix {n} problems first — {first}; …") })
+        Some(if n == 1 {
+            format!("Fix this first — {first}")
+        } else {
+            format!("Fix {n} problems first — {first}; …")
+        })
     });
     let failure = RwSignal::new(None::<ApiFailure>);
     let busy = RwSignal::new(false);
@@ -226,7 +230,11 @@ fn ProfileStep(draft: RwSignal<PolicyDraft>) -> impl IntoView {
 #[component]
 fn BasicsStep(draft: RwSignal<PolicyDraft>, errors: Memo<BTreeMap<String, Vec<String>>>) -> impl IntoView {
     let error = move |field: &'static str| {
-        move || errors.with(|e| e.get(field).map(|m| m.join("; "))).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+        move || {
+            errors
+                .with(|e| e.get(field).map(|m| m.join("; ")))
+                .map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+        }
     };
     let initial = draft.get_untracked();
     view! {
@@ -320,7 +328,9 @@ fn ReviewStep(
     violations: Memo<Vec<shared::Violation>>,
 ) -> impl IntoView {
     let group_name = move |id: &str| {
-        groups.with(|g| g.as_ref().and_then(|g| g.iter().find(|g| g.id == id)).map(|g| g.name.clone())).unwrap_or_else(|| id.to_owned())
+        groups
+            .with(|g| g.as_ref().and_then(|g| g.iter().find(|g| g.id == id)).map(|g| g.name.clone()))
+            .unwrap_or_else(|| id.to_owned())
     };
     view! {
         {move || {
