@@ -9,7 +9,7 @@ use shared::api::{
 };
 use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
-use shared::policy::{Change, Policy, PolicyDraft, PolicySummary, PolicyVersion};
+use shared::policy::{Change, ImportReport, Policy, PolicyDraft, PolicySummary, PolicyVersion};
 use shared::query::DeviceQuery;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -57,6 +57,23 @@ async fn request_with<B: Serialize, T: DeserializeOwned>(
     body: Option<&B>,
     if_match: Option<u64>,
 ) -> ApiResult<T> {
+    let body = match body {
+        Some(body) => {
+            let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
+            Some((wasm_bindgen::JsValue::from_str(&json), "application/json"))
+        }
+        None => None,
+    };
+    send(method, path, body, if_match).await
+}
+
+/// Sends a request and decodes the answer: the one place that talks to `fetch`.
+async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<(wasm_bindgen::JsValue, &str)>,
+    if_match: Option<u64>,
+) -> ApiResult<T> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -65,10 +82,9 @@ async fn request_with<B: Serialize, T: DeserializeOwned>(
     if let Some(version) = if_match {
         headers.set("if-match", &format!("\"{version}\"")).map_err(js_error)?;
     }
-    if let Some(body) = body {
-        let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
-        headers.set("content-type", "application/json").map_err(js_error)?;
-        init.set_body(&wasm_bindgen::JsValue::from_str(&json));
+    if let Some((body, content_type)) = body {
+        headers.set("content-type", content_type).map_err(js_error)?;
+        init.set_body(&body);
     }
     init.set_headers(&headers);
     let window = web_sys::window().ok_or_else(|| ApiFailure::Network("no window".into()))?;
@@ -235,4 +251,15 @@ pub async fn policy_versions(id: &str) -> ApiResult<Vec<PolicyVersion>> {
 /// What changed between two versions.
 pub async fn policy_diff(id: &str, from: u64, to: u64) -> ApiResult<Vec<Change>> {
     get(&format!("{}/diff?from={from}&to={to}", policy_path(id))).await
+}
+
+/// Imports one exported policy file, sent as it is (the server decodes UTF-8 or UTF-16).
+pub async fn import_policy(bytes: &[u8]) -> ApiResult<ImportReport> {
+    let body = js_sys::Uint8Array::from(bytes);
+    send("POST", "/api/v1/policies/import", Some((body.into(), "application/octet-stream")), None).await
+}
+
+/// Where a policy's export downloads from.
+pub fn export_url(id: &str) -> String {
+    format!("{}/export", policy_path(id))
 }

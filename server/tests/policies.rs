@@ -232,3 +232,64 @@ async fn the_catalog_lists_both_profiles_with_learn_more_links() -> anyhow::Resu
     assert!(!settings(1).is_empty());
     Ok(())
 }
+
+fn sample(name: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(std::fs::read(format!("{}/../shared/tests/samples/{name}", env!("CARGO_MANIFEST_DIR")))?)
+}
+
+async fn import(app: &TestApp, cookie: &str, bytes: Vec<u8>) -> anyhow::Result<reqwest::Response> {
+    Ok(app.admin_request(Method::POST, "/api/v1/policies/import", cookie).body(bytes).send().await?)
+}
+
+#[tokio::test]
+async fn an_exported_graph_file_imports_as_a_policy_and_exports_back_to_the_same_settings() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let cookie = app.sign_in_as_admin().await?;
+    for file in ["antivirus.json", "firewall.json"] {
+        let report: shared::policy::ImportReport =
+            json_body(import(&app, &cookie, sample(file)?).await?, StatusCode::CREATED).await?;
+        assert!(report.unmapped.is_empty(), "{file}: {:?}", report.unmapped);
+        assert!(!report.policy.draft.settings.is_empty());
+        let exported = app
+            .admin_request(Method::GET, &format!("/api/v1/policies/{}/export", report.policy.id), &cookie)
+            .send()
+            .await?;
+        let disposition =
+            exported.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(disposition.starts_with("attachment;"), "{disposition}");
+        let bytes = exported.bytes().await?.to_vec();
+        let again = shared::graph::import_policy(&bytes).map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        assert_eq!(
+            (again.profile, &again.settings),
+            (report.policy.draft.profile, &report.policy.draft.settings),
+            "{file}"
+        );
+        // The same file again is refused: names are unique.
+        let envelope = error(import(&app, &cookie, sample(file)?).await?, StatusCode::BAD_REQUEST).await?;
+        assert!(envelope.error.violations[0].message.contains("already exists"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_import_reports_unmapped_settings_and_refuses_foreign_templates_and_accepts_utf16() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let cookie = app.sign_in_as_admin().await?;
+    let report: shared::policy::ImportReport =
+        json_body(import(&app, &cookie, sample("unknown_setting.json")?).await?, StatusCode::CREATED).await?;
+    assert!(!report.unmapped.is_empty(), "every setting that could not be mapped is reported");
+    assert!(report.unmapped.iter().all(|u| !u.reason.is_empty() && u.path.starts_with("settings[")));
+
+    let envelope =
+        error(import(&app, &cookie, sample("unknown_template.json")?).await?, StatusCode::BAD_REQUEST).await?;
+    assert!(envelope.error.violations[0].message.contains("template"), "{envelope:?}");
+
+    // UTF-16 LE with a byte-order mark, as Windows tools write it.
+    let text = String::from_utf8(sample("antivirus.json")?)?.replace("\"name\": \"", "\"name\": \"UTF-16 ");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let report: shared::policy::ImportReport =
+        json_body(import(&app, &cookie, utf16).await?, StatusCode::CREATED).await?;
+    assert!(report.policy.draft.name.starts_with("UTF-16 "), "{}", report.policy.draft.name);
+    Ok(())
+}

@@ -247,6 +247,15 @@ pub struct PolicySummary {
     pub updated_by: String,
 }
 
+/// What importing one exported policy file did (`POST /api/v1/policies/import`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// The policy created from the file (without assignments).
+    pub policy: Policy,
+    /// Every setting of the file that could not be mapped, with the reason; nothing is dropped silently.
+    pub unmapped: Vec<crate::graph::UnmappedSetting>,
+}
+
 /// One version in a policy's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyVersion {

@@ -143,6 +143,19 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     assert!(diff.contains("40 %") && diff.contains("25 %"), "{diff}");
     app.screenshot("policy-history").await?;
 
+    // Import an exported policy file through the UI; it joins the list, with the report of what was mapped.
+    app.open("/endpoint-security/antivirus").await?;
+    app.wait_for(Locator::Css("[data-testid=policies-table]")).await?;
+    let sample = format!("{}/../shared/tests/samples/antivirus.json", env!("CARGO_MANIFEST_DIR"));
+    let sample = std::fs::canonicalize(sample)?;
+    app.browser.find(Locator::Css("[data-testid=import-files]")).await?.send_keys(&sample.to_string_lossy()).await?;
+    let report = app.wait_for_text("[data-testid=import-report]", |text| text.contains("→")).await?;
+    assert!(report.contains("antivirus.json → \"Workstations - Antivirus baseline\""), "{report}");
+    app.wait_for_text("[data-testid=policies-table] tbody", |text| text.contains("Workstations - Antivirus baseline"))
+        .await?;
+    assert_eq!(app.browser.find_all(Locator::Css("[data-testid=policies-table] tbody tr")).await?.len(), 2);
+    app.screenshot("policies-antivirus-after-import").await?;
+
     let errors = app.console_errors().await?;
     assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
     Ok(())

@@ -37,6 +37,8 @@ pub fn routes() -> Router<AppState> {
             "/policies/{id}",
             get(policies::policies_get).put(policies::policies_update).delete(policies::policies_delete),
         )
+        .route("/policies/import", post(policies::policies_import))
+        .route("/policies/{id}/export", get(policies::policies_export))
         .route("/policies/{id}/duplicate", post(policies::policies_duplicate))
         .route("/policies/{id}/versions", get(policies::policies_versions))
         .route("/policies/{id}/diff", get(policies::policies_diff))

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use shared::Violation;
 use shared::catalog::Profile;
 use shared::groups::ALL_DEVICES;
-use shared::policy::{Change, Policy, PolicyDraft, PolicySummary, PolicyVersion, diff, validate_policy};
+use shared::policy::{Change, ImportReport, Policy, PolicyDraft, PolicySummary, PolicyVersion, diff, validate_policy};
 
 use crate::AppState;
 use crate::auth::AdminSession;
@@ -272,4 +272,53 @@ pub async fn policies_diff(
     };
     let (old, new) = (find("from", from)?, find("to", to)?);
     Ok(Json(diff(&old.draft, &new.draft)))
+}
+
+/// Imports one exported policy file (Microsoft Graph settings-catalog JSON; UTF-8 with or without BOM, or UTF-16
+/// with BOM) sent as the raw body. The policy is created without assignments; the report lists every setting that
+/// could not be mapped. A file of another template is refused, naming it.
+pub async fn policies_import(
+    State(state): State<AppState>,
+    session: AdminSession,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
+    let imported = shared::graph::import_policy(&body).map_err(ApiError::Invalid)?;
+    let draft = PolicyDraft {
+        profile: imported.profile,
+        name: imported.name.trim().to_owned(),
+        description: imported.description,
+        settings: imported.settings,
+        assignments: Default::default(),
+    };
+    check(&state, &draft).await?;
+    let now = crate::now();
+    let policy = Policy {
+        id: random_guid().to_string(),
+        draft,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        updated_by: session.admin.username.clone(),
+    };
+    if !state.store.create_policy(&policy).await? {
+        return Err(name_taken(&policy.draft));
+    }
+    tracing::info!(username = %session.admin.username, policy = %policy.id, n_unmapped = imported.unmapped.len(), "policy imported");
+    Ok((StatusCode::CREATED, Json(ImportReport { policy, unmapped: imported.unmapped })))
+}
+
+/// The policy as Microsoft Graph settings-catalog JSON, as a file download; importing it gives the same policy.
+pub async fn policies_export(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let policy = state.store.get_policy(&id).await?.ok_or_else(not_found)?;
+    let draft = &policy.draft;
+    let json = shared::graph::export_policy(draft.profile, &draft.name, &draft.description, &draft.settings);
+    let file_name: String =
+        draft.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}.json\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"policy.json\""));
+    Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(json)).into_response())
 }

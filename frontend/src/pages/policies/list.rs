@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::catalog::Profile;
 
+use super::import::{FileOutcome, ImportPolicies, ImportReportView};
 use crate::api;
 use crate::components::ErrorNotice;
 use crate::format;
@@ -20,6 +21,7 @@ pub fn PolicyListPage() -> impl IntoView {
         let profile = profile.get();
         async move { api::policies(profile).await }
     });
+    let import_outcomes = RwSignal::new(Vec::<FileOutcome>::new());
     view! {
         <div class="page-head row">
             <div>
@@ -27,8 +29,12 @@ pub fn PolicyListPage() -> impl IntoView {
                 <h1>{move || profile.get().policy_type()}</h1>
                 <p class="muted">{move || format!("{} policies for {}.", profile.get().label(), shared::catalog::PLATFORM)}</p>
             </div>
-            <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
+            <div class="actions">
+                <ImportPolicies outcomes=import_outcomes imported=move || policies.refetch()/>
+                <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
+            </div>
         </div>
+        <ImportReportView outcomes=import_outcomes/>
         <Transition fallback=|| view! { <p class="muted">"Loading policies…"</p> }>
             {move || policies.get().map(|result| match result {
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),

@@ -1,6 +1,7 @@
 //! Endpoint security policies: the list per type, the create/edit wizard, a policy's overview and its history.
 
 mod history;
+mod import;
 mod list;
 mod overview;
 mod rules_editor;

@@ -78,6 +78,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
                 <a class="button primary" href=format!("/policies/{}/edit", policy.id)>"Edit"</a>
                 <button class="button subtle" on:click=duplicate>"Duplicate"</button>
                 <a class="button subtle" href=format!("/policies/{}/history", policy.id)>"History"</a>
+                <a class="button subtle" href=api::export_url(&policy.id) download="">"Export"</a>
                 <button class="button danger" on:click=move |_| confirming.set(true)>"Delete…"</button>
             </div>
         </div>
