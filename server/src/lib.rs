@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod credentials;
+pub mod demo;
 pub mod device_api;
 pub mod error;
 pub mod extract;

@@ -11,7 +11,6 @@ use server::credentials::{generate_password, hash_password};
 use server::store::{SqliteStore, Store};
 use server::{AppState, Config, router};
 use shared::api::OnboardingPackage;
-use shared::tenant::{Licences, TenantSwitches};
 
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about = "Rampart: a self-hosted admin center for endpoint security configuration")]
@@ -50,10 +49,14 @@ struct Serve {
     /// gets a generated one-time password, printed once.
     #[arg(long, env = "RAMPART_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
-    /// Demo mode: both tenant switches on, licences declared, a fresh admin password printed at every start, an
-    /// onboarding package written to the data directory, and a 15-second check-in interval.
+    /// Demo mode: both tenant switches on, licences declared, example groups and policies on a fresh data directory,
+    /// a fresh admin password printed at every start, an onboarding package written to the data directory, and a
+    /// 15-second check-in interval.
     #[arg(long)]
     demo: bool,
+    /// With --demo: leave out the example groups and policies (the end-to-end tests start from an empty tenant).
+    #[arg(long, requires = "demo")]
+    no_sample_content: bool,
     /// Mark session cookies `Secure` (when Rampart is behind HTTPS).
     #[arg(long)]
     secure_cookies: bool,
@@ -161,14 +164,9 @@ async fn prepare_admin(store: &dyn Store, args: &Serve) -> anyhow::Result<Option
     Ok(print.then(|| (args.admin_user.clone(), hash.1)))
 }
 
-/// Turns the tenant on and writes the onboarding package that `rampart-agent --onboarding-package` reads.
+/// Prepares the demo tenant and writes the onboarding package that `rampart-agent --onboarding-package` reads.
 async fn prepare_demo(store: &dyn Store, args: &Serve, public_url: &str) -> anyhow::Result<()> {
-    store
-        .update_tenant(
-            Some(TenantSwitches { security_settings_management: true, enforce_security_configuration: true }),
-            Some(Licences { defender_for_endpoint: true, directory_premium_p1: true }),
-        )
-        .await?;
+    server::demo::prepare(store, &args.admin_user, !args.no_sample_content).await?;
     let tenant = store.tenant().await?;
     let package = OnboardingPackage { server_url: public_url.to_owned(), onboarding_token: tenant.onboarding_token };
     let path = args.data_dir.join(ONBOARDING_PACKAGE);

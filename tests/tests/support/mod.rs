@@ -82,7 +82,16 @@ impl Harness {
         let password = "e2e-Password-1234".to_owned();
         let log = std::fs::File::create(data_dir.path().join("server.log"))?;
         let mut server = Command::new(binary("rampart")?)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", &username, "--data-dir"])
+            .args([
+                "serve",
+                "--demo",
+                "--no-sample-content",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-user",
+                &username,
+                "--data-dir",
+            ])
             .arg(data_dir.path())
             .arg("--assets-dir")
             .arg(site_dir()?)

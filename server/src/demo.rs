@@ -1,0 +1,146 @@
+//! The demo tenant: both switches on, licences declared, and, on an empty data directory, a few groups and
+//! overlapping Antivirus and Firewall policies to explore.
+
+use std::collections::BTreeSet;
+
+use shared::catalog::{ConfiguredSetting, FirewallRule, Profile, RuleAction, RuleDirection, SettingValue};
+use shared::groups::{ALL_DEVICES, GroupKind, Rule};
+use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft, validate_policy};
+use shared::tenant::{Licences, TenantSwitches};
+
+use crate::credentials::random_guid;
+use crate::store::{GroupRecord, Store, StoreResult};
+
+const DEFENDER: &str = "device_vendor_msft_policy_config_defender_";
+
+fn setting(id: &str, value: SettingValue) -> ConfiguredSetting {
+    ConfiguredSetting::new(id, value)
+}
+
+fn choice(suffix: &str, value: &str) -> ConfiguredSetting {
+    setting(&format!("{DEFENDER}{suffix}"), SettingValue::Choice(value.to_owned()))
+}
+
+/// Turns the tenant on, and (with `sample_content`) seeds groups and policies when there are none yet.
+pub async fn prepare(store: &dyn Store, actor: &str, sample_content: bool) -> anyhow::Result<()> {
+    store
+        .update_tenant(
+            Some(TenantSwitches { security_settings_management: true, enforce_security_configuration: true }),
+            Some(Licences { defender_for_endpoint: true, directory_premium_p1: true }),
+        )
+        .await?;
+    if sample_content && store.list_groups().await?.is_empty() && store.list_policies().await?.is_empty() {
+        seed(store, actor).await?;
+    }
+    Ok(())
+}
+
+async fn group(store: &dyn Store, name: &str, description: &str, rule: Option<&str>) -> StoreResult<String> {
+    let id = random_guid().to_string();
+    let rule = rule.map(|text| Rule::parse(text, "rule").map(|rule| rule.text().to_owned()).unwrap_or_default());
+    let record = GroupRecord {
+        id: id.clone(),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        kind: if rule.is_some() { GroupKind::Dynamic } else { GroupKind::Static },
+        rule,
+        members: BTreeSet::new(),
+        children: Vec::new(),
+    };
+    store.create_group(&record, crate::now()).await?;
+    Ok(id)
+}
+
+async fn seed(store: &dyn Store, actor: &str) -> anyhow::Result<()> {
+    let workstations = group(
+        store,
+        "MDE workstations",
+        "Windows 10 and 11 devices that no MDM manages",
+        Some(r#"managed_by == "mde" and os in ("windows_10", "windows_11")"#),
+    )
+    .await?;
+    let servers = group(store, "Servers", "Every Windows Server", Some(r#"name startswith "SRV""#)).await?;
+    let pilot = group(store, "Pilot ring", "Devices that get changes first", None).await?;
+
+    let include = |ids: &[&str]| ids.iter().map(|id| AssignmentTarget::group(*id)).collect::<Vec<_>>();
+    let rules = vec![
+        FirewallRule {
+            protocol: Some(6),
+            local_ports: vec!["3389".into()],
+            remote_addresses: vec!["LocalSubnet".into()],
+            direction: Some(RuleDirection::In),
+            action: Some(RuleAction::Allow),
+            ..FirewallRule::named("Allow RDP from the local subnet")
+        },
+        FirewallRule {
+            protocol: Some(6),
+            local_ports: vec!["23".into()],
+            direction: Some(RuleDirection::In),
+            action: Some(RuleAction::Block),
+            ..FirewallRule::named("Block Telnet")
+        },
+    ];
+    let drafts = [
+        PolicyDraft {
+            profile: Profile::Antivirus,
+            name: "Workstation antivirus baseline".into(),
+            description: "Real-time and cloud protection for every workstation.".into(),
+            settings: vec![
+                choice("allowrealtimemonitoring", "1"),
+                choice("cloudblocklevel", "4"),
+                setting(
+                    &format!("{DEFENDER}excludedpaths"),
+                    SettingValue::StringList(vec![r"%ProgramFiles%\Contoso\Cache".into()]),
+                ),
+            ],
+            assignments: Assignments { include: include(&[&workstations]), exclude: include(&[&pilot]) },
+        },
+        PolicyDraft {
+            profile: Profile::Antivirus,
+            name: "Server antivirus".into(),
+            description: "Lighter cloud blocking for servers.".into(),
+            settings: vec![
+                choice("allowrealtimemonitoring", "1"),
+                choice("cloudblocklevel", "2"),
+                setting(
+                    &format!("{DEFENDER}excludedextensions"),
+                    SettingValue::StringList(vec!["ldf".into(), "mdf".into()]),
+                ),
+            ],
+            assignments: Assignments { include: include(&[&servers]), exclude: Vec::new() },
+        },
+        PolicyDraft {
+            profile: Profile::Firewall,
+            name: "Baseline firewall".into(),
+            description: "Firewall on for the domain network, with two rules.".into(),
+            settings: vec![
+                setting(
+                    "vendor_msft_firewall_mdmstore_domainprofile_enablefirewall",
+                    SettingValue::Choice("true".into()),
+                ),
+                setting(
+                    "vendor_msft_firewall_mdmstore_domainprofile_defaultinboundaction",
+                    SettingValue::Choice("1".into()),
+                ),
+                setting(shared::catalog::firewall::RULES_ID, SettingValue::FirewallRules(rules)),
+            ],
+            assignments: Assignments { include: include(&[ALL_DEVICES]), exclude: Vec::new() },
+        },
+    ];
+    let known = [workstations.as_str(), servers.as_str(), pilot.as_str(), ALL_DEVICES];
+    for draft in drafts {
+        let violations = validate_policy(&draft, |id| known.contains(&id));
+        anyhow::ensure!(violations.is_empty(), "demo policy {:?} is invalid: {violations:?}", draft.name);
+        let now = crate::now();
+        let policy = Policy {
+            id: random_guid().to_string(),
+            draft,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            updated_by: actor.to_owned(),
+        };
+        store.create_policy(&policy).await?;
+    }
+    Ok(())
+}
