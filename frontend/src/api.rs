@@ -67,13 +67,26 @@ async fn request_with<B: Serialize, T: DeserializeOwned>(
     send(method, path, body, if_match).await
 }
 
-/// Sends a request and decodes the answer: the one place that talks to `fetch`.
+/// Sends a request and decodes the answer. Generic over the answer's type, but only the decoding is: the fetch
+/// itself lives once in [`fetch`], which keeps the wasm bundle small.
 async fn send<T: DeserializeOwned>(
     method: &str,
     path: &str,
     body: Option<(wasm_bindgen::JsValue, &str)>,
     if_match: Option<u64>,
 ) -> ApiResult<T> {
+    let text = fetch(method, path, body, if_match).await?;
+    let text = if text.is_empty() { "null" } else { &text };
+    serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
+}
+
+/// The one place that talks to `fetch`: the body of a 2xx answer, or the failure.
+async fn fetch(
+    method: &str,
+    path: &str,
+    body: Option<(wasm_bindgen::JsValue, &str)>,
+    if_match: Option<u64>,
+) -> ApiResult<String> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -94,8 +107,7 @@ async fn send<T: DeserializeOwned>(
     let text =
         JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
     if (200..300).contains(&status) {
-        let text = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
+        Ok(text)
     } else {
         Err(serde_json::from_str::<ErrorEnvelope>(&text)
             .map(ApiFailure::Server)

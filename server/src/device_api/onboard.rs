@@ -59,7 +59,7 @@ pub async fn device_onboard(
             now: crate::now(),
         })
         .await?;
-    tracing::info!(device_id = %onboarded.device_id, %hostname, registration = ?onboarded.registration, "device onboarded");
+    tracing::debug!(device_id = %onboarded.device_id, %hostname, registration = ?onboarded.registration, "device onboarded");
     Ok((
         StatusCode::CREATED,
         Json(OnboardResponse {
