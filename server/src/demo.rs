@@ -131,15 +131,7 @@ async fn seed(store: &dyn Store, actor: &str) -> anyhow::Result<()> {
     for draft in drafts {
         let violations = validate_policy(&draft, |id| known.contains(&id));
         anyhow::ensure!(violations.is_empty(), "demo policy {:?} is invalid: {violations:?}", draft.name);
-        let now = crate::now();
-        let policy = Policy {
-            id: random_guid().to_string(),
-            draft,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            updated_by: actor.to_owned(),
-        };
+        let policy = Policy::first_version(random_guid().to_string(), draft, actor, crate::now());
         store.create_policy(&policy).await?;
     }
     Ok(())

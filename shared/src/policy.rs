@@ -222,6 +222,13 @@ pub struct Policy {
     pub updated_by: String,
 }
 
+impl Policy {
+    /// Version 1 of a new policy, written by `actor` at `now`.
+    pub fn first_version(id: String, draft: PolicyDraft, actor: &str, now: UnixSeconds) -> Self {
+        Self { id, draft, version: 1, created_at: now, updated_at: now, updated_by: actor.to_owned() }
+    }
+}
+
 /// A policy in the list of its type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySummary {

@@ -104,15 +104,7 @@ pub async fn policies_create(
 ) -> Result<Response, ApiError> {
     draft.name = draft.name.trim().to_owned();
     check(&state, &draft).await?;
-    let now = crate::now();
-    let policy = Policy {
-        id: random_guid().to_string(),
-        draft,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        updated_by: session.admin.username.clone(),
-    };
+    let policy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, crate::now());
     if !state.store.create_policy(&policy).await? {
         return Err(name_taken(&policy.draft));
     }
@@ -201,14 +193,7 @@ pub async fn policies_duplicate(
     draft.name = name;
     draft.assignments = Default::default();
     check(&state, &draft).await?;
-    let copy = Policy {
-        id: random_guid().to_string(),
-        draft,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        updated_by: session.admin.username.clone(),
-    };
+    let copy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, now);
     if !state.store.create_policy(&copy).await? {
         return Err(name_taken(&copy.draft));
     }
@@ -291,15 +276,7 @@ pub async fn policies_import(
         assignments: Default::default(),
     };
     check(&state, &draft).await?;
-    let now = crate::now();
-    let policy = Policy {
-        id: random_guid().to_string(),
-        draft,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        updated_by: session.admin.username.clone(),
-    };
+    let policy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, crate::now());
     if !state.store.create_policy(&policy).await? {
         return Err(name_taken(&policy.draft));
     }
