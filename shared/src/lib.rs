@@ -42,6 +42,7 @@ macro_rules! string_enum {
 
 pub mod api;
 pub mod catalog;
+pub mod conflict;
 pub mod device;
 pub mod eligibility;
 pub mod error;
