@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use shared::api::{CheckInResponse, OnboardResponse, OnboardingPackage};
+use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse, OnboardResponse, OnboardingPackage};
 use shared::device::DeviceFacts;
 use shared::error::ErrorEnvelope;
 use tokio::sync::Semaphore;
@@ -129,9 +129,10 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
     if args.once {
         while tasks.join_next().await.is_some() {}
         println!(
-            "{} check-ins succeeded, {} failed.",
+            "{} check-ins succeeded, {} failed; {} devices hold policies.",
             counters.ok.load(Ordering::Relaxed),
-            counters.failed.load(Ordering::Relaxed)
+            counters.failed.load(Ordering::Relaxed),
+            counters.with_policies.load(Ordering::Relaxed)
         );
         return Ok(());
     }
@@ -142,9 +143,10 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = ticker.tick() => println!(
-                "check-ins: {} succeeded, {} failed",
+                "check-ins: {} succeeded, {} failed, {} brought new policies",
                 counters.ok.load(Ordering::Relaxed),
-                counters.failed.load(Ordering::Relaxed)
+                counters.failed.load(Ordering::Relaxed),
+                counters.policy_updates.load(Ordering::Relaxed)
             ),
         }
     }
@@ -161,6 +163,10 @@ fn load_state(path: &std::path::Path, base: &str, seed: u64) -> Option<Vec<Enrol
 struct Counters {
     ok: AtomicU64,
     failed: AtomicU64,
+    /// Check-ins that brought a new set of policies.
+    policy_updates: AtomicU64,
+    /// Devices that hold at least one policy (counted by `--once`).
+    with_policies: AtomicU64,
 }
 
 async fn onboard_all(
@@ -247,18 +253,39 @@ async fn keep_checking_in(
 ) {
     let url = format!("{base}/api/v1/device/check-in");
     let mut authorization = format!("Device {}:{}", device.device_id, device.device_secret);
+    let mut held_hash: Option<String> = None;
+    let mut held_policies: Vec<shared::policy::Policy> = Vec::new();
     // First check-ins are spread over two seconds.
     let spread = Duration::from_millis((2000 * index / n_devices.max(1)) as u64);
     tokio::time::sleep(spread).await;
     loop {
-        let interval = match client.post(&url).header("authorization", &authorization).send().await {
-            Ok(response) if response.status().is_success() => {
+        let mut request = client.post(&url).header("authorization", &authorization);
+        if let Some(hash) = &held_hash {
+            request = request.header("if-none-match", format!("\"{hash}\""));
+        }
+        let interval = match request.send().await {
+            Ok(response) if response.status() == reqwest::StatusCode::NOT_MODIFIED => {
                 counters.ok.fetch_add(1, Ordering::Relaxed);
                 response
-                    .json::<CheckInResponse>()
-                    .await
-                    .map(|answer| Duration::from_secs(answer.check_in_interval_secs))
-                    .unwrap_or(Duration::from_secs(60))
+                    .headers()
+                    .get(CHECK_IN_INTERVAL_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .map_or(Duration::from_secs(60), Duration::from_secs)
+            }
+            Ok(response) if response.status().is_success() => {
+                counters.ok.fetch_add(1, Ordering::Relaxed);
+                match response.json::<CheckInResponse>().await {
+                    Ok(answer) => {
+                        // Conflict resolution, applying and reporting come with the next protocol step; for now the
+                        // device keeps what it received, so that unchanged check-ins are answered with 304.
+                        held_hash = Some(answer.policies_hash);
+                        held_policies = answer.policies;
+                        counters.policy_updates.fetch_add(1, Ordering::Relaxed);
+                        Duration::from_secs(answer.check_in_interval_secs)
+                    }
+                    Err(_) => Duration::from_secs(60),
+                }
             }
             Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
@@ -267,6 +294,7 @@ async fn keep_checking_in(
                     Ok(again) => {
                         eprintln!("{}: credentials refused; onboarded again", device.facts.hostname);
                         device = again;
+                        held_hash = None;
                         authorization = format!("Device {}:{}", device.device_id, device.device_secret);
                         Duration::ZERO
                     }
@@ -288,6 +316,9 @@ async fn keep_checking_in(
             }
         };
         if once && !interval.is_zero() {
+            if !held_policies.is_empty() {
+                counters.with_policies.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         tokio::time::sleep(interval).await;

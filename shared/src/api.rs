@@ -117,12 +117,21 @@ pub struct OnboardResponse {
     pub check_in_interval_secs: u64,
 }
 
-/// Answer to `POST /api/v1/device/check-in`.
+/// Answer to `POST /api/v1/device/check-in` when the device's policies changed (or it held none). The device sends
+/// the hash it holds in `If-None-Match`; when nothing changed the answer is `304 Not Modified` with the interval in
+/// the [`CHECK_IN_INTERVAL_HEADER`] header and no body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInResponse {
     /// Seconds until the next check-in.
     pub check_in_interval_secs: u64,
+    /// Identifies this set of policies; the device sends it back to get a `304` while nothing changes.
+    pub policies_hash: String,
+    /// Every policy that applies to the device, at its current version (empty when the device is not eligible).
+    pub policies: Vec<crate::policy::Policy>,
 }
+
+/// Header of a `304` check-in answer carrying the seconds until the next check-in.
+pub const CHECK_IN_INTERVAL_HEADER: &str = "x-rampart-check-in-interval";
 
 /// The tenant administration page (`GET /api/v1/tenant`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -417,6 +417,36 @@ pub fn resolve_members<'a>(
     members
 }
 
+/// Whether one device is in `group_id`, through nested groups: the same answer as [`resolve_members`] gives, for
+/// one device, without looking at any other device (a check-in evaluates only the device checking in).
+pub fn is_member(
+    group_id: &str,
+    groups: &BTreeMap<String, GroupDefinition>,
+    device_id: &str,
+    facts: &DeviceFacts,
+) -> bool {
+    if group_id == ALL_DEVICES {
+        return true;
+    }
+    let mut visited = BTreeSet::new();
+    let mut pending = vec![group_id];
+    while let Some(id) = pending.pop() {
+        if !visited.insert(id) {
+            continue;
+        }
+        let Some(group) = groups.get(id) else { continue };
+        let direct = match &group.membership {
+            Membership::Static(ids) => ids.contains(device_id),
+            Membership::Dynamic(rule) => rule.matches(facts),
+        };
+        if direct {
+            return true;
+        }
+        pending.extend(group.children.iter().map(String::as_str));
+    }
+    false
+}
+
 /// If nesting `child` in `parent` would make a group contain itself, the chain of groups that closes the loop
 /// (`[child, …, parent]`); `children_of` gives the groups already nested in a group.
 pub fn nesting_cycle(parent: &str, child: &str, children_of: impl Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
@@ -566,6 +596,11 @@ mod tests {
         assert_eq!(members("everything"), BTreeSet::from(["a".to_owned(), "b".to_owned(), "c".to_owned()]));
         assert_eq!(members(ALL_DEVICES).len(), 3);
         assert!(members("unknown").is_empty());
+        for group in ["laptops", "servers", "everything", ALL_DEVICES, "unknown"] {
+            for (id, facts) in devices {
+                assert_eq!(is_member(group, &groups, id, facts), members(group).contains(id), "{id} in {group}");
+            }
+        }
     }
 
     #[test]

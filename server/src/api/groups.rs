@@ -32,18 +32,7 @@ impl Directory {
     async fn load(state: &AppState) -> Result<Self, ApiError> {
         let groups = state.store.list_groups().await?;
         let devices = state.store.all_device_facts().await?;
-        let mut definitions = BTreeMap::new();
-        for group in &groups {
-            let membership = match (&group.kind, &group.rule) {
-                (GroupKind::Dynamic, Some(text)) => {
-                    Membership::Dynamic(Rule::parse(text, "rule").map_err(|_| {
-                        ApiError::Internal(format!("stored rule of group {} no longer parses", group.id))
-                    })?)
-                }
-                _ => Membership::Static(group.members.clone()),
-            };
-            definitions.insert(group.id.clone(), GroupDefinition { membership, children: group.children.clone() });
-        }
+        let definitions = definitions(&groups)?;
         Ok(Self { groups, definitions, devices })
     }
 
@@ -126,6 +115,22 @@ impl Directory {
         members.sort_by_key(|member| member.hostname.to_ascii_lowercase());
         Ok(GroupDetail { summary, members, nested, nested_in })
     }
+}
+
+/// The groups as membership resolution needs them, with their rules parsed.
+pub(crate) fn definitions(groups: &[GroupRecord]) -> Result<BTreeMap<String, GroupDefinition>, ApiError> {
+    let mut definitions = BTreeMap::new();
+    for group in groups {
+        let membership = match (&group.kind, &group.rule) {
+            (GroupKind::Dynamic, Some(text)) => Membership::Dynamic(
+                Rule::parse(text, "rule")
+                    .map_err(|_| ApiError::Internal(format!("stored rule of group {} no longer parses", group.id)))?,
+            ),
+            _ => Membership::Static(group.members.clone()),
+        };
+        definitions.insert(group.id.clone(), GroupDefinition { membership, children: group.children.clone() });
+    }
+    Ok(definitions)
 }
 
 fn refuse_built_in(id: &str) -> Result<(), ApiError> {

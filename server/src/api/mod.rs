@@ -3,7 +3,7 @@
 mod auth;
 mod catalog;
 mod devices;
-mod groups;
+pub(crate) mod groups;
 mod health;
 mod policies;
 mod tenant;

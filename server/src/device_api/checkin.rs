@@ -1,18 +1,64 @@
-//! `POST /api/v1/device/check-in`: the device says it is alive; the answer says when to come back.
+//! `POST /api/v1/device/check-in`: the device sends the hash of the policies it holds (`If-None-Match`); the answer
+//! is `304 Not Modified` while its effective policy set is unchanged, else every policy that applies to it and the
+//! new hash. A device only ever learns its own policies: it is identified by its credentials, not by a parameter.
 
 use axum::Json;
 use axum::extract::State;
-use shared::api::CheckInResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse};
+use shared::conflict::applicable_policies;
+use shared::eligibility::eligibility;
+use shared::groups::is_member;
+use shared::policy::Policy;
 
 use crate::AppState;
 use crate::device_api::AuthenticatedDevice;
 use crate::error::ApiError;
 
-/// Records the check-in of the authenticated device.
+/// Identifies a set of policies at their versions: any change of assignment, eligibility or content changes it.
+fn policies_hash(policies: &[&Policy]) -> String {
+    let mut ids: Vec<(&str, u64)> = policies.iter().map(|p| (p.id.as_str(), p.version)).collect();
+    ids.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (id, version) in ids {
+        hasher.update(id.as_bytes());
+        hasher.update(b":");
+        hasher.update(version.to_string().as_bytes());
+        hasher.update(b";");
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// Records the check-in of the authenticated device and answers with its policies, or `304` when it holds them.
 pub async fn device_check_in(
     State(state): State<AppState>,
     device: AuthenticatedDevice,
-) -> Result<Json<CheckInResponse>, ApiError> {
-    state.store.record_check_in(&device.device_id, crate::now()).await?;
-    Ok(Json(CheckInResponse { check_in_interval_secs: state.config.check_in_interval.as_secs() }))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sync_requested = state.store.record_check_in(&device.device_id, crate::now()).await?;
+    let record = state
+        .store
+        .get_device(&device.device_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated("Device credentials are missing or wrong; onboard the device again."))?;
+    let switches = state.store.tenant().await?.switches;
+    let policies = state.store.list_policies().await?;
+    let applicable: Vec<&Policy> =
+        if eligibility(record.support, switches) == shared::eligibility::EligibilityCode::Eligible {
+            let groups = crate::api::groups::definitions(&state.store.list_groups().await?)?;
+            applicable_policies(&policies, |group_id| is_member(group_id, &groups, &record.id, &record.facts))
+        } else {
+            Vec::new()
+        };
+    let hash = policies_hash(&applicable);
+    let interval = state.config.check_in_interval.as_secs();
+    let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().trim_matches('"'));
+    if held == Some(hash.as_str()) && !sync_requested {
+        let interval = HeaderValue::from(interval);
+        return Ok((StatusCode::NOT_MODIFIED, [(CHECK_IN_INTERVAL_HEADER, interval)]).into_response());
+    }
+    let policies = applicable.into_iter().cloned().collect();
+    Ok(Json(CheckInResponse { check_in_interval_secs: interval, policies_hash: hash, policies }).into_response())
 }

@@ -1,0 +1,157 @@
+//! The check-in protocol: a device gets exactly the policies that apply to it (eligible, included, not excluded),
+//! a `304` while they are unchanged, the new set after a change, and a full answer after a Policy sync.
+
+mod common;
+
+use common::{TestApp, device_authorization, facts, json_body};
+use reqwest::header::{AUTHORIZATION, IF_NONE_MATCH};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse, GroupDetail};
+use shared::policy::Policy;
+
+const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+
+struct Fleet {
+    app: TestApp,
+    cookie: String,
+    /// (device id, authorization) of: an eligible laptop, a second eligible laptop, an Intune-managed laptop.
+    devices: Vec<(String, String)>,
+}
+
+async fn fleet() -> anyhow::Result<Fleet> {
+    let app = TestApp::spawn().await?;
+    let cookie = app.sign_in_as_admin().await?;
+    app.set_switches(&cookie, true).await?;
+    let token = app.tenant(&cookie).await?.onboarding_token;
+    let mut devices = Vec::new();
+    for (hostname, managed_by) in [("LAP-1", "mde"), ("LAP-2", "mde"), ("LAP-3", "intune")] {
+        let mut device = facts(hostname);
+        device["managed_by"] = managed_by.into();
+        let onboarded = app.onboard_device_typed(&token, &device).await?;
+        devices
+            .push((onboarded.device_id.clone(), device_authorization(&onboarded.device_id, &onboarded.device_secret)));
+    }
+    Ok(Fleet { app, cookie, devices })
+}
+
+impl Fleet {
+    async fn check_in(&self, device: usize, held: Option<&str>) -> anyhow::Result<reqwest::Response> {
+        let mut request =
+            self.app.request(Method::POST, "/api/v1/device/check-in").header(AUTHORIZATION, &self.devices[device].1);
+        if let Some(hash) = held {
+            request = request.header(IF_NONE_MATCH, format!("\"{hash}\""));
+        }
+        Ok(request.send().await?)
+    }
+
+    async fn policies_of(&self, device: usize) -> anyhow::Result<CheckInResponse> {
+        json_body(self.check_in(device, None).await?, StatusCode::OK).await
+    }
+
+    async fn create_policy(&self, name: &str, include: &[&str], exclude: &[&str]) -> anyhow::Result<Policy> {
+        let target = |ids: &[&str]| ids.iter().map(|id| json!({"group_id": id})).collect::<Vec<Value>>();
+        let body = json!({
+            "profile": "microsoft_defender_antivirus", "name": name,
+            "settings": [{"id": REALTIME, "value": {"choice": "1"}}],
+            "assignments": {"include": target(include), "exclude": target(exclude)}
+        });
+        json_body(
+            self.app.admin_request(Method::POST, "/api/v1/policies", &self.cookie).json(&body).send().await?,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    async fn static_group(&self, name: &str, members: &[usize]) -> anyhow::Result<String> {
+        let group: GroupDetail = json_body(
+            self.app
+                .admin_request(Method::POST, "/api/v1/groups", &self.cookie)
+                .json(&json!({"name": name, "kind": "static"}))
+                .send()
+                .await?,
+            StatusCode::CREATED,
+        )
+        .await?;
+        let ids: Vec<&str> = members.iter().map(|i| self.devices[*i].0.as_str()).collect();
+        let path = format!("/api/v1/groups/{}/members", group.summary.id);
+        self.app.admin_request(Method::POST, &path, &self.cookie).json(&json!({"device_ids": ids})).send().await?;
+        Ok(group.summary.id)
+    }
+}
+
+fn names(answer: &CheckInResponse) -> Vec<&str> {
+    answer.policies.iter().map(|p| p.draft.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn each_device_gets_only_the_policies_that_apply_to_it() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let pilot = fleet.static_group("Pilot", &[0]).await?;
+    fleet.create_policy("Everyone but the pilot", &["all-devices"], &[&pilot]).await?;
+    fleet.create_policy("Pilot only", &[&pilot], &[]).await?;
+    assert_eq!(names(&fleet.policies_of(0).await?), ["Pilot only"], "exclusion wins for the pilot laptop");
+    assert_eq!(names(&fleet.policies_of(1).await?), ["Everyone but the pilot"]);
+    assert!(fleet.policies_of(2).await?.policies.is_empty(), "an Intune-managed device gets nothing");
+    Ok(())
+}
+
+#[tokio::test]
+async fn no_device_gets_policies_until_both_tenant_switches_are_on() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    fleet.create_policy("Baseline", &["all-devices"], &[]).await?;
+    fleet.app.set_switches(&fleet.cookie, false).await?;
+    assert!(fleet.policies_of(0).await?.policies.is_empty());
+    fleet.app.set_switches(&fleet.cookie, true).await?;
+    assert_eq!(names(&fleet.policies_of(0).await?), ["Baseline"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unchanged_set_is_answered_304_and_a_change_brings_the_new_version() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let policy = fleet.create_policy("Baseline", &["all-devices"], &[]).await?;
+    let first = fleet.policies_of(0).await?;
+    assert_eq!(first.policies[0].version, 1);
+
+    let unchanged = fleet.check_in(0, Some(&first.policies_hash)).await?;
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    let interval =
+        unchanged.headers().get(CHECK_IN_INTERVAL_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(interval, first.check_in_interval_secs.to_string());
+    assert!(unchanged.bytes().await?.is_empty());
+
+    let mut draft = serde_json::to_value(&policy.draft)?;
+    draft["description"] = json!("changed");
+    let response = fleet
+        .app
+        .admin_request(Method::PUT, &format!("/api/v1/policies/{}", policy.id), &fleet.cookie)
+        .header("if-match", "\"1\"")
+        .json(&draft)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let changed: CheckInResponse =
+        json_body(fleet.check_in(0, Some(&first.policies_hash)).await?, StatusCode::OK).await?;
+    assert_ne!(changed.policies_hash, first.policies_hash);
+    assert_eq!(changed.policies[0].version, 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_policy_sync_makes_the_next_check_in_return_everything() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    fleet.create_policy("Baseline", &["all-devices"], &[]).await?;
+    let first = fleet.policies_of(0).await?;
+    let response = fleet
+        .app
+        .admin_request(Method::POST, &format!("/api/v1/devices/{}/sync", fleet.devices[0].0), &fleet.cookie)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let synced: CheckInResponse =
+        json_body(fleet.check_in(0, Some(&first.policies_hash)).await?, StatusCode::OK).await?;
+    assert_eq!(synced.policies_hash, first.policies_hash);
+    assert_eq!(fleet.check_in(0, Some(&first.policies_hash)).await?.status(), StatusCode::NOT_MODIFIED);
+    Ok(())
+}
