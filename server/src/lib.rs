@@ -8,6 +8,7 @@ pub mod auth;
 pub mod credentials;
 pub mod demo;
 pub mod device_api;
+pub mod effective;
 pub mod error;
 pub mod extract;
 pub mod store;

@@ -155,3 +155,44 @@ async fn a_policy_sync_makes_the_next_check_in_return_everything() -> anyhow::Re
     assert_eq!(fleet.check_in(0, Some(&first.policies_hash)).await?.status(), StatusCode::NOT_MODIFIED);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_effective_view_of_a_device_resolves_overlapping_policies_as_the_device_will() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+    let paths = "device_vendor_msft_policy_config_defender_excludedpaths";
+    for (name, level, path) in [("A", "4", "C:\\Data\\a"), ("B", "6", "C:\\Data\\b")] {
+        let body = json!({
+            "profile": "microsoft_defender_antivirus", "name": name,
+            "settings": [
+                {"id": REALTIME, "value": {"choice": "1"}},
+                {"id": cloud, "value": {"choice": level}},
+                {"id": paths, "value": {"string_list": [path]}}
+            ],
+            "assignments": {"include": [{"group_id": "all-devices"}]}
+        });
+        let response =
+            fleet.app.admin_request(Method::POST, "/api/v1/policies", &fleet.cookie).json(&body).send().await?;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let effective: shared::api::EffectiveConfiguration =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/devices/{}/effective", fleet.devices[0].0)).await?;
+    assert_eq!(effective.policies.len(), 2);
+    let setting = |id: &str| effective.resolution.setting(id).cloned().expect("configured");
+    use shared::conflict::{DecidedBy, SettingStatus};
+    let cloud_outcome = setting(cloud);
+    assert_eq!(cloud_outcome.status, SettingStatus::Conflict);
+    assert_eq!(cloud_outcome.decided_by, Some(DecidedBy::MostSecure));
+    assert_eq!(cloud_outcome.effective, shared::catalog::SettingValue::Choice("6".into()));
+    assert_eq!(setting(REALTIME).status, SettingStatus::Succeeded, "equal values are not a conflict");
+    let merged = setting(paths);
+    assert_eq!(merged.status, SettingStatus::Succeeded);
+    // Merged lists keep the order of the policies' ids, which are random here; compare the entries.
+    let shared::catalog::SettingValue::StringList(mut entries) = merged.effective else { panic!("a list") };
+    entries.sort();
+    assert_eq!(entries, ["C:\\Data\\a", "C:\\Data\\b"]);
+    let intune: shared::api::EffectiveConfiguration =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/devices/{}/effective", fleet.devices[2].0)).await?;
+    assert!(intune.policies.is_empty() && intune.resolution.settings.is_empty());
+    Ok(())
+}

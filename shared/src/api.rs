@@ -133,6 +133,29 @@ pub struct CheckInResponse {
 /// Header of a `304` check-in answer carrying the seconds until the next check-in.
 pub const CHECK_IN_INTERVAL_HEADER: &str = "x-rampart-check-in-interval";
 
+/// A device's effective configuration (`GET /api/v1/devices/{id}/effective`): the policies that apply to it and,
+/// per setting, the value that takes effect and why, resolved with `shared::conflict` as the device resolves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveConfiguration {
+    /// The policies that apply (none when the device is not eligible).
+    pub policies: Vec<PolicyRef>,
+    /// Per setting: effective value, status, sources, and the rule that decided a conflict.
+    pub resolution: crate::conflict::Resolution,
+}
+
+/// A policy, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Profile.
+    pub profile: crate::catalog::Profile,
+    /// Current version.
+    pub version: u64,
+}
+
 /// The tenant administration page (`GET /api/v1/tenant`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantView {

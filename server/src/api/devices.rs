@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use shared::api::{DeviceDetail, DevicePage, DeviceSummary};
+use shared::api::{DeviceDetail, DevicePage, DeviceSummary, EffectiveConfiguration, PolicyRef};
 use shared::eligibility::{Eligibility, eligibility};
 use shared::query::DeviceQuery;
 use shared::tenant::TenantSwitches;
@@ -74,4 +74,27 @@ pub async fn devices_sync(
     } else {
         Err(ApiError::NotFound("No device has this id.".into()))
     }
+}
+
+/// The policies that apply to the device and, per setting, the value that takes effect and why.
+pub async fn devices_effective(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Json<EffectiveConfiguration>, ApiError> {
+    let device =
+        state.store.get_device(&id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
+    let policies = crate::effective::policies_for(&state, &device).await?;
+    let refs: Vec<&shared::policy::Policy> = policies.iter().collect();
+    let resolution = shared::conflict::resolve(&refs);
+    let policies = policies
+        .iter()
+        .map(|p| PolicyRef {
+            id: p.id.clone(),
+            name: p.draft.name.clone(),
+            profile: p.draft.profile,
+            version: p.version,
+        })
+        .collect();
+    Ok(Json(EffectiveConfiguration { policies, resolution }))
 }

@@ -8,9 +8,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse};
-use shared::conflict::applicable_policies;
-use shared::eligibility::eligibility;
-use shared::groups::is_member;
 use shared::policy::Policy;
 
 use crate::AppState;
@@ -18,7 +15,7 @@ use crate::device_api::AuthenticatedDevice;
 use crate::error::ApiError;
 
 /// Identifies a set of policies at their versions: any change of assignment, eligibility or content changes it.
-fn policies_hash(policies: &[&Policy]) -> String {
+fn policies_hash(policies: &[Policy]) -> String {
     let mut ids: Vec<(&str, u64)> = policies.iter().map(|p| (p.id.as_str(), p.version)).collect();
     ids.sort_unstable();
     let mut hasher = Sha256::new();
@@ -43,15 +40,7 @@ pub async fn device_check_in(
         .get_device(&device.device_id)
         .await?
         .ok_or(ApiError::Unauthenticated("Device credentials are missing or wrong; onboard the device again."))?;
-    let switches = state.store.tenant().await?.switches;
-    let policies = state.store.list_policies().await?;
-    let applicable: Vec<&Policy> =
-        if eligibility(record.support, switches) == shared::eligibility::EligibilityCode::Eligible {
-            let groups = crate::api::groups::definitions(&state.store.list_groups().await?)?;
-            applicable_policies(&policies, |group_id| is_member(group_id, &groups, &record.id, &record.facts))
-        } else {
-            Vec::new()
-        };
+    let applicable = crate::effective::policies_for(&state, &record).await?;
     let hash = policies_hash(&applicable);
     let interval = state.config.check_in_interval.as_secs();
     let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().trim_matches('"'));
@@ -59,6 +48,6 @@ pub async fn device_check_in(
         let interval = HeaderValue::from(interval);
         return Ok((StatusCode::NOT_MODIFIED, [(CHECK_IN_INTERVAL_HEADER, interval)]).into_response());
     }
-    let policies = applicable.into_iter().cloned().collect();
-    Ok(Json(CheckInResponse { check_in_interval_secs: interval, policies_hash: hash, policies }).into_response())
+    Ok(Json(CheckInResponse { check_in_interval_secs: interval, policies_hash: hash, policies: applicable })
+        .into_response())
 }
