@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{
-    CreateGroup, DeviceDetail, DevicePage, GroupDetail, GroupSummary, LoginRequest, Me, MemberChange, NestGroup,
-    RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
+    CreateGroup, DeviceDetail, DevicePage, EffectiveConfiguration, GroupDetail, GroupSummary, LoginRequest, Me,
+    MemberChange, NestGroup, RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
 };
 use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
@@ -274,4 +274,9 @@ pub async fn import_policy(bytes: &[u8]) -> ApiResult<ImportReport> {
 /// Where a policy's export downloads from.
 pub fn export_url(id: &str) -> String {
     format!("{}/export", policy_path(id))
+}
+
+/// The policies that apply to a device and the value each setting takes.
+pub async fn device_effective(id: &str) -> ApiResult<EffectiveConfiguration> {
+    get(&format!("/api/v1/devices/{}/effective", shared::query::percent_encode(id))).await
 }

@@ -30,7 +30,7 @@ async fn create_static_group(app: &Harness, name: &str) -> anyhow::Result<()> {
 #[tokio::test]
 async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() -> anyhow::Result<()> {
     let app = Harness::start().await?;
-    app.onboard_devices(10, 7).await?;
+    app.onboard_devices(20, 7).await?;
     app.sign_in().await?;
     create_static_group(&app, "Kiosks").await?;
 
@@ -122,6 +122,18 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     app.wait_for_text("[data-testid=policies-table] tbody", |text| text.contains("Branch firewall")).await?;
     assert_eq!(app.texts("[data-testid=included]").await?, ["Kiosks"]);
     app.screenshot("policies-firewall").await?;
+
+    // An eligible device's page shows what applies to it and the value each setting takes.
+    app.open("/devices?eligibility=eligible").await?;
+    let first = app.wait_for(Locator::Css("[data-testid=devices-table] tbody a")).await?;
+    app.click(&first).await?;
+    let applied = app.wait_for_text("[data-testid=applied-policies]", |text| text.contains("Workstations AV")).await?;
+    assert!(!applied.contains("Branch firewall"), "the firewall policy is for Kiosks only: {applied}");
+    let table = app
+        .wait_for_text("[data-testid=effective-settings] tbody", |text| text.contains("Allow Realtime Monitoring"))
+        .await?;
+    assert!(table.contains("40 %") && table.contains("Succeeded"), "{table}");
+    app.screenshot("device-effective-configuration").await?;
 
     // Edit the Antivirus policy and compare versions.
     app.open("/endpoint-security/antivirus").await?;

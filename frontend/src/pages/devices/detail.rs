@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::api::DeviceDetail;
+use shared::api::{DeviceDetail, EffectiveConfiguration};
+use shared::conflict::{DecidedBy, SettingStatus};
+use shared::policy::{definition_name, describe_value};
 
 use crate::api;
 use crate::components::{EligibilityBadge, ErrorNotice};
@@ -16,11 +18,21 @@ pub fn DeviceDetailPage() -> impl IntoView {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device(&id).await }
     });
+    let effective = LocalResource::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        async move { api::device_effective(&id).await }
+    });
     view! {
         <p class="breadcrumb"><a href="/devices">"Devices"</a>" › device detail"</p>
         <Transition fallback=|| view! { <p class="muted">"Loading device…"</p> }>
             {move || device.get().map(|result| match result {
                 Ok(device) => view! { <DeviceFacts device/> }.into_any(),
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || effective.get().map(|result| match result {
+                Ok(effective) => view! { <EffectiveView effective/> }.into_any(),
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
             })}
         </Transition>
@@ -72,6 +84,56 @@ fn DeviceFacts(device: DeviceDetail) -> impl IntoView {
             <dl class="facts">
                 {rows.into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
             </dl>
+        </section>
+    }
+}
+
+/// The policies that apply and, per setting, the value that takes effect and why.
+#[component]
+fn EffectiveView(effective: EffectiveConfiguration) -> impl IntoView {
+    let name_of = {
+        let policies = effective.policies.clone();
+        move |id: &str| policies.iter().find(|p| p.id == id).map_or_else(|| id.to_owned(), |p| p.name.clone())
+    };
+    let applied = if effective.policies.is_empty() {
+        "No policy applies to this device.".to_owned()
+    } else {
+        effective.policies.iter().map(|p| format!("{} (version {})", p.name, p.version)).collect::<Vec<_>>().join(", ")
+    };
+    view! {
+        <section class="card wide">
+            <h2>"Effective configuration"</h2>
+            <p class="muted" data-testid="applied-policies">{applied}</p>
+            {(!effective.resolution.settings.is_empty()).then(|| view! {
+                <div class="table-wrap">
+                    <table class="grid" data-testid="effective-settings">
+                        <thead><tr>
+                            <th scope="col">"Setting"</th><th scope="col">"Effective value"</th>
+                            <th scope="col">"Status"</th><th scope="col">"From"</th>
+                        </tr></thead>
+                        <tbody>
+                            {effective.resolution.settings.iter().map(|outcome| {
+                                let conflict = outcome.status == SettingStatus::Conflict;
+                                let sources: Vec<String> = outcome.sources.iter().map(|s| format!("{}: {}", s.policy_name, describe_value(&outcome.setting_id, &s.value))).collect();
+                                let from = match (&outcome.decided_by, &outcome.winning_policy_id) {
+                                    (Some(DecidedBy::MostSecure), Some(winner)) => format!("{} — the most secure value wins. {}", name_of(winner), sources.join("; ")),
+                                    (Some(DecidedBy::MostRecentlyModified), Some(winner)) => format!("{} — the most recently modified policy wins. {}", name_of(winner), sources.join("; ")),
+                                    _ if !outcome.contributions.is_empty() => format!("Merged from {}", outcome.sources.iter().map(|s| s.policy_name.clone()).collect::<Vec<_>>().join(", ")),
+                                    _ => outcome.sources.iter().map(|s| s.policy_name.clone()).collect::<Vec<_>>().join(", "),
+                                };
+                                view! {
+                                    <tr>
+                                        <td>{definition_name(&outcome.setting_id)}</td>
+                                        <td>{describe_value(&outcome.setting_id, &outcome.effective)}</td>
+                                        <td><span class=if conflict { "badge bad" } else { "badge ok" }>{if conflict { "Conflict" } else { "Succeeded" }}</span></td>
+                                        <td class="sub-wide">{from}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
         </section>
     }
 }
