@@ -50,6 +50,7 @@ pub mod graph;
 pub mod groups;
 pub mod policy;
 pub mod query;
+pub mod report;
 pub mod tenant;
 
 pub use error::{ErrorEnvelope, Violation};
