@@ -252,6 +252,7 @@ async fn keep_checking_in(
     counters: Arc<Counters>,
 ) {
     let url = format!("{base}/api/v1/device/check-in");
+    let report_url = format!("{base}/api/v1/device/report");
     let mut authorization = format!("Device {}:{}", device.device_id, device.device_secret);
     let mut held_hash: Option<String> = None;
     let mut held_policies: Vec<shared::policy::Policy> = Vec::new();
@@ -277,11 +278,23 @@ async fn keep_checking_in(
                 counters.ok.fetch_add(1, Ordering::Relaxed);
                 match response.json::<CheckInResponse>().await {
                     Ok(answer) => {
-                        // Conflict resolution, applying and reporting come with the next protocol step; for now the
-                        // device keeps what it received, so that unchanged check-ins are answered with 304.
-                        held_hash = Some(answer.policies_hash);
-                        held_policies = answer.policies;
-                        counters.policy_updates.fetch_add(1, Ordering::Relaxed);
+                        // Resolve conflicts and "apply" with the shared rules, then report what took effect.
+                        let refs: Vec<&shared::policy::Policy> = answer.policies.iter().collect();
+                        let report = shared::report::device_report(&answer.policies_hash, &refs, device.facts.os);
+                        let sent =
+                            client.post(&report_url).header("authorization", &authorization).json(&report).send().await;
+                        match sent {
+                            Ok(response) if response.status().is_success() => {
+                                held_hash = Some(answer.policies_hash);
+                                held_policies = answer.policies;
+                                counters.policy_updates.fetch_add(1, Ordering::Relaxed);
+                            }
+                            // Not holding the hash makes the next check-in bring the policies again.
+                            Ok(response) => {
+                                eprintln!("{}: report refused: {}", device.facts.hostname, response.status())
+                            }
+                            Err(error) => eprintln!("{}: report failed: {error}", device.facts.hostname),
+                        }
                         Duration::from_secs(answer.check_in_interval_secs)
                     }
                     Err(_) => Duration::from_secs(60),

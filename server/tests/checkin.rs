@@ -196,3 +196,92 @@ async fn the_effective_view_of_a_device_resolves_overlapping_policies_as_the_dev
     assert!(intune.policies.is_empty() && intune.resolution.settings.is_empty());
     Ok(())
 }
+
+async fn report(
+    fleet: &Fleet,
+    device: usize,
+    body: &shared::report::DeviceReport,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(fleet
+        .app
+        .request(Method::POST, "/api/v1/device/report")
+        .header(AUTHORIZATION, &fleet.devices[device].1)
+        .json(body)
+        .send()
+        .await?)
+}
+
+#[tokio::test]
+async fn a_report_computed_as_the_agent_does_shows_conflicts_and_preferences_and_old_versions_never_win()
+-> anyhow::Result<()> {
+    use shared::report::{PolicyState, device_report};
+    let fleet = fleet().await?;
+    let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+    let mut created = Vec::new();
+    for (name, level) in [("A", "4"), ("B", "6")] {
+        let body = json!({
+            "profile": "microsoft_defender_antivirus", "name": name,
+            "settings": [{"id": REALTIME, "value": {"choice": "1"}}, {"id": cloud, "value": {"choice": level}}],
+            "assignments": {"include": [{"group_id": "all-devices"}]}
+        });
+        let policy: Policy = json_body(
+            fleet.app.admin_request(Method::POST, "/api/v1/policies", &fleet.cookie).json(&body).send().await?,
+            StatusCode::CREATED,
+        )
+        .await?;
+        created.push(policy);
+    }
+    let status_path = format!("/api/v1/devices/{}/status", fleet.devices[0].0);
+    let before: shared::api::DeviceStatus = fleet.app.admin_get(&fleet.cookie, &status_path).await?;
+    assert!(before.policies.iter().all(|p| p.state == PolicyState::Pending), "nothing reported yet");
+
+    let answer = fleet.policies_of(0).await?;
+    let refs: Vec<&Policy> = answer.policies.iter().collect();
+    let current = device_report(&answer.policies_hash, &refs, shared::device::OsProduct::Windows11);
+    assert_eq!(report(&fleet, 0, &current).await?.status(), StatusCode::NO_CONTENT);
+    assert_eq!(report(&fleet, 0, &current).await?.status(), StatusCode::NO_CONTENT, "repeating a report is harmless");
+    let after: shared::api::DeviceStatus = fleet.app.admin_get(&fleet.cookie, &status_path).await?;
+    assert!(after.policies.iter().all(|p| p.state == PolicyState::Conflict), "{after:?}");
+    assert_eq!(after.preferences.get("CloudBlockLevel").map(String::as_str), Some("Zero tolerance"));
+
+    // Policy A moves to version 2; a late report of version 1 does not replace the report of version 2.
+    let mut draft = serde_json::to_value(&created[0].draft)?;
+    draft["description"] = json!("v2");
+    let response = fleet
+        .app
+        .admin_request(Method::PUT, &format!("/api/v1/policies/{}", created[0].id), &fleet.cookie)
+        .header("if-match", "\"1\"")
+        .json(&draft)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pending: shared::api::DeviceStatus = fleet.app.admin_get(&fleet.cookie, &status_path).await?;
+    let a = pending.policies.iter().find(|p| p.policy.id == created[0].id).expect("A applies");
+    assert_eq!((a.state, a.reported_version), (PolicyState::Pending, Some(1)), "pending until version 2 is reported");
+    let answer = fleet.policies_of(0).await?;
+    let refs: Vec<&Policy> = answer.policies.iter().collect();
+    let newer = device_report(&answer.policies_hash, &refs, shared::device::OsProduct::Windows11);
+    assert_eq!(report(&fleet, 0, &newer).await?.status(), StatusCode::NO_CONTENT);
+    assert_eq!(report(&fleet, 0, &current).await?.status(), StatusCode::NO_CONTENT);
+    let latest: shared::api::DeviceStatus = fleet.app.admin_get(&fleet.cookie, &status_path).await?;
+    let a = latest.policies.iter().find(|p| p.policy.id == created[0].id).expect("A applies");
+    assert_eq!((a.state, a.reported_version), (PolicyState::Conflict, Some(2)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_device_cannot_report_about_a_policy_that_does_not_apply_to_it() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let pilot = fleet.static_group("Pilot", &[0]).await?;
+    let policy = fleet.create_policy("Pilot only", &[&pilot], &[]).await?;
+    let forged = shared::report::DeviceReport {
+        policies_hash: String::new(),
+        policies: vec![shared::report::PolicyResult { policy_id: policy.id.clone(), version: 1, settings: vec![] }],
+        preferences: Default::default(),
+    };
+    let envelope = common::error(report(&fleet, 1, &forged).await?, StatusCode::BAD_REQUEST).await?;
+    assert_eq!(envelope.error.violations[0].path, "policies[0].policy_id");
+    let response = fleet.app.request(Method::POST, "/api/v1/device/report").json(&forged).send().await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "and nothing without credentials");
+    Ok(())
+}

@@ -143,6 +143,33 @@ pub struct EffectiveConfiguration {
     pub resolution: crate::conflict::Resolution,
 }
 
+/// A device's reported status (`GET /api/v1/devices/{id}/status`): every policy that applies, with its state, and
+/// the local preferences the device last reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// One entry per policy that applies to the device now.
+    pub policies: Vec<DevicePolicyStatus>,
+    /// The device's local preferences (the `Get-MpPreference` view), as last reported.
+    pub preferences: std::collections::BTreeMap<String, String>,
+    /// When the preferences were reported; `None` before the first report.
+    pub preferences_reported_at: Option<UnixSeconds>,
+}
+
+/// One policy on one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePolicyStatus {
+    /// The policy.
+    pub policy: PolicyRef,
+    /// Pending until the device reports the current version.
+    pub state: crate::report::PolicyState,
+    /// The version the device last reported, if any.
+    pub reported_version: Option<u64>,
+    /// Per setting, from the last report of the current version.
+    pub settings: Vec<crate::report::SettingResult>,
+    /// When the device reported it.
+    pub reported_at: Option<UnixSeconds>,
+}
+
 /// A policy, named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {

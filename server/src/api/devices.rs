@@ -3,9 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use shared::api::{DeviceDetail, DevicePage, DeviceSummary, EffectiveConfiguration, PolicyRef};
+use shared::api::{
+    DeviceDetail, DevicePage, DevicePolicyStatus, DeviceStatus, DeviceSummary, EffectiveConfiguration, PolicyRef,
+};
 use shared::eligibility::{Eligibility, eligibility};
 use shared::query::DeviceQuery;
+use shared::report::PolicyState;
 use shared::tenant::TenantSwitches;
 
 use crate::AppState;
@@ -97,4 +100,41 @@ pub async fn devices_effective(
         })
         .collect();
     Ok(Json(EffectiveConfiguration { policies, resolution }))
+}
+
+/// Every policy that applies to the device with its reported state (Pending until the current version is reported),
+/// and the device's reported local preferences.
+pub async fn devices_status(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceStatus>, ApiError> {
+    let device =
+        state.store.get_device(&id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
+    let policies = crate::effective::policies_for(&state, &device).await?;
+    let reports = state.store.device_reports(&id).await?;
+    let statuses = policies
+        .iter()
+        .map(|policy| {
+            let report = reports.iter().find(|r| r.policy_id == policy.id);
+            let current = report.filter(|r| r.version == policy.version);
+            DevicePolicyStatus {
+                policy: PolicyRef {
+                    id: policy.id.clone(),
+                    name: policy.draft.name.clone(),
+                    profile: policy.draft.profile,
+                    version: policy.version,
+                },
+                state: current.map_or(PolicyState::Pending, |r| r.state),
+                reported_version: report.map(|r| r.version),
+                settings: current.map(|r| r.settings.clone()).unwrap_or_default(),
+                reported_at: report.map(|r| r.reported_at),
+            }
+        })
+        .collect();
+    let (preferences, preferences_reported_at) = match state.store.device_preferences(&id).await? {
+        Some((preferences, at)) => (preferences, Some(at)),
+        None => (Default::default(), None),
+    };
+    Ok(Json(DeviceStatus { policies: statuses, preferences, preferences_reported_at }))
 }

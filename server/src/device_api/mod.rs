@@ -2,6 +2,7 @@
 
 mod checkin;
 mod onboard;
+mod report;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/device/onboard", post(onboard::device_onboard))
         .route("/device/check-in", post(checkin::device_check_in))
+        .route("/device/report", post(report::device_report))
 }
 
 /// A device authenticated by `Authorization: Device <device id>:<device secret>`. A handler that takes it acts as

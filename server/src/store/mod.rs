@@ -4,7 +4,7 @@
 
 mod sqlite;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use shared::api::{Registration, UnixSeconds};
@@ -13,6 +13,7 @@ use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
 use shared::query::DeviceQuery;
+use shared::report::{DeviceReport, PolicyState, SettingResult};
 use shared::tenant::{Licences, TenantSwitches};
 
 pub use sqlite::SqliteStore;
@@ -163,6 +164,21 @@ pub enum PolicyUpdate {
     NotFound,
 }
 
+/// The latest report of one policy on one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicyReport {
+    /// The policy.
+    pub policy_id: String,
+    /// The version the device applied.
+    pub version: u64,
+    /// Its state then.
+    pub state: PolicyState,
+    /// Per setting.
+    pub settings: Vec<SettingResult>,
+    /// When.
+    pub reported_at: UnixSeconds,
+}
+
 /// Rampart's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -262,4 +278,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_policy(&self, id: &str) -> StoreResult<bool>;
     /// Every version of a policy, oldest first (empty when there is no such policy).
     async fn policy_versions(&self, id: &str) -> StoreResult<Vec<PolicyVersion>>;
+
+    /// Stores a device's report in one transaction; a policy's result replaces the stored one only when its version is
+    /// the same or newer, so a late report of an old version never hides a newer one, and repeating a report is harmless.
+    async fn record_report(&self, device_id: &str, report: &DeviceReport, now: UnixSeconds) -> StoreResult<()>;
+    /// The latest report of every policy on the device.
+    async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>>;
+    /// The device's last reported local preferences and when.
+    async fn device_preferences(&self, device_id: &str)
+    -> StoreResult<Option<(BTreeMap<String, String>, UnixSeconds)>>;
 }

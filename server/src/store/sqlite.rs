@@ -1,6 +1,6 @@
 //! The embedded SQLite store: one file in the data directory, WAL journal, migrations applied at start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,13 +11,14 @@ use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
+use shared::report::{DeviceReport, PolicyState};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
     AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewDevice, Onboarded, PolicyUpdate, Store, StoreError,
-    StoreResult, TenantCounts, TenantRecord,
+    StoreResult, StoredPolicyReport, TenantCounts, TenantRecord,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
@@ -25,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_groups.sql")),
     (3, include_str!("../../migrations/0003_policies.sql")),
+    (4, include_str!("../../migrations/0004_reports.sql")),
 ];
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
@@ -749,6 +751,82 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn record_report(&self, device_id: &str, report: &DeviceReport, now: UnixSeconds) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for result in &report.policies {
+            let settings = serde_json::to_string(&result.settings)
+                .map_err(|e| StoreError::Corrupt(format!("report does not serialize: {e}")))?;
+            sqlx::query(
+                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, \
+                 state = excluded.state, settings = excluded.settings, reported_at = excluded.reported_at \
+                 WHERE excluded.version >= device_policy_reports.version",
+            )
+            .bind(device_id)
+            .bind(&result.policy_id)
+            .bind(to_i64(result.version))
+            .bind(result.state().code())
+            .bind(&settings)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let preferences = serde_json::to_string(&report.preferences)
+            .map_err(|e| StoreError::Corrupt(format!("preferences do not serialize: {e}")))?;
+        sqlx::query(
+            "INSERT INTO device_preferences (device_id, preferences, reported_at) VALUES (?, ?, ?) \
+             ON CONFLICT (device_id) DO UPDATE SET preferences = excluded.preferences, reported_at = excluded.reported_at",
+        )
+        .bind(device_id)
+        .bind(&preferences)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>> {
+        let rows = sqlx::query(
+            "SELECT policy_id, version, state, settings, reported_at FROM device_policy_reports WHERE device_id = ? \
+             ORDER BY policy_id",
+        )
+        .bind(device_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = row.try_get("version")?;
+                let settings: String = row.try_get("settings")?;
+                Ok(StoredPolicyReport {
+                    policy_id: row.try_get("policy_id")?,
+                    version: u64::try_from(version).unwrap_or(0),
+                    state: code(row, "state", PolicyState::from_code)?,
+                    settings: serde_json::from_str(&settings)
+                        .map_err(|e| StoreError::Corrupt(format!("stored report does not parse: {e}")))?,
+                    reported_at: row.try_get("reported_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn device_preferences(
+        &self,
+        device_id: &str,
+    ) -> StoreResult<Option<(BTreeMap<String, String>, UnixSeconds)>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT preferences, reported_at FROM device_preferences WHERE device_id = ?")
+                .bind(device_id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|(json, at)| {
+            serde_json::from_str(&json)
+                .map(|preferences| (preferences, at))
+                .map_err(|e| StoreError::Corrupt(format!("stored preferences do not parse: {e}")))
+        })
+        .transpose()
     }
 }
 

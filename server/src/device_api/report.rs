@@ -1,0 +1,61 @@
+//! `POST /api/v1/device/report`: the authenticated device reports, per policy and per setting, what it applied and
+//! its resulting local preferences. It can only report about itself, and only about policies that apply to it at
+//! versions that exist; a report of an older version never replaces a newer one.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::Violation;
+use shared::report::DeviceReport;
+
+use crate::AppState;
+use crate::device_api::AuthenticatedDevice;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+
+/// The most policies one report may carry.
+const MAX_POLICIES: usize = 1_000;
+
+/// Stores the authenticated device's report.
+pub async fn device_report(
+    State(state): State<AppState>,
+    device: AuthenticatedDevice,
+    ApiJson(report): ApiJson<DeviceReport>,
+) -> Result<StatusCode, ApiError> {
+    if report.policies.len() > MAX_POLICIES {
+        return Err(ApiError::invalid("policies", format!("must hold at most {MAX_POLICIES} policies")));
+    }
+    let record = state
+        .store
+        .get_device(&device.device_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated("Device credentials are missing or wrong; onboard the device again."))?;
+    let applicable = crate::effective::policies_for(&state, &record).await?;
+    let mut violations = Vec::new();
+    for (i, result) in report.policies.iter().enumerate() {
+        match applicable.iter().find(|policy| policy.id == result.policy_id) {
+            None => violations
+                .push(Violation::new(format!("policies[{i}].policy_id"), "this policy does not apply to this device")),
+            Some(policy) if result.version == 0 || result.version > policy.version => violations.push(Violation::new(
+                format!("policies[{i}].version"),
+                format!("the policy has versions 1 to {}", policy.version),
+            )),
+            Some(policy) => {
+                for (j, setting) in result.settings.iter().enumerate() {
+                    if !policy.draft.settings.iter().any(|s| s.id == setting.setting_id)
+                        && result.version == policy.version
+                    {
+                        violations.push(Violation::new(
+                            format!("policies[{i}].settings[{j}].setting_id"),
+                            "the policy does not configure this setting",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::Invalid(violations));
+    }
+    state.store.record_report(&device.device_id, &report, crate::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
