@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{
-    CreateGroup, DeviceDetail, DevicePage, EffectiveConfiguration, GroupDetail, GroupSummary, LoginRequest, Me,
-    MemberChange, NestGroup, RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
+    CreateGroup, DeviceDetail, DevicePage, DeviceStatus, EffectiveConfiguration, GroupDetail, GroupSummary,
+    LoginRequest, Me, MemberChange, NestGroup, RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
 };
 use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
@@ -279,4 +279,9 @@ pub fn export_url(id: &str) -> String {
 /// The policies that apply to a device and the value each setting takes.
 pub async fn device_effective(id: &str) -> ApiResult<EffectiveConfiguration> {
     get(&format!("/api/v1/devices/{}/effective", shared::query::percent_encode(id))).await
+}
+
+/// Every policy that applies to a device with its reported state, and the device's local preferences.
+pub async fn device_status(id: &str) -> ApiResult<DeviceStatus> {
+    get(&format!("/api/v1/devices/{}/status", shared::query::percent_encode(id))).await
 }

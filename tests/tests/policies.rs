@@ -123,10 +123,17 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     assert_eq!(app.texts("[data-testid=included]").await?, ["Kiosks"]);
     app.screenshot("policies-firewall").await?;
 
-    // An eligible device's page shows what applies to it and the value each setting takes.
+    // The devices check in, apply and report; an eligible device's page shows the policy succeeded, the local
+    // preferences it reported, and the value each setting takes.
+    app.onboard_devices(20, 7).await?;
     app.open("/devices?eligibility=eligible").await?;
     let first = app.wait_for(Locator::Css("[data-testid=devices-table] tbody a")).await?;
     app.click(&first).await?;
+    let policies =
+        app.wait_for_text("[data-testid=device-policies] tbody", |text| text.contains("Workstations AV")).await?;
+    assert!(policies.contains("Succeeded") && policies.contains("2 of 2 succeeded"), "{policies}");
+    let preferences = app.wait_for_text("[data-testid=device-preferences]", |text| !text.is_empty()).await?;
+    assert!(preferences.contains("AllowRealtimeMonitoring") && preferences.contains("40 %"), "{preferences}");
     let applied = app.wait_for_text("[data-testid=applied-policies]", |text| text.contains("Workstations AV")).await?;
     assert!(!applied.contains("Branch firewall"), "the firewall policy is for Kiosks only: {applied}");
     let table = app

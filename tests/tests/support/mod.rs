@@ -120,7 +120,9 @@ impl Harness {
         Ok(Self { url, data_dir, username, password, browser, _server: server, _driver: driver, _profile: profile })
     }
 
-    /// Onboards `n` simulated devices with the real agent and waits until each has checked in once.
+    /// Runs the real agent for `n` simulated devices until each has checked in once (and reported, when policies
+    /// apply to it). The agent keeps the devices' credentials in the data directory, so a second call resumes the
+    /// same devices instead of onboarding new ones.
     pub async fn onboard_devices(&self, n: u32, seed: u64) -> anyhow::Result<()> {
         let package = self.data_dir.path().join("onboarding-package.json");
         let agent = binary("rampart-agent")?;
@@ -128,6 +130,8 @@ impl Harness {
             .args(["simulate", "--once", "--devices", &n.to_string(), "--seed", &seed.to_string()])
             .arg("--onboarding-package")
             .arg(&package)
+            .arg("--state-file")
+            .arg(self.data_dir.path().join("agent-state.json"))
             .output();
         let output = tokio::time::timeout(DEADLINE * 2, output).await.context("the agent did not finish")??;
         if !output.status.success() {

@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::api::{DeviceDetail, EffectiveConfiguration};
+use shared::api::{DeviceDetail, DeviceStatus, EffectiveConfiguration};
 use shared::conflict::{DecidedBy, SettingStatus};
 use shared::policy::{definition_name, describe_value};
+use shared::report::{PolicyState, SettingState};
 
 use crate::api;
 use crate::components::{EligibilityBadge, ErrorNotice};
@@ -18,6 +19,10 @@ pub fn DeviceDetailPage() -> impl IntoView {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device(&id).await }
     });
+    let status = LocalResource::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        async move { api::device_status(&id).await }
+    });
     let effective = LocalResource::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device_effective(&id).await }
@@ -27,6 +32,12 @@ pub fn DeviceDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading device…"</p> }>
             {move || device.get().map(|result| match result {
                 Ok(device) => view! { <DeviceFacts device/> }.into_any(),
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || status.get().map(|result| match result {
+                Ok(status) => view! { <StatusView status/> }.into_any(),
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
             })}
         </Transition>
@@ -133,6 +144,64 @@ fn EffectiveView(effective: EffectiveConfiguration) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
+            })}
+        </section>
+    }
+}
+
+/// Every policy that applies, with the state the device reported, and its local preferences.
+#[component]
+fn StatusView(status: DeviceStatus) -> impl IntoView {
+    let now = format::now();
+    let badge = |state: PolicyState| match state {
+        PolicyState::Succeeded => "badge ok",
+        PolicyState::Conflict | PolicyState::Error => "badge bad",
+        PolicyState::NotApplicable | PolicyState::Pending => "badge muted",
+    };
+    view! {
+        <section class="card wide">
+            <h2>"Policies"</h2>
+            {if status.policies.is_empty() {
+                view! { <p class="muted">"No policy applies to this device."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="grid" data-testid="device-policies">
+                            <thead><tr><th scope="col">"Policy"</th><th scope="col">"Status"</th><th scope="col">"Settings"</th><th scope="col">"Reported"</th></tr></thead>
+                            <tbody>
+                                {status.policies.into_iter().map(|p| {
+                                    let details: Vec<String> = p.settings.iter()
+                                        .filter(|s| s.state != SettingState::Succeeded)
+                                        .map(|s| format!("{}: {} — {}", definition_name(&s.setting_id), s.state.label(), s.detail))
+                                        .collect();
+                                    let summary = if p.settings.is_empty() { String::new() } else {
+                                        format!("{} of {} succeeded", p.settings.iter().filter(|s| s.state == SettingState::Succeeded).count(), p.settings.len())
+                                    };
+                                    view! {
+                                        <tr>
+                                            <td class="name"><a href=format!("/policies/{}", p.policy.id)>{p.policy.name}</a><div class="sub">{format!("version {}", p.policy.version)}</div></td>
+                                            <td><span class=badge(p.state)>{p.state.label()}</span></td>
+                                            <td class="sub-wide">{summary}<ul class="plain-list">{details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul></td>
+                                            <td class="when">{p.reported_at.map_or_else(|| "Not yet".to_owned(), |at| format::ago(at, now))}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+        <section class="card wide">
+            <h2>"Local preferences"</h2>
+            <p class="muted">{match status.preferences_reported_at {
+                Some(at) => format!("What the device reported it applies (the Get-MpPreference view), {}.", format::ago(at, now)),
+                None => "The device has not reported yet.".to_owned(),
+            }}</p>
+            {(!status.preferences.is_empty()).then(|| view! {
+                <dl class="facts" data-testid="device-preferences">
+                    {status.preferences.into_iter().map(|(name, value)| view! { <dt><code class="plain">{name}</code></dt><dd>{value}</dd> }).collect_view()}
+                </dl>
             })}
         </section>
     }
