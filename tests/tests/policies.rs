@@ -140,7 +140,9 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
         .wait_for_text("[data-testid=effective-settings] tbody", |text| text.contains("Allow Realtime Monitoring"))
         .await?;
     assert!(table.contains("40 %") && table.contains("Succeeded"), "{table}");
-    app.screenshot("device-effective-configuration").await?;
+    let section = app.browser.find(Locator::Css("[data-testid=device-policies]")).await?;
+    app.browser.execute("arguments[0].scrollIntoView({block: 'start'});", vec![serde_json::to_value(&section)?]).await?;
+    app.screenshot("device-status-and-effective-configuration").await?;
 
     // Edit the Antivirus policy and compare versions.
     app.open("/endpoint-security/antivirus").await?;
