@@ -141,7 +141,9 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
         .await?;
     assert!(table.contains("40 %") && table.contains("Succeeded"), "{table}");
     let section = app.browser.find(Locator::Css("[data-testid=device-policies]")).await?;
-    app.browser.execute("arguments[0].scrollIntoView({block: 'start'});", vec![serde_json::to_value(&section)?]).await?;
+    app.browser
+        .execute("arguments[0].scrollIntoView({block: 'start'});", vec![serde_json::to_value(&section)?])
+        .await?;
     app.screenshot("device-status-and-effective-configuration").await?;
 
     // Edit the Antivirus policy and compare versions.
