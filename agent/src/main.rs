@@ -31,6 +31,69 @@ struct Cli {
 enum Command {
     /// Onboard a fleet of simulated devices and keep them checking in.
     Simulate(Simulate),
+    /// Print a simulated device's local Defender preferences, as `Get-MpPreference` shows them on Windows.
+    Preferences(Preferences),
+}
+
+#[derive(Debug, clap::Args)]
+struct Preferences {
+    /// The state file the fleet was simulated with.
+    #[arg(long)]
+    state_file: PathBuf,
+    /// The device's host name, e.g. LAP-00004 (not case-sensitive).
+    #[arg(long)]
+    device: String,
+}
+
+/// What a simulated device applied last, kept beside the state file (`<state file>.devices/<HOSTNAME>.json`), as
+/// Windows keeps its Defender preferences in the registry.
+#[derive(Debug, Serialize, Deserialize)]
+struct LocalPreferences {
+    hostname: String,
+    policies_hash: String,
+    applied_at: i64,
+    preferences: std::collections::BTreeMap<String, String>,
+}
+
+fn preferences_dir(state_file: &std::path::Path) -> PathBuf {
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(".devices");
+    PathBuf::from(name)
+}
+
+fn print_preferences(args: &Preferences) -> anyhow::Result<()> {
+    let dir = preferences_dir(&args.state_file);
+    let path = dir.join(format!("{}.json", args.device.to_ascii_uppercase()));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let state: Option<StateFile> =
+                std::fs::read(&args.state_file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            let known = state.is_some_and(|state| {
+                state.devices.iter().any(|d| d.facts.hostname.as_str().eq_ignore_ascii_case(&args.device))
+            });
+            if known {
+                bail!(
+                    "{} has not applied any policy yet: no policy applies to it, or it has not checked in",
+                    args.device
+                )
+            }
+            bail!("no simulated device is named {} in {}", args.device, args.state_file.display())
+        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let local: LocalPreferences =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a device's preferences", path.display()))?;
+    println!("{} — policies {} applied at Unix time {}", local.hostname, local.policies_hash, local.applied_at);
+    println!();
+    if local.preferences.is_empty() {
+        println!("No preference is set by a policy; Defender's defaults apply.");
+    }
+    let width = local.preferences.keys().map(String::len).max().unwrap_or(0);
+    for (name, value) in &local.preferences {
+        println!("{name:<width$} : {value}");
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,8 +141,10 @@ struct StateFile {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::Simulate(args) = Cli::parse().command;
-    simulate(args).await
+    match Cli::parse().command {
+        Command::Simulate(args) => simulate(args).await,
+        Command::Preferences(args) => print_preferences(&args),
+    }
 }
 
 async fn simulate(args: Simulate) -> anyhow::Result<()> {
@@ -116,14 +181,21 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let mut tasks = JoinSet::new();
     let n_devices = enrolled.len();
+    let local_dir = args.state_file.as_deref().map(preferences_dir);
+    if let Some(dir) = &local_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     for (index, device) in enrolled.into_iter().enumerate() {
-        let client = client.clone();
-        let base = base.clone();
-        let counters = Arc::clone(&counters);
-        let once = args.once;
-        let token = package.onboarding_token.clone();
+        let context = DeviceContext {
+            client: client.clone(),
+            base: base.clone(),
+            token: package.onboarding_token.clone(),
+            local_dir: local_dir.clone(),
+            once: args.once,
+            counters: Arc::clone(&counters),
+        };
         tasks.spawn(async move {
-            keep_checking_in(client, base, token, device, index, n_devices, once, counters).await;
+            keep_checking_in(context, device, index, n_devices).await;
         });
     }
     if args.once {
@@ -237,20 +309,44 @@ async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: Device
     }
 }
 
-/// Checks in now and then at the server's interval, spread so that the fleet does not arrive all at once. When the
-/// server no longer knows the device's credentials (its database was reset, or the device was re-onboarded
-/// elsewhere), the device onboards again, as a real one would after a reinstall.
-#[expect(clippy::too_many_arguments, reason = "one simulated device's whole context, passed once at spawn")]
-async fn keep_checking_in(
+/// What every simulated device shares.
+struct DeviceContext {
     client: reqwest::Client,
     base: String,
     token: String,
-    mut device: Enrolled,
-    index: usize,
-    n_devices: usize,
+    /// Where devices keep what they applied (with `--state-file`).
+    local_dir: Option<PathBuf>,
     once: bool,
     counters: Arc<Counters>,
-) {
+}
+
+/// Writes what the device applied to its local store (see [`LocalPreferences`]), replacing the file atomically.
+fn keep_preferences(dir: &std::path::Path, device: &Enrolled, report: &shared::report::DeviceReport) {
+    let hostname = device.facts.hostname.as_str().to_ascii_uppercase();
+    let local = LocalPreferences {
+        hostname: hostname.clone(),
+        policies_hash: report.policies_hash.clone(),
+        applied_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)),
+        preferences: report.preferences.clone(),
+    };
+    let path = dir.join(format!("{hostname}.json"));
+    let temporary = dir.join(format!("{hostname}.json.tmp"));
+    let written = serde_json::to_vec_pretty(&local)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&temporary, bytes))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(error) = written {
+        eprintln!("{hostname}: cannot keep its preferences in {}: {error}", path.display());
+    }
+}
+
+/// Checks in now and then at the server's interval, spread so that the fleet does not arrive all at once. When the
+/// server no longer knows the device's credentials (its database was reset, or the device was re-onboarded
+/// elsewhere), the device onboards again, as a real one would after a reinstall.
+async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: usize, n_devices: usize) {
+    let DeviceContext { client, base, token, local_dir, once, counters } = context;
     let url = format!("{base}/api/v1/device/check-in");
     let report_url = format!("{base}/api/v1/device/report");
     let mut authorization = format!("Device {}:{}", device.device_id, device.device_secret);
@@ -285,6 +381,9 @@ async fn keep_checking_in(
                             client.post(&report_url).header("authorization", &authorization).json(&report).send().await;
                         match sent {
                             Ok(response) if response.status().is_success() => {
+                                if let Some(dir) = &local_dir {
+                                    keep_preferences(dir, &device, &report);
+                                }
                                 held_hash = Some(answer.policies_hash);
                                 held_policies = answer.policies;
                                 counters.policy_updates.fetch_add(1, Ordering::Relaxed);

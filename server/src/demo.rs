@@ -80,6 +80,23 @@ async fn seed(store: &dyn Store, actor: &str) -> anyhow::Result<()> {
             ..FirewallRule::named("Block Telnet")
         },
     ];
+    let server_rules = vec![
+        FirewallRule {
+            protocol: Some(6),
+            local_ports: vec!["445".into()],
+            remote_addresses: vec!["Intranet".into()],
+            direction: Some(RuleDirection::In),
+            action: Some(RuleAction::Allow),
+            ..FirewallRule::named("Allow SMB from the intranet")
+        },
+        FirewallRule {
+            protocol: Some(6),
+            local_ports: vec!["23".into(), "992".into()],
+            direction: Some(RuleDirection::In),
+            action: Some(RuleAction::Block),
+            ..FirewallRule::named("Block Telnet")
+        },
+    ];
     let drafts = [
         PolicyDraft {
             profile: Profile::Antivirus,
@@ -106,6 +123,37 @@ async fn seed(store: &dyn Store, actor: &str) -> anyhow::Result<()> {
                     &format!("{DEFENDER}excludedextensions"),
                     SettingValue::StringList(vec!["ldf".into(), "mdf".into()]),
                 ),
+            ],
+            assignments: Assignments { include: include(&[&servers]), exclude: Vec::new() },
+        },
+        PolicyDraft {
+            profile: Profile::Antivirus,
+            name: "Strict cloud protection".into(),
+            description: "Zero-tolerance cloud blocking and network protection for the whole fleet; it overlaps the \
+                          two antivirus policies above on purpose."
+                .into(),
+            settings: vec![
+                choice("allowrealtimemonitoring", "1"),
+                choice("cloudblocklevel", "6"),
+                choice("enablenetworkprotection", "1"),
+                setting(&format!("{DEFENDER}excludedpaths"), SettingValue::StringList(vec![r"D:\Builds".into()])),
+            ],
+            assignments: Assignments { include: include(&[ALL_DEVICES]), exclude: Vec::new() },
+        },
+        PolicyDraft {
+            profile: Profile::Firewall,
+            name: "Server firewall".into(),
+            description: "Servers accept inbound connections by default and allow SMB from the intranet.".into(),
+            settings: vec![
+                setting(
+                    "vendor_msft_firewall_mdmstore_domainprofile_enablefirewall",
+                    SettingValue::Choice("true".into()),
+                ),
+                setting(
+                    "vendor_msft_firewall_mdmstore_domainprofile_defaultinboundaction",
+                    SettingValue::Choice("0".into()),
+                ),
+                setting(shared::catalog::firewall::RULES_ID, SettingValue::FirewallRules(server_rules)),
             ],
             assignments: Assignments { include: include(&[&servers]), exclude: Vec::new() },
         },

@@ -285,3 +285,98 @@ async fn a_device_cannot_report_about_a_policy_that_does_not_apply_to_it() -> an
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "and nothing without credentials");
     Ok(())
 }
+
+#[tokio::test]
+async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_the_competing_policies()
+-> anyhow::Result<()> {
+    use shared::api::{PolicyDeviceReport, PolicyReport};
+    use shared::policy::PolicySummary;
+    use shared::report::{PolicyState, SettingState, device_report};
+    let fleet = fleet().await?;
+    let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+    let mut created = Vec::new();
+    for (name, level) in [("A", "4"), ("B", "6")] {
+        let body = json!({
+            "profile": "microsoft_defender_antivirus", "name": name,
+            "settings": [{"id": REALTIME, "value": {"choice": "1"}}, {"id": cloud, "value": {"choice": level}}],
+            "assignments": {"include": [{"group_id": "all-devices"}]}
+        });
+        let policy: Policy = json_body(
+            fleet.app.admin_request(Method::POST, "/api/v1/policies", &fleet.cookie).json(&body).send().await?,
+            StatusCode::CREATED,
+        )
+        .await?;
+        created.push(policy);
+    }
+    // Device 0 reports; device 1 has not yet; device 2 (Intune-managed) is not eligible.
+    let answer = fleet.policies_of(0).await?;
+    let refs: Vec<&Policy> = answer.policies.iter().collect();
+    let body = device_report(&answer.policies_hash, &refs, shared::device::OsProduct::Windows11);
+    assert_eq!(report(&fleet, 0, &body).await?.status(), StatusCode::NO_CONTENT);
+
+    let a = &created[0];
+    let summary: Report = fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/policies/{}/report", a.id)).await?;
+    type Report = PolicyReport;
+    let counts = summary.counts;
+    assert_eq!(
+        (counts.conflict, counts.pending, counts.not_applicable, counts.succeeded, counts.error),
+        (1, 1, 1, 0, 0)
+    );
+    assert_eq!(summary.check_in.since_change, 1, "only device 0 checked in since the policy was written");
+    assert_eq!(summary.check_in.never, 2);
+    let states: Vec<(&str, PolicyState)> =
+        summary.devices.iter().map(|row| (row.device_name.as_str(), row.state)).collect();
+    assert_eq!(
+        states,
+        [("LAP-1", PolicyState::Conflict), ("LAP-2", PolicyState::Pending), ("LAP-3", PolicyState::NotApplicable)]
+    );
+    let per_setting: Vec<(&str, u64, u64)> =
+        summary.settings.iter().map(|s| (s.setting_id.as_str(), s.succeeded, s.conflict)).collect();
+    assert_eq!(per_setting, [(REALTIME, 1, 0), (cloud, 0, 1)], "the equal setting is no conflict");
+
+    let list: Vec<PolicySummary> = fleet.app.admin_get(&fleet.cookie, "/api/v1/policies?type=antivirus").await?;
+    assert!(list.iter().all(|p| p.status == counts), "the list carries the same summary: {list:?}");
+
+    let device_path = format!("/api/v1/policies/{}/report/devices/{}", a.id, fleet.devices[0].0);
+    let detail: PolicyDeviceReport = fleet.app.admin_get(&fleet.cookie, &device_path).await?;
+    let row = detail.settings.iter().find(|s| s.setting_id == cloud).expect("listed");
+    assert_eq!((row.state, row.effective.as_str()), (Some(SettingState::Conflict), "Zero tolerance"));
+    assert_eq!(
+        row.others.iter().map(|o| (o.policy_name.as_str(), o.value.as_str())).collect::<Vec<_>>(),
+        [("B", "Zero tolerance")]
+    );
+
+    let csv = fleet
+        .app
+        .admin_request(Method::GET, &format!("/api/v1/policies/{}/report/devices.csv", a.id), &fleet.cookie)
+        .send()
+        .await?;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.headers()["content-disposition"].to_str()?.starts_with("attachment; filename=\"A-devices.csv\""));
+    let text = csv.text().await?;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("Device,Device id,OS,Status"));
+    assert!(lines[1].starts_with("LAP-1,") && lines[1].contains(",Conflict,1,"), "{}", lines[1]);
+    for path in [
+        format!("/api/v1/policies/{}/report/settings.csv", a.id),
+        format!("{device_path}/settings.csv"),
+        "/api/v1/policies/report.csv?type=antivirus".to_owned(),
+    ] {
+        let response = fleet.app.admin_request(Method::GET, &path, &fleet.cookie).send().await?;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.text().await?.lines().count(), 3, "{path}: a header and two rows");
+    }
+
+    // A device the policy does not target, and an unknown policy, are 404 with the envelope.
+    let pilot = fleet.static_group("Pilot", &[0]).await?;
+    let narrow = fleet.create_policy("Pilot only", &[&pilot], &[]).await?;
+    let path = format!("/api/v1/policies/{}/report/devices/{}", narrow.id, fleet.devices[1].0);
+    common::error(fleet.app.admin_request(Method::GET, &path, &fleet.cookie).send().await?, StatusCode::NOT_FOUND)
+        .await?;
+    let path = "/api/v1/policies/nope/report";
+    common::error(fleet.app.admin_request(Method::GET, path, &fleet.cookie).send().await?, StatusCode::NOT_FOUND)
+        .await?;
+    Ok(())
+}

@@ -170,6 +170,66 @@ pub struct DevicePolicyStatus {
     pub reported_at: Option<UnixSeconds>,
 }
 
+/// How the devices a policy targets have checked in relative to the policy's last change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInCounts {
+    /// Checked in since the policy last changed.
+    pub since_change: u64,
+    /// Last checked in before the policy's last change.
+    pub before_change: u64,
+    /// Never checked in.
+    pub never: u64,
+}
+
+/// One device in a policy's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDeviceRow {
+    /// The device's id.
+    pub device_id: String,
+    /// Its name.
+    pub device_name: String,
+    /// Its operating system, in words.
+    pub os: String,
+    /// The policy's state on it.
+    pub state: crate::report::PolicyState,
+    /// The version it last reported, if any.
+    pub reported_version: Option<u64>,
+    /// When it last reported the policy.
+    pub reported_at: Option<UnixSeconds>,
+    /// When it last checked in.
+    pub last_check_in: Option<UnixSeconds>,
+}
+
+/// A policy's report (`GET /api/v1/policies/{id}/report`): device counts by status and check-in, the devices the
+/// policy targets, and per setting the counts of success, error and conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyReport {
+    /// The policy.
+    pub policy: PolicyRef,
+    /// When its current version was written.
+    pub updated_at: UnixSeconds,
+    /// Targeted devices by the policy's state.
+    pub counts: crate::report::StatusCounts,
+    /// Targeted devices by check-in.
+    pub check_in: CheckInCounts,
+    /// Every targeted device, by name.
+    pub devices: Vec<PolicyDeviceRow>,
+    /// Per setting status.
+    pub settings: Vec<crate::report::SettingCounts>,
+}
+
+/// One policy on one device (`GET /api/v1/policies/{id}/report/devices/{device_id}`): the policy's state there and
+/// every setting with the other policies that manage it on that device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDeviceReport {
+    /// The policy.
+    pub policy: PolicyRef,
+    /// The device's row in the policy's report.
+    pub device: PolicyDeviceRow,
+    /// Every setting of the policy on the device.
+    pub settings: Vec<crate::report::SettingOnDevice>,
+}
+
 /// A policy, named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {

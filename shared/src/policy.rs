@@ -252,6 +252,9 @@ pub struct PolicySummary {
     pub updated_at: UnixSeconds,
     /// Who changed it last.
     pub updated_by: String,
+    /// The devices it targets, by the policy's state on them.
+    #[serde(default)]
+    pub status: crate::report::StatusCounts,
 }
 
 /// What importing one exported policy file did (`POST /api/v1/policies/import`).

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::definition;
-use crate::conflict::{SettingStatus, resolve};
+use crate::catalog::{SettingValue, definition, firewall};
+use crate::conflict::{Resolution, SettingStatus, resolve};
 use crate::device::OsProduct;
-use crate::policy::{Policy, describe_value};
+use crate::policy::{Policy, definition_name, describe_value};
 
 string_enum! {
     /// The status of one setting of one policy on one device.
@@ -39,9 +39,19 @@ pub struct SettingResult {
     pub setting_id: String,
     /// Its status.
     pub state: SettingState,
-    /// Why, for a conflict (the other policies and the value that took effect) or a setting the OS does not support.
+    /// For an error, the code the device gave (e.g. `0x87D1FDE8`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    /// Why: for a conflict the other policies and the value that took effect, for an error the device's message, for
+    /// a setting the OS does not support the catalog's reason.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+}
+
+impl SettingResult {
+    fn new(setting_id: String, state: SettingState, detail: String) -> Self {
+        Self { setting_id, state, code: String::new(), detail }
+    }
 }
 
 /// One policy's results on a device, for the version the device applied.
@@ -83,9 +93,49 @@ pub struct DeviceReport {
     pub preferences: BTreeMap<String, String>,
 }
 
+/// The code a device gives when it refuses to apply a value: Intune's "remediation failed" (`0x87D1FDE8`, in decimal
+/// -2016281112).
+pub const REMEDIATION_FAILED: &str = "0x87D1FDE8";
+
+const NETWORK_PROTECTION: &str = "device_vendor_msft_policy_config_defender_enablenetworkprotection";
+const NETWORK_PROTECTION_DOWN_LEVEL: &str = "device_vendor_msft_defender_configuration_allownetworkprotectiondownlevel";
+
+/// Why a device running `os` refuses the value `policy` gives setting `id`, when the catalog supports the setting on
+/// that OS but not this value there:
+/// - network protection (block or audit mode) on Windows Server 2012 R2, 2016 and 2019 runs only when *Allow Network
+///   Protection Down Level* is enabled in the device's effective configuration;
+/// - a firewall rule using a remote-address keyword from Windows 1809 cannot be created on Server 2012 R2 or 2016.
+pub fn refusal(id: &str, value: &SettingValue, resolution: &Resolution, os: OsProduct) -> Option<String> {
+    match (id, value) {
+        (NETWORK_PROTECTION, _) => {
+            let down_level = matches!(
+                os,
+                OsProduct::WindowsServer2012R2 | OsProduct::WindowsServer2016 | OsProduct::WindowsServer2019
+            );
+            let effective = resolution.setting(id).map(|outcome| &outcome.effective);
+            let enabled = matches!(effective, Some(SettingValue::Choice(choice)) if choice != "0");
+            let allowed = matches!(
+                resolution.setting(NETWORK_PROTECTION_DOWN_LEVEL).map(|outcome| &outcome.effective),
+                Some(SettingValue::Choice(choice)) if choice == "1"
+            );
+            (down_level && enabled && !allowed).then(|| {
+                format!(
+                    "{os} runs network protection only when Allow Network Protection Down Level is enabled; no \
+                     policy that applies to this device enables it."
+                )
+            })
+        }
+        (firewall::RULES_ID, SettingValue::FirewallRules(rules)) => rules.iter().find_map(|rule| {
+            rule.unsupported_reason(os).map(|reason| format!("The rule \"{}\" was refused. {reason}", rule.name))
+        }),
+        _ => None,
+    }
+}
+
 /// What a device with `os` reports after applying `policies`: settings its OS does not support are Not applicable
-/// with the catalog's reason; every other setting is Succeeded or, where policies disagree, Conflict naming the
-/// other policies and the value that took effect.
+/// with the catalog's reason; values the OS refuses (see [`refusal`]) are Error with [`REMEDIATION_FAILED`]; every
+/// other setting is Succeeded or, where policies disagree, Conflict naming the other policies and the value that
+/// took effect.
 pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -> DeviceReport {
     let resolution = resolve(policies);
     let mut results = Vec::with_capacity(policies.len());
@@ -97,10 +147,12 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
             .map(|configured| {
                 let id = configured.id.clone();
                 if let Some(reason) = definition(&id).and_then(|d| d.unsupported_reason(os)) {
+                    return SettingResult::new(id, SettingState::NotApplicable, reason.to_owned());
+                }
+                if let Some(message) = refusal(&id, &configured.value, &resolution, os) {
                     return SettingResult {
-                        setting_id: id,
-                        state: SettingState::NotApplicable,
-                        detail: reason.to_owned(),
+                        code: REMEDIATION_FAILED.to_owned(),
+                        ..SettingResult::new(id, SettingState::Error, message)
                     };
                 }
                 match resolution.setting(&id) {
@@ -112,9 +164,9 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
                             others.join(", "),
                             describe_value(&id, &outcome.effective)
                         );
-                        SettingResult { setting_id: id, state: SettingState::Conflict, detail }
+                        SettingResult::new(id, SettingState::Conflict, detail)
                     }
-                    _ => SettingResult { setting_id: id, state: SettingState::Succeeded, detail: String::new() },
+                    _ => SettingResult::new(id, SettingState::Succeeded, String::new()),
                 }
             })
             .collect();
@@ -124,6 +176,7 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
         .settings
         .iter()
         .filter(|outcome| definition(&outcome.setting_id).and_then(|d| d.unsupported_reason(os)).is_none())
+        .filter(|outcome| refusal(&outcome.setting_id, &outcome.effective, &resolution, os).is_none())
         .map(|outcome| {
             let name = definition(&outcome.setting_id)
                 .and_then(|d| d.csp_uri.rsplit('/').find(|segment| !segment.is_empty()))
@@ -133,6 +186,245 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
         })
         .collect();
     DeviceReport { policies_hash: policies_hash.to_owned(), policies: results, preferences }
+}
+
+/// Device counts by the state of one policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Applied without conflict or error.
+    pub succeeded: u64,
+    /// At least one setting failed.
+    pub error: u64,
+    /// At least one setting conflicts with another policy.
+    pub conflict: u64,
+    /// The device cannot receive the policy.
+    pub not_applicable: u64,
+    /// The device has not reported the current version yet.
+    pub pending: u64,
+}
+
+impl StatusCounts {
+    /// Counts one more device in `state`.
+    pub fn add(&mut self, state: PolicyState) {
+        *self.slot(state) += 1;
+    }
+
+    /// The count for `state`.
+    pub fn get(&self, state: PolicyState) -> u64 {
+        match state {
+            PolicyState::Succeeded => self.succeeded,
+            PolicyState::Error => self.error,
+            PolicyState::Conflict => self.conflict,
+            PolicyState::NotApplicable => self.not_applicable,
+            PolicyState::Pending => self.pending,
+        }
+    }
+
+    /// Every device counted.
+    pub fn total(&self) -> u64 {
+        PolicyState::ALL.iter().map(|state| self.get(*state)).sum()
+    }
+
+    fn slot(&mut self, state: PolicyState) -> &mut u64 {
+        match state {
+            PolicyState::Succeeded => &mut self.succeeded,
+            PolicyState::Error => &mut self.error,
+            PolicyState::Conflict => &mut self.conflict,
+            PolicyState::NotApplicable => &mut self.not_applicable,
+            PolicyState::Pending => &mut self.pending,
+        }
+    }
+}
+
+impl FromIterator<PolicyState> for StatusCounts {
+    fn from_iter<I: IntoIterator<Item = PolicyState>>(states: I) -> Self {
+        let mut counts = Self::default();
+        states.into_iter().for_each(|state| counts.add(state));
+        counts
+    }
+}
+
+/// The state of a policy at `current_version` on a device it targets: Not applicable when the device is not eligible;
+/// else what the device reported for the current version; Pending until it has (DESIGN.md "Statuses").
+pub fn targeted_state(current_version: u64, eligible: bool, reported: Option<(u64, PolicyState)>) -> PolicyState {
+    match reported {
+        _ if !eligible => PolicyState::NotApplicable,
+        Some((version, state)) if version == current_version => state,
+        _ => PolicyState::Pending,
+    }
+}
+
+/// One setting of a policy with device counts by its state ("Per setting status").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingCounts {
+    /// The setting.
+    pub setting_id: String,
+    /// Its display name.
+    pub name: String,
+    /// The value the policy gives it, in words.
+    pub value: String,
+    /// Devices that applied it.
+    pub succeeded: u64,
+    /// Devices that refused it.
+    pub error: u64,
+    /// Devices where another policy competes for it.
+    pub conflict: u64,
+    /// Devices whose OS does not support it.
+    pub not_applicable: u64,
+}
+
+/// Per setting of `policy`, the devices by state, from the setting results of reports of the policy's current version
+/// (one slice per device). Settings appear in the policy's order, also when no device reported them yet.
+pub fn setting_counts<'a>(
+    policy: &Policy,
+    reports: impl IntoIterator<Item = &'a [SettingResult]>,
+) -> Vec<SettingCounts> {
+    let mut counts: Vec<SettingCounts> = policy
+        .draft
+        .settings
+        .iter()
+        .map(|configured| SettingCounts {
+            setting_id: configured.id.clone(),
+            name: definition_name(&configured.id),
+            value: describe_value(&configured.id, &configured.value),
+            succeeded: 0,
+            error: 0,
+            conflict: 0,
+            not_applicable: 0,
+        })
+        .collect();
+    let index: BTreeMap<&str, usize> =
+        policy.draft.settings.iter().enumerate().map(|(i, configured)| (configured.id.as_str(), i)).collect();
+    for results in reports {
+        for result in results {
+            let Some(&i) = index.get(result.setting_id.as_str()) else { continue };
+            let row = &mut counts[i];
+            match result.state {
+                SettingState::Succeeded => row.succeeded += 1,
+                SettingState::Error => row.error += 1,
+                SettingState::Conflict => row.conflict += 1,
+                SettingState::NotApplicable => row.not_applicable += 1,
+            }
+        }
+    }
+    counts
+}
+
+/// Another policy's value for a setting, on one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherPolicyValue {
+    /// The policy.
+    pub policy_id: String,
+    /// Its name.
+    pub policy_name: String,
+    /// Its value, in words.
+    pub value: String,
+}
+
+/// One setting of a policy on one device: what the policy asks, what the device reported, what took effect, and the
+/// other policies that manage the same setting there (the source of a conflict).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingOnDevice {
+    /// The setting.
+    pub setting_id: String,
+    /// Its display name.
+    pub name: String,
+    /// The policy's value, in words.
+    pub value: String,
+    /// What the device reported for the current version; `None` while pending.
+    pub state: Option<SettingState>,
+    /// The error code, if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    /// The reported detail, if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The value in effect on the device with every policy that applies to it now, in words.
+    pub effective: String,
+    /// The other policies that apply to the device and configure this setting, with their values.
+    pub others: Vec<OtherPolicyValue>,
+}
+
+/// Every setting of `policy` on a device that `applicable` policies (including `policy`) apply to, with the device's
+/// reported results for the current version (`None` while pending).
+pub fn settings_on_device(
+    policy: &Policy,
+    applicable: &[&Policy],
+    reported: Option<&[SettingResult]>,
+) -> Vec<SettingOnDevice> {
+    let resolution = resolve(applicable);
+    policy
+        .draft
+        .settings
+        .iter()
+        .map(|configured| {
+            let id = &configured.id;
+            let result = reported.and_then(|results| results.iter().find(|r| &r.setting_id == id));
+            let outcome = resolution.setting(id);
+            SettingOnDevice {
+                setting_id: id.clone(),
+                name: definition_name(id),
+                value: describe_value(id, &configured.value),
+                state: result.map(|r| r.state),
+                code: result.map(|r| r.code.clone()).unwrap_or_default(),
+                detail: result.map(|r| r.detail.clone()).unwrap_or_default(),
+                effective: outcome.map_or_else(
+                    || describe_value(id, &configured.value),
+                    |outcome| describe_value(id, &outcome.effective),
+                ),
+                others: outcome
+                    .map(|outcome| {
+                        outcome
+                            .other_sources(&policy.id)
+                            .map(|source| OtherPolicyValue {
+                                policy_id: source.policy_id.clone(),
+                                policy_name: source.policy_name.clone(),
+                                value: describe_value(id, &source.value),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// A CSV document (RFC 4180, CRLF line ends) from a header and rows. Cells that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) get a leading apostrophe, so an exported device name
+/// cannot execute on the admin's machine.
+pub fn csv<R, C>(header: &[&str], rows: R) -> String
+where
+    R: IntoIterator<Item = C>,
+    C: IntoIterator<Item = String>,
+{
+    fn cell(out: &mut String, text: &str) {
+        let guarded = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        if guarded || text.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            if guarded {
+                out.push('\'');
+            }
+            out.push_str(&text.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(text);
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = String>| {
+        for (i, text) in cells.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            cell(&mut out, &text);
+        }
+        out.push_str("\r\n");
+    };
+    line(&mut header.iter().map(|h| (*h).to_owned()));
+    for row in rows {
+        line(&mut row.into_iter());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -190,10 +482,7 @@ mod tests {
         let result = |states: &[SettingState]| PolicyResult {
             policy_id: "p".into(),
             version: 1,
-            settings: states
-                .iter()
-                .map(|state| SettingResult { setting_id: "s".into(), state: *state, detail: String::new() })
-                .collect(),
+            settings: states.iter().map(|state| SettingResult::new("s".into(), *state, String::new())).collect(),
         };
         use SettingState::*;
         assert_eq!(result(&[Succeeded, Conflict, Error]).state(), PolicyState::Error);
@@ -201,5 +490,116 @@ mod tests {
         assert_eq!(result(&[Succeeded, NotApplicable]).state(), PolicyState::Succeeded);
         assert_eq!(result(&[NotApplicable]).state(), PolicyState::NotApplicable);
         assert_eq!(result(&[]).state(), PolicyState::Succeeded);
+    }
+
+    fn network_protection(id: &str, mode: &str, down_level: Option<&str>, updated_at: i64) -> Policy {
+        let mut settings = vec![ConfiguredSetting::new(NETWORK_PROTECTION, SettingValue::Choice(mode.into()))];
+        if let Some(value) = down_level {
+            settings.push(ConfiguredSetting::new(NETWORK_PROTECTION_DOWN_LEVEL, SettingValue::Choice(value.into())));
+        }
+        let draft = PolicyDraft {
+            profile: Profile::Antivirus,
+            name: id.into(),
+            description: String::new(),
+            settings,
+            assignments: Assignments::default(),
+        };
+        Policy::first_version(id.into(), draft, "admin", updated_at)
+    }
+
+    #[test]
+    fn down_level_servers_refuse_network_protection_unless_down_level_is_allowed() {
+        let block = network_protection("np", "1", None, 1);
+        for os in [OsProduct::WindowsServer2012R2, OsProduct::WindowsServer2019] {
+            let report = device_report("h", &[&block], os);
+            let result = &report.policies[0].settings[0];
+            assert_eq!((result.state, result.code.as_str()), (SettingState::Error, REMEDIATION_FAILED), "{os}");
+            assert!(result.detail.contains("Allow Network Protection Down Level"), "{}", result.detail);
+            assert_eq!(report.policies[0].state(), PolicyState::Error);
+            assert!(!report.preferences.contains_key("EnableNetworkProtection"), "a refused value is not applied");
+        }
+        for os in [OsProduct::Windows11, OsProduct::WindowsServer2022] {
+            assert_eq!(device_report("h", &[&block], os).policies[0].state(), PolicyState::Succeeded, "{os}");
+        }
+        // Down level allowed by another policy that applies to the device: accepted.
+        let allow = network_protection("allow", "1", Some("1"), 2);
+        let report = device_report("h", &[&block, &allow], OsProduct::WindowsServer2019);
+        assert!(report.policies.iter().all(|p| p.state() == PolicyState::Succeeded), "{report:?}");
+        // Disabled network protection is never refused.
+        let off = network_protection("off", "0", None, 1);
+        assert_eq!(
+            device_report("h", &[&off], OsProduct::WindowsServer2012R2).policies[0].state(),
+            PolicyState::Succeeded
+        );
+    }
+
+    #[test]
+    fn old_servers_refuse_firewall_rules_with_keywords_from_1809() {
+        use crate::catalog::FirewallRule;
+        let rule = FirewallRule { remote_addresses: vec!["Intranet".into()], ..FirewallRule::named("Intranet SMB") };
+        let draft = PolicyDraft {
+            profile: Profile::Firewall,
+            name: "Rules".into(),
+            description: String::new(),
+            settings: vec![ConfiguredSetting::new(firewall::RULES_ID, SettingValue::FirewallRules(vec![rule]))],
+            assignments: Assignments::default(),
+        };
+        let policy = Policy::first_version("fw".into(), draft, "admin", 1);
+        let old = device_report("h", &[&policy], OsProduct::WindowsServer2012R2);
+        assert_eq!(old.policies[0].settings[0].state, SettingState::Error);
+        assert!(old.policies[0].settings[0].detail.contains("\"Intranet SMB\""));
+        let new = device_report("h", &[&policy], OsProduct::WindowsServer2019);
+        assert_eq!(new.policies[0].settings[0].state, SettingState::Succeeded);
+    }
+
+    #[test]
+    fn targeted_devices_are_pending_until_they_report_the_current_version() {
+        use PolicyState::*;
+        assert_eq!(targeted_state(2, false, Some((2, Succeeded))), NotApplicable);
+        assert_eq!(targeted_state(2, true, None), Pending);
+        assert_eq!(targeted_state(2, true, Some((1, Succeeded))), Pending);
+        assert_eq!(targeted_state(2, true, Some((2, Conflict))), Conflict);
+        let counts: StatusCounts = [Succeeded, Succeeded, Error, Pending, NotApplicable].into_iter().collect();
+        assert_eq!((counts.succeeded, counts.error, counts.pending, counts.not_applicable), (2, 1, 1, 1));
+        assert_eq!((counts.conflict, counts.total()), (0, 5));
+    }
+
+    #[test]
+    fn per_setting_counts_add_up_the_reports_in_policy_order() {
+        let (a, b) = (policy("a", "Baseline", "4", 1), policy("b", "Strict", "6", 2));
+        let alone = device_report("h", &[&a], OsProduct::Windows11);
+        let together = device_report("h", &[&a, &b], OsProduct::Windows11);
+        let counts = setting_counts(&a, [&alone.policies[0].settings[..], &together.policies[0].settings[..]]);
+        assert_eq!(counts.iter().map(|c| c.setting_id.as_str()).collect::<Vec<_>>(), [REALTIME, CLOUD]);
+        assert_eq!((counts[0].succeeded, counts[0].conflict), (2, 0));
+        assert_eq!((counts[1].succeeded, counts[1].conflict), (1, 1));
+        assert_eq!(counts[1].name, "Cloud Block Level");
+        assert_eq!(setting_counts(&a, []).iter().map(|c| c.succeeded).sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn a_setting_on_a_device_names_the_other_policies_that_manage_it() {
+        let (a, b) = (policy("a", "Baseline", "4", 1), policy("b", "Strict", "6", 2));
+        let report = device_report("h", &[&a, &b], OsProduct::Windows11);
+        let rows = settings_on_device(&a, &[&a, &b], Some(&report.policies[0].settings));
+        let cloud = rows.iter().find(|row| row.setting_id == CLOUD).expect("listed");
+        assert_eq!(cloud.state, Some(SettingState::Conflict));
+        assert_eq!(cloud.effective, "Zero tolerance");
+        assert_eq!(cloud.others.len(), 1);
+        assert_eq!(
+            (cloud.others[0].policy_name.as_str(), cloud.others[0].value.as_str()),
+            ("Strict", "Zero tolerance")
+        );
+        let pending = settings_on_device(&a, &[&a], None);
+        assert!(pending.iter().all(|row| row.state.is_none() && row.others.is_empty()));
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_defuses_formulas() {
+        let text = csv(
+            &["Name", "Note"],
+            [vec!["LAP-1".to_owned(), "a, \"b\"".to_owned()], vec!["=HYPERLINK(1)".to_owned(), "plain".to_owned()]],
+        );
+        assert_eq!(text, "Name,Note\r\nLAP-1,\"a, \"\"b\"\"\"\r\n\"'=HYPERLINK(1)\",plain\r\n");
     }
 }

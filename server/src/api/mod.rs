@@ -6,6 +6,7 @@ mod devices;
 pub(crate) mod groups;
 mod health;
 mod policies;
+mod reports;
 mod tenant;
 
 use axum::Router;
@@ -44,6 +45,12 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/{id}/duplicate", post(policies::policies_duplicate))
         .route("/policies/{id}/versions", get(policies::policies_versions))
         .route("/policies/{id}/diff", get(policies::policies_diff))
+        .route("/policies/report.csv", get(policies::policies_list_csv))
+        .route("/policies/{id}/report", get(reports::policies_report))
+        .route("/policies/{id}/report/devices.csv", get(reports::policies_report_devices_csv))
+        .route("/policies/{id}/report/settings.csv", get(reports::policies_report_settings_csv))
+        .route("/policies/{id}/report/devices/{device_id}", get(reports::policies_report_device))
+        .route("/policies/{id}/report/devices/{device_id}/settings.csv", get(reports::policies_report_device_csv))
         .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))
         .route("/tenant/onboarding-token/rotate", post(tenant::tenant_rotate_token))
         .route("/tenant/onboarding-package", get(tenant::tenant_onboarding_package))

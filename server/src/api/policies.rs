@@ -51,12 +51,7 @@ fn name_taken(draft: &PolicyDraft) -> ApiError {
     ApiError::invalid("name", format!("a policy named \"{}\" already exists", draft.name.trim()))
 }
 
-/// Policies, optionally of one type: `?type=antivirus` or `?type=firewall`.
-pub async fn policies_list(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    query: QueryPairs,
-) -> Result<Json<Vec<PolicySummary>>, ApiError> {
+async fn summaries(state: &AppState, query: &QueryPairs) -> Result<Vec<PolicySummary>, ApiError> {
     let mut wanted: Option<Profile> = None;
     let mut violations = Vec::new();
     for (key, value) in query.iter() {
@@ -72,18 +67,23 @@ pub async fn policies_list(
     if !violations.is_empty() {
         return Err(ApiError::Invalid(violations));
     }
-    let names = group_names(&state).await?;
+    let names = group_names(state).await?;
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
-    let summaries = state
+    let policies: Vec<Policy> = state
         .store
         .list_policies()
         .await?
         .into_iter()
         .filter(|policy| wanted.is_none_or(|profile| policy.draft.profile == profile))
+        .collect();
+    let mut statuses = super::reports::status_summaries(state, &policies).await?;
+    Ok(policies
+        .into_iter()
         .map(|policy| PolicySummary {
             included: policy.draft.assignments.included().map(name).collect(),
             excluded: policy.draft.assignments.excluded().map(name).collect(),
             n_settings: policy.draft.settings.len() as u64,
+            status: statuses.remove(&policy.id).unwrap_or_default(),
             id: policy.id,
             profile: policy.draft.profile,
             name: policy.draft.name,
@@ -92,8 +92,55 @@ pub async fn policies_list(
             updated_at: policy.updated_at,
             updated_by: policy.updated_by,
         })
-        .collect();
-    Ok(Json(summaries))
+        .collect())
+}
+
+/// Policies with their status summary, optionally of one type: `?type=antivirus` or `?type=firewall`.
+pub async fn policies_list(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    query: QueryPairs,
+) -> Result<Json<Vec<PolicySummary>>, ApiError> {
+    Ok(Json(summaries(&state, &query).await?))
+}
+
+/// The policy list with its status summary as CSV (`GET /policies/report.csv?type=…`).
+pub async fn policies_list_csv(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let rows = summaries(&state, &query).await?.into_iter().map(|p| {
+        vec![
+            p.name,
+            p.profile.label().to_owned(),
+            p.version.to_string(),
+            p.included.join("; "),
+            p.excluded.join("; "),
+            p.status.succeeded.to_string(),
+            p.status.error.to_string(),
+            p.status.conflict.to_string(),
+            p.status.not_applicable.to_string(),
+            p.status.pending.to_string(),
+            p.updated_at.to_string(),
+            p.updated_by,
+        ]
+    });
+    let header = [
+        "Policy",
+        "Profile",
+        "Version",
+        "Included groups",
+        "Excluded groups",
+        "Succeeded",
+        "Error",
+        "Conflict",
+        "Not applicable",
+        "Pending",
+        "Changed (Unix time)",
+        "Changed by",
+    ];
+    Ok(super::reports::csv_response("policies", shared::report::csv(&header, rows)))
 }
 
 /// Creates a policy as version 1.

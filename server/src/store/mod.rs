@@ -284,6 +284,12 @@ pub trait Store: Send + Sync + 'static {
     async fn record_report(&self, device_id: &str, report: &DeviceReport, now: UnixSeconds) -> StoreResult<()>;
     /// The latest report of every policy on the device.
     async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>>;
+    /// The latest report of one policy from every device that reported it, by device id.
+    async fn policy_reports(&self, policy_id: &str) -> StoreResult<BTreeMap<String, StoredPolicyReport>>;
+    /// For every (policy id, device id) reported, the version and state.
+    async fn report_states(&self) -> StoreResult<BTreeMap<(String, String), (u64, PolicyState)>>;
+    /// Every device, by name.
+    async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>>;
     /// The device's last reported local preferences and when.
     async fn device_preferences(&self, device_id: &str)
     -> StoreResult<Option<(BTreeMap<String, String>, UnixSeconds)>>;

@@ -110,6 +110,19 @@ fn parse_registration(code: &str) -> Option<Registration> {
     }
 }
 
+fn report_from_row(row: &SqliteRow) -> StoreResult<StoredPolicyReport> {
+    let version: i64 = row.try_get("version")?;
+    let settings: String = row.try_get("settings")?;
+    Ok(StoredPolicyReport {
+        policy_id: row.try_get("policy_id")?,
+        version: u64::try_from(version).unwrap_or(0),
+        state: code(row, "state", PolicyState::from_code)?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Corrupt(format!("stored report does not parse: {e}")))?,
+        reported_at: row.try_get("reported_at")?,
+    })
+}
+
 fn device_from_row(row: &SqliteRow) -> StoreResult<DeviceRecord> {
     let hostname: String = row.try_get("hostname")?;
     let os_build: String = row.try_get("os_build")?;
@@ -796,20 +809,40 @@ impl Store for SqliteStore {
         .bind(device_id)
         .fetch_all(&self.read)
         .await?;
+        rows.iter().map(report_from_row).collect()
+    }
+
+    async fn policy_reports(&self, policy_id: &str) -> StoreResult<BTreeMap<String, StoredPolicyReport>> {
+        let rows = sqlx::query(
+            "SELECT device_id, policy_id, version, state, settings, reported_at FROM device_policy_reports \
+             WHERE policy_id = ?",
+        )
+        .bind(policy_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("device_id")?, report_from_row(row)?))).collect()
+    }
+
+    async fn report_states(&self) -> StoreResult<BTreeMap<(String, String), (u64, PolicyState)>> {
+        let rows = sqlx::query("SELECT policy_id, device_id, version, state FROM device_policy_reports")
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|row| {
                 let version: i64 = row.try_get("version")?;
-                let settings: String = row.try_get("settings")?;
-                Ok(StoredPolicyReport {
-                    policy_id: row.try_get("policy_id")?,
-                    version: u64::try_from(version).unwrap_or(0),
-                    state: code(row, "state", PolicyState::from_code)?,
-                    settings: serde_json::from_str(&settings)
-                        .map_err(|e| StoreError::Corrupt(format!("stored report does not parse: {e}")))?,
-                    reported_at: row.try_get("reported_at")?,
-                })
+                Ok((
+                    (row.try_get("policy_id")?, row.try_get("device_id")?),
+                    (u64::try_from(version).unwrap_or(0), code(row, "state", PolicyState::from_code)?),
+                ))
             })
             .collect()
+    }
+
+    async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>> {
+        let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY hostname COLLATE NOCASE, id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(device_from_row).collect()
     }
 
     async fn device_preferences(
