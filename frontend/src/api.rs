@@ -285,3 +285,45 @@ pub async fn device_effective(id: &str) -> ApiResult<EffectiveConfiguration> {
 pub async fn device_status(id: &str) -> ApiResult<DeviceStatus> {
     get(&format!("/api/v1/devices/{}/status", shared::query::percent_encode(id))).await
 }
+
+/// A policy's report: counts by status and check-in, the targeted devices, per setting status.
+pub async fn policy_report(id: &str) -> ApiResult<shared::api::PolicyReport> {
+    get(&format!("{}/report", policy_path(id))).await
+}
+
+/// One policy on one device, setting by setting, with the other policies that manage each setting there.
+pub async fn policy_device_report(id: &str, device_id: &str) -> ApiResult<shared::api::PolicyDeviceReport> {
+    get(&policy_device_path(id, device_id)).await
+}
+
+fn policy_device_path(id: &str, device_id: &str) -> String {
+    format!("{}/report/devices/{}", policy_path(id), shared::query::percent_encode(device_id))
+}
+
+/// Where a report table downloads as CSV.
+pub enum CsvTable<'a> {
+    /// The policies of one type with their status summary.
+    Policies(Profile),
+    /// A policy's devices ("View report").
+    Devices(&'a str),
+    /// A policy's per setting status.
+    Settings(&'a str),
+    /// One policy's settings on one device.
+    DeviceSettings(&'a str, &'a str),
+}
+
+/// The CSV download address of a report table.
+pub fn csv_url(table: CsvTable<'_>) -> String {
+    match table {
+        CsvTable::Policies(profile) => format!(
+            "/api/v1/policies/report.csv?type={}",
+            match profile {
+                Profile::Antivirus => "antivirus",
+                Profile::Firewall => "firewall",
+            }
+        ),
+        CsvTable::Devices(id) => format!("{}/report/devices.csv", policy_path(id)),
+        CsvTable::Settings(id) => format!("{}/report/settings.csv", policy_path(id)),
+        CsvTable::DeviceSettings(id, device_id) => format!("{}/settings.csv", policy_device_path(id, device_id)),
+    }
+}

@@ -9,7 +9,10 @@ use crate::api;
 use crate::pages::devices::{DeviceDetailPage, DevicesPage};
 use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
-use crate::pages::policies::{EditPolicyPage, NewPolicyPage, PolicyHistoryPage, PolicyListPage, PolicyPage};
+use crate::pages::policies::{
+    EditPolicyPage, NewPolicyPage, PolicyDeviceReportPage, PolicyHistoryPage, PolicyListPage, PolicyPage,
+    PolicyReportPage, PolicySettingsStatusPage,
+};
 use crate::pages::tenant::TenantPage;
 use crate::session::{provide_session, use_session};
 
@@ -32,6 +35,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("policies/:id") view=PolicyPage/>
                     <Route path=path!("policies/:id/edit") view=EditPolicyPage/>
                     <Route path=path!("policies/:id/history") view=PolicyHistoryPage/>
+                    <Route path=path!("policies/:id/report") view=PolicyReportPage/>
+                    <Route path=path!("policies/:id/report/:device") view=PolicyDeviceReportPage/>
+                    <Route path=path!("policies/:id/settings-status") view=PolicySettingsStatusPage/>
                     <Route path=path!("tenant") view=TenantPage/>
                 </ParentRoute>
             </Routes>

@@ -1,9 +1,11 @@
 //! Widgets used by several pages.
 
 mod rule_editor;
+mod status;
 
 use leptos::prelude::*;
 pub use rule_editor::RuleEditor;
+pub use status::{SettingBadge, StateBadge, StatusBar, StatusChart, describe as describe_counts};
 
 use crate::api::ApiFailure;
 

@@ -140,6 +140,41 @@ impl Harness {
         Ok(())
     }
 
+    /// What `rampart-agent preferences` prints for a device simulated by [`Self::onboard_devices`].
+    pub async fn agent_preferences(&self, hostname: &str) -> anyhow::Result<String> {
+        let output = tokio::process::Command::new(binary("rampart-agent")?)
+            .args(["preferences", "--device", hostname, "--state-file"])
+            .arg(self.data_dir.path().join("agent-state.json"))
+            .output()
+            .await?;
+        if !output.status.success() {
+            bail!("rampart-agent preferences failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    /// A client of the admin API signed in as the harness's admin.
+    pub async fn api(&self) -> anyhow::Result<Api> {
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&serde_json::json!({"username": self.username, "password": self.password}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("signing in to the API failed: {}", response.status());
+        }
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| value.split(';').next().filter(|pair| pair.starts_with("rampart_session=")))
+            .context("no session cookie")?
+            .to_owned();
+        Ok(Api { client, url: self.url.clone(), cookie })
+    }
+
     /// Opens `path` of the admin center.
     pub async fn open(&self, path: &str) -> anyhow::Result<()> {
         self.browser.goto(&format!("{}{path}", self.url)).await?;
@@ -292,4 +327,43 @@ async fn start_browser() -> anyhow::Result<(ChildGuard, Client, TempDir)> {
         .await
         .context("cannot open a Chromium session")?;
     Ok((driver, browser, profile))
+}
+
+/// The admin API, signed in.
+pub struct Api {
+    client: reqwest::Client,
+    url: String,
+    cookie: String,
+}
+
+impl Api {
+    /// `GET path` as text, failing on any status but 200.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let response = self.client.get(format!("{}{path}", self.url)).header("cookie", &self.cookie).send().await?;
+        if response.status() != reqwest::StatusCode::OK {
+            bail!("GET {path}: {}", response.status());
+        }
+        Ok(response.text().await?)
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        Ok(serde_json::from_str(&self.get_text(path).await?)?)
+    }
+
+    /// `POST path` with a JSON body, failing on any status but 2xx.
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let response =
+            self.client.post(format!("{}{path}", self.url)).header("cookie", &self.cookie).json(body).send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("POST {path}: {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
 }

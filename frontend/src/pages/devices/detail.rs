@@ -5,10 +5,10 @@ use leptos_router::hooks::use_params_map;
 use shared::api::{DeviceDetail, DeviceStatus, EffectiveConfiguration};
 use shared::conflict::{DecidedBy, SettingStatus};
 use shared::policy::{definition_name, describe_value};
-use shared::report::{PolicyState, SettingState};
+use shared::report::SettingState;
 
 use crate::api;
-use crate::components::{EligibilityBadge, ErrorNotice};
+use crate::components::{EligibilityBadge, ErrorNotice, StateBadge};
 use crate::format;
 
 /// The device detail page.
@@ -37,7 +37,7 @@ pub fn DeviceDetailPage() -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || status.get().map(|result| match result {
-                Ok(status) => view! { <StatusView status/> }.into_any(),
+                Ok(status) => view! { <StatusView status device_id=params.get_untracked().get("id").unwrap_or_default()/> }.into_any(),
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
             })}
         </Transition>
@@ -151,13 +151,9 @@ fn EffectiveView(effective: EffectiveConfiguration) -> impl IntoView {
 
 /// Every policy that applies, with the state the device reported, and its local preferences.
 #[component]
-fn StatusView(status: DeviceStatus) -> impl IntoView {
+fn StatusView(status: DeviceStatus, device_id: String) -> impl IntoView {
     let now = format::now();
-    let badge = |state: PolicyState| match state {
-        PolicyState::Succeeded => "badge ok",
-        PolicyState::Conflict | PolicyState::Error => "badge bad",
-        PolicyState::NotApplicable | PolicyState::Pending => "badge muted",
-    };
+    let device_id = StoredValue::new(device_id);
     view! {
         <section class="card wide">
             <h2>"Policies"</h2>
@@ -174,14 +170,14 @@ fn StatusView(status: DeviceStatus) -> impl IntoView {
                                         .filter(|s| s.state != SettingState::Succeeded)
                                         .map(|s| format!("{}: {} — {}", definition_name(&s.setting_id), s.state.label(), s.detail))
                                         .collect();
-                                    let summary = if p.settings.is_empty() { String::new() } else {
+                                    let summary = if p.settings.is_empty() { "Settings".to_owned() } else {
                                         format!("{} of {} succeeded", p.settings.iter().filter(|s| s.state == SettingState::Succeeded).count(), p.settings.len())
                                     };
                                     view! {
                                         <tr>
                                             <td class="name"><a href=format!("/policies/{}", p.policy.id)>{p.policy.name}</a><div class="sub">{format!("version {}", p.policy.version)}</div></td>
-                                            <td><span class=badge(p.state)>{p.state.label()}</span></td>
-                                            <td class="sub-wide">{summary}<ul class="plain-list">{details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul></td>
+                                            <td><StateBadge state=p.state/></td>
+                                            <td class="sub-wide"><a href=format!("/policies/{}/report/{}", p.policy.id, device_id.get_value())>{summary}</a><ul class="plain-list">{details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul></td>
                                             <td class="when">{p.reported_at.map_or_else(|| "Not yet".to_owned(), |at| format::ago(at, now))}</td>
                                         </tr>
                                     }

@@ -6,7 +6,8 @@ use shared::catalog::Profile;
 
 use super::import::{FileOutcome, ImportPolicies, ImportReportView};
 use crate::api;
-use crate::components::ErrorNotice;
+use crate::api::CsvTable;
+use crate::components::{ErrorNotice, StatusBar, describe_counts};
 use crate::format;
 
 /// The policies of the type in the URL (`antivirus` or `firewall`).
@@ -31,6 +32,7 @@ pub fn PolicyListPage() -> impl IntoView {
             </div>
             <div class="actions">
                 <ImportPolicies outcomes=import_outcomes imported=move || policies.refetch()/>
+                <a class="button subtle" href=move || api::csv_url(CsvTable::Policies(profile.get())) download="">"Export CSV"</a>
                 <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
             </div>
         </div>
@@ -47,7 +49,7 @@ pub fn PolicyListPage() -> impl IntoView {
                         <div class="table-wrap">
                             <table class="grid" data-testid="policies-table">
                                 <thead><tr>
-                                    <th scope="col">"Name"</th><th scope="col">"Settings"</th><th scope="col">"Included groups"</th>
+                                    <th scope="col">"Name"</th><th scope="col">"Device status"</th><th scope="col">"Settings"</th><th scope="col">"Included groups"</th>
                                     <th scope="col">"Excluded groups"</th><th scope="col">"Version"</th><th scope="col">"Last modified"</th>
                                 </tr></thead>
                                 <tbody>
@@ -55,6 +57,10 @@ pub fn PolicyListPage() -> impl IntoView {
                                         <tr>
                                             <td class="name"><a href=format!("/policies/{}", policy.id)>{policy.name}</a>
                                                 <div class="sub">{policy.description}</div></td>
+                                            <td data-testid="policy-status"><div class="status-cell">
+                                                <StatusBar counts=policy.status/>
+                                                <span class="sub">{describe_counts(&policy.status)}</span>
+                                            </div></td>
                                             <td>{policy.n_settings}</td>
                                             <td data-testid="included">{if policy.included.is_empty() { "None".to_owned() } else { policy.included.join(", ") }}</td>
                                             <td data-testid="excluded">{if policy.excluded.is_empty() { "None".to_owned() } else { policy.excluded.join(", ") }}</td>

@@ -4,6 +4,7 @@ mod history;
 mod import;
 mod list;
 mod overview;
+mod report;
 mod rules_editor;
 mod settings_form;
 mod wizard;
@@ -11,6 +12,7 @@ mod wizard;
 pub use history::PolicyHistoryPage;
 pub use list::PolicyListPage;
 pub use overview::PolicyPage;
+pub use report::{PolicyDeviceReportPage, PolicyReportPage, PolicySettingsStatusPage};
 pub use wizard::{EditPolicyPage, NewPolicyPage};
 
 use shared::catalog::Profile;

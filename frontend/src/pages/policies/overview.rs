@@ -91,6 +91,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
             </div>
         </Show>
         {move || failure.get().map(|failure| view! { <ErrorNotice failure/> })}
+        <super::report::DeviceStatusCard policy_id=policy.id.clone()/>
         <section class="card">
             <h2>"Basics"</h2>
             <dl class="facts">

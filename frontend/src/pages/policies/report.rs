@@ -1,0 +1,366 @@
+//! A policy's reports: *View report* (the devices it targets, with status, filterable and sortable), one device's
+//! per-setting status with the other policies that manage each setting there, and *Per setting status*. Every table
+//! downloads as CSV.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyReport};
+use shared::report::PolicyState;
+
+use crate::api::{self, CsvTable};
+use crate::components::{ErrorNotice, SettingBadge, StateBadge, StatusChart};
+use crate::format;
+
+const PAGE: usize = 50;
+
+/// Loads the report of the policy in the URL.
+fn use_report() -> LocalResource<api::ApiResult<PolicyReport>> {
+    let params = use_params_map();
+    LocalResource::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        async move { api::policy_report(&id).await }
+    })
+}
+
+fn breadcrumb(report: &shared::api::PolicyRef, here: &str) -> impl IntoView + use<> {
+    let (list, kind) =
+        (super::list_path(report.profile), format!("Endpoint security › {}", report.profile.policy_type()));
+    let (href, name, here) = (format!("/policies/{}", report.id), report.name.clone(), format!(" › {here}"));
+    view! { <p class="breadcrumb"><a href=list>{kind}</a>" › "<a href=href>{name}</a>{here}</p> }
+}
+
+/// The summary card of a policy's overview: the chart of device counts by status, check-in status, and the links to
+/// the reports.
+#[component]
+pub fn DeviceStatusCard(policy_id: String) -> impl IntoView {
+    let id = policy_id.clone();
+    let report = LocalResource::new(move || {
+        let id = id.clone();
+        async move { api::policy_report(&id).await }
+    });
+    view! {
+        <section class="card">
+            <div class="row settings-head">
+                <h2>"Device status"</h2>
+                <div class="actions">
+                    <a class="button" href=format!("/policies/{policy_id}/report")>"View report"</a>
+                    <a class="button subtle" href=format!("/policies/{policy_id}/settings-status")>"Per setting status"</a>
+                </div>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading status…"</p> }>
+                {move || report.get().map(|result| match result {
+                    Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                    Ok(report) => view! {
+                        <p class="muted">{format!("{} devices are assigned this policy (version {}).", report.counts.total(), report.policy.version)}</p>
+                        <StatusChart counts=report.counts/>
+                        <h2 class="spaced">"Check-in status"</h2>
+                        <dl class="facts checkins" data-testid="check-in-status">
+                            <dt>"Checked in since the last change"</dt><dd>{report.check_in.since_change}</dd>
+                            <dt>"Not checked in since the last change"</dt><dd>{report.check_in.before_change}</dd>
+                            <dt>"Never checked in"</dt><dd>{report.check_in.never}</dd>
+                        </dl>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Device,
+    Status,
+    Reported,
+    CheckIn,
+}
+
+fn sort_rows(rows: &mut [PolicyDeviceRow], column: Column, ascending: bool) {
+    rows.sort_by(|a, b| {
+        let order = match column {
+            Column::Device => a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()),
+            Column::Status => a.state.label().cmp(b.state.label()),
+            Column::Reported => a.reported_at.cmp(&b.reported_at),
+            Column::CheckIn => a.last_check_in.cmp(&b.last_check_in),
+        }
+        .then_with(|| a.device_name.cmp(&b.device_name));
+        if ascending { order } else { order.reverse() }
+    });
+}
+
+/// *View report*: the devices that the policy targets, with status and last report time.
+#[component]
+pub fn PolicyReportPage() -> impl IntoView {
+    let report = use_report();
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading report…"</p> }>
+            {move || report.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(report) => view! { <DevicesReport report/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DevicesReport(report: PolicyReport) -> impl IntoView {
+    let policy = report.policy.clone();
+    let policy_id = StoredValue::new(policy.id.clone());
+    let rows = StoredValue::new(report.devices);
+    let search = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<PolicyState>);
+    let sort = RwSignal::new((Column::Device, true));
+    let page = RwSignal::new(0usize);
+    let visible = Memo::new(move |_| {
+        let needle = search.get().trim().to_lowercase();
+        let wanted = status.get();
+        let mut selected: Vec<PolicyDeviceRow> = rows.with_value(|rows| {
+            rows.iter()
+                .filter(|row| wanted.is_none_or(|state| row.state == state))
+                .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
+                .cloned()
+                .collect()
+        });
+        let (column, ascending) = sort.get();
+        sort_rows(&mut selected, column, ascending);
+        selected
+    });
+    let header = move |column: Column, label: &'static str| {
+        let aria = move || match sort.get() {
+            (c, true) if c == column => "ascending",
+            (c, false) if c == column => "descending",
+            _ => "none",
+        };
+        let arrow = move || match sort.get() {
+            (c, true) if c == column => " ▲",
+            (c, false) if c == column => " ▼",
+            _ => "",
+        };
+        view! {
+            <th scope="col" aria-sort=aria>
+                <button class="sort" on:click=move |_| {
+                    sort.update(|(c, ascending)| if *c == column { *ascending = !*ascending } else { *c = column; *ascending = true });
+                    page.set(0);
+                }>{label}{arrow}</button>
+            </th>
+        }
+    };
+    let last_page = move || (page.get() + 1) * PAGE >= visible.with(Vec::len);
+    let now = format::now();
+    view! {
+        <div class="page-head row">
+            <div>
+                {breadcrumb(&policy, "View report")}
+                <h1>{format!("{} — device status", policy.name)}</h1>
+                <p class="muted">{format!("Every device the policy is assigned to, with the status it reported for version {}. Select a device to see each setting.", policy.version)}</p>
+            </div>
+            <div class="actions">
+                <a class="button subtle" href=format!("/policies/{}/settings-status", policy.id)>"Per setting status"</a>
+                <a class="button" href=api::csv_url(CsvTable::Devices(&policy.id)) download="">"Export CSV"</a>
+            </div>
+        </div>
+        <section class="card"><StatusChart counts=report.counts/></section>
+        <div class="toolbar">
+            <label class="field">"Search devices"
+                <input type="search" placeholder="Device name" prop:value=move || search.get()
+                    on:input=move |ev| { search.set(event_target_value(&ev)); page.set(0); }/>
+            </label>
+            <label class="field">"Status"
+                <select data-testid="status-filter" on:change=move |ev| {
+                    status.set(PolicyState::from_code(&event_target_value(&ev)));
+                    page.set(0);
+                }>
+                    <option value="">"Any status"</option>
+                    {PolicyState::ALL.iter().map(|state| view! { <option value=state.code()>{state.label()}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <div class="table-wrap">
+            <table class="grid" data-testid="report-devices">
+                <thead><tr>
+                    {header(Column::Device, "Device")}<th scope="col">"Operating system"</th>{header(Column::Status, "Status")}
+                    <th scope="col">"Version reported"</th>{header(Column::Reported, "Last report")}{header(Column::CheckIn, "Last check-in")}
+                </tr></thead>
+                <tbody>
+                    {move || {
+                        let rows = visible.get();
+                        if rows.is_empty() {
+                            return view! { <tr><td colspan="6" class="empty">"No device matches."</td></tr> }.into_any();
+                        }
+                        rows.into_iter().skip(page.get() * PAGE).take(PAGE).map(|row| view! {
+                            <tr>
+                                <td class="name"><a href=format!("/policies/{}/report/{}", policy_id.get_value(), row.device_id)>{row.device_name}</a></td>
+                                <td>{row.os}</td>
+                                <td><StateBadge state=row.state/></td>
+                                <td>{row.reported_version.map_or_else(|| "—".to_owned(), |v| v.to_string())}</td>
+                                <td class="when">{row.reported_at.map_or_else(|| "Not yet".to_owned(), |at| format::ago(at, now))}</td>
+                                <td class="when">{row.last_check_in.map_or_else(|| "Never".to_owned(), |at| format::ago(at, now))}</td>
+                            </tr>
+                        }).collect_view().into_any()
+                    }}
+                </tbody>
+            </table>
+        </div>
+        <div class="pager">
+            <span data-testid="report-range">{move || {
+                let total = visible.with(Vec::len);
+                let first = if total == 0 { 0 } else { page.get() * PAGE + 1 };
+                format!("{first}–{} of {total} devices", (page.get() * PAGE + PAGE).min(total))
+            }}</span>
+            <span class="spacer"></span>
+            <button class="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+            <button class="button" disabled=last_page on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+        </div>
+    }
+}
+
+/// One device's per-setting status for the policy; selecting a setting shows the other policies that manage it there.
+#[component]
+pub fn PolicyDeviceReportPage() -> impl IntoView {
+    let params = use_params_map();
+    let report = LocalResource::new(move || {
+        let map = params.get();
+        let (id, device) = (map.get("id").unwrap_or_default(), map.get("device").unwrap_or_default());
+        async move { api::policy_device_report(&id, &device).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the device's settings…"</p> }>
+            {move || report.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(report) => view! { <DeviceSettings report/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DeviceSettings(report: PolicyDeviceReport) -> impl IntoView {
+    let PolicyDeviceReport { policy, device, settings } = report;
+    let settings = StoredValue::new(settings);
+    let selected = RwSignal::new(None::<String>);
+    let now = format::now();
+    let csv = api::csv_url(CsvTable::DeviceSettings(&policy.id, &device.device_id));
+    view! {
+        <div class="page-head row">
+            <div>
+                {breadcrumb(&policy, "View report")}
+                <h1>{device.device_name.clone()}</h1>
+                <p class="muted">
+                    <StateBadge state=device.state/>
+                    {format!(" {} · {} · last report {}", policy.name, device.os,
+                        device.reported_at.map_or_else(|| "not yet".to_owned(), |at| format::ago(at, now)))}
+                </p>
+            </div>
+            <div class="actions">
+                <a class="button subtle" href=format!("/policies/{}/report", policy.id)>"All devices"</a>
+                <a class="button subtle" href=format!("/devices/{}", device.device_id)>"Device"</a>
+                <a class="button" href=csv download="">"Export CSV"</a>
+            </div>
+        </div>
+        <p class="muted">"Select a setting to see the other policies that manage it on this device."</p>
+        <div class="table-wrap">
+            <table class="grid" data-testid="device-settings">
+                <thead><tr>
+                    <th scope="col">"Setting"</th><th scope="col">"This policy's value"</th><th scope="col">"Status"</th>
+                    <th scope="col">"Value in effect"</th><th scope="col">"Other policies"</th>
+                </tr></thead>
+                <tbody>
+                    {settings.get_value().into_iter().map(|row| {
+                        let id = row.setting_id.clone();
+                        let is_selected = {
+                            let id = id.clone();
+                            Signal::derive(move || selected.get().as_deref() == Some(id.as_str()))
+                        };
+                        view! {
+                            <tr class:selected=is_selected data-setting=row.setting_id.clone()>
+                                <td><button class="link-button" aria-pressed=move || is_selected.get().to_string()
+                                    on:click=move |_| selected.set(Some(id.clone()))>{row.name}</button></td>
+                                <td class="sub-wide">{row.value}</td>
+                                <td><SettingBadge state=row.state/></td>
+                                <td class="sub-wide">{row.effective}</td>
+                                <td>{if row.others.is_empty() { "None".to_owned() } else { row.others.len().to_string() }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        {move || selected.get().and_then(|id| settings.with_value(|rows| rows.iter().find(|r| r.setting_id == id).cloned())).map(|row| view! {
+            <section class="card setting-detail" data-testid="setting-detail" aria-live="polite">
+                <h2>{row.name.clone()}</h2>
+                <dl class="facts">
+                    <dt>"Status"</dt><dd><SettingBadge state=row.state/></dd>
+                    {(!row.code.is_empty()).then(|| view! { <dt>"Error code"</dt><dd><code>{row.code.clone()}</code></dd> })}
+                    {(!row.detail.is_empty()).then(|| view! { <dt>"Detail"</dt><dd>{row.detail.clone()}</dd> })}
+                    <dt>"This policy"</dt><dd>{format!("{}: {}", policy.name, row.value)}</dd>
+                    <dt>"Value in effect"</dt><dd>{row.effective.clone()}</dd>
+                </dl>
+                <h2 class="spaced">"Other policies managing this setting on this device"</h2>
+                {if row.others.is_empty() {
+                    view! { <p class="muted">"None: only this policy manages it here."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="grid" data-testid="other-policies">
+                            <thead><tr><th scope="col">"Policy"</th><th scope="col">"Its value"</th></tr></thead>
+                            <tbody>{row.others.iter().map(|other| view! {
+                                <tr><td class="name"><a href=format!("/policies/{}", other.policy_id)>{other.policy_name.clone()}</a></td><td>{other.value.clone()}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any()
+                }}
+                <p><code class="plain">{row.setting_id.clone()}</code></p>
+            </section>
+        })}
+    }
+}
+
+/// *Per setting status*: every setting the policy manages, with device counts of success, error and conflict.
+#[component]
+pub fn PolicySettingsStatusPage() -> impl IntoView {
+    let report = use_report();
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading per setting status…"</p> }>
+            {move || report.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(report) => {
+                    let policy = report.policy.clone();
+                    let count = |n: u64, kind: &'static str| view! {
+                        <td class=format!("count {kind}{}", if n > 0 { " nonzero" } else { "" })>{n}</td>
+                    };
+                    view! {
+                        <div class="page-head row">
+                            <div>
+                                {breadcrumb(&policy, "Per setting status")}
+                                <h1>{format!("{} — per setting status", policy.name)}</h1>
+                                <p class="muted">{format!("Devices that reported version {} of the policy, counted per setting.", policy.version)}</p>
+                            </div>
+                            <div class="actions">
+                                <a class="button subtle" href=format!("/policies/{}/report", policy.id)>"View report"</a>
+                                <a class="button" href=api::csv_url(CsvTable::Settings(&policy.id)) download="">"Export CSV"</a>
+                            </div>
+                        </div>
+                        <div class="table-wrap">
+                            <table class="grid" data-testid="settings-status">
+                                <thead><tr>
+                                    <th scope="col">"Setting"</th><th scope="col">"Value"</th><th scope="col" class="count">"Succeeded"</th>
+                                    <th scope="col" class="count">"Error"</th><th scope="col" class="count">"Conflict"</th><th scope="col" class="count">"Not applicable"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {report.settings.into_iter().map(|row| view! {
+                                        <tr data-setting=row.setting_id.clone()>
+                                            <td>{row.name}</td>
+                                            <td class="sub-wide">{row.value}</td>
+                                            {count(row.succeeded, "succeeded")}
+                                            {count(row.error, "error")}
+                                            {count(row.conflict, "conflict")}
+                                            {count(row.not_applicable, "not-applicable")}
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
