@@ -1,12 +1,15 @@
-//! Benchmark: unchanged check-ins (`304`) per second over loopback against the real router on SQLite, with the
-//! demo tenant's groups and policies. Prints the rate and p50/p99 latency. Run with
-//! `cargo bench -p server --bench checkin`. (Client and server share this machine's cores.)
+//! Benchmark of the device protocol over loopback against the real router on SQLite, with the demo tenant's groups
+//! and overlapping policies and 10,000 devices: the first wave (full check-in + report per device), unchanged
+//! check-ins (`304`) per second, and the wave after a policy change that applies to every device, with rates and
+//! p50/p99 latencies. Run with `cargo bench -p server --bench checkin`. Client and server share this machine's cores;
+//! the client also resolves every device's policies with `shared::report`, as the agent does.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use server::store::{NewDevice, SqliteStore, Store};
 use server::{AppState, Config};
+use shared::api::CheckInResponse;
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::device_support;
 
@@ -50,49 +53,37 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     let store: Arc<dyn Store> = Arc::new(store);
-    let app = server::router(AppState::new(store, Config::default()));
+    let app = server::router(AppState::new(Arc::clone(&store), Config::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/api/v1/device/check-in", listener.local_addr()?);
+    let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build()?;
-    // First check-in of every device: the full answer, whose hash the device then holds.
-    let mut hashes = Vec::with_capacity(N_DEVICES as usize);
-    let started = Instant::now();
-    for i in 0..N_DEVICES {
-        let answer: shared::api::CheckInResponse = client
-            .post(&url)
-            .header("authorization", format!("Device device-{i:05}:{secret}"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        hashes.push(answer.policies_hash);
-    }
-    let wave = started.elapsed();
-    println!(
-        "first check-in of {N_DEVICES} devices, one at a time: {:.1} s ({:.0}/s)",
-        wave.as_secs_f64(),
-        f64::from(N_DEVICES) / wave.as_secs_f64()
-    );
+    let bench = Bench { client, base, secret: Arc::new(secret), reports: Arc::default() };
 
-    let hashes = Arc::new(hashes);
+    // 1. First check-in of every device (full answers), then every device reports what it applied.
+    let wave = bench.wave(None).await?;
+    println!(
+        "first wave, {CONCURRENCY} concurrent: {N_DEVICES} full check-ins + reports in {:.2} s ({:.0} devices/s)",
+        wave.elapsed.as_secs_f64(),
+        f64::from(N_DEVICES) / wave.elapsed.as_secs_f64()
+    );
+    wave.print("  full check-ins", &wave.check_ins);
+    wave.print("  reports", &wave.reports);
+    let hashes = Arc::new(wave.hashes);
+
+    // 2. Unchanged check-ins (304) for DURATION.
     let deadline = Instant::now() + DURATION;
     let mut tasks = Vec::new();
     for worker in 0..CONCURRENCY {
-        let (client, url, hashes, secret) = (client.clone(), url.clone(), Arc::clone(&hashes), secret.clone());
+        let (bench, hashes) = (bench.clone(), Arc::clone(&hashes));
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = worker as u32;
             while Instant::now() < deadline {
                 let device = i % N_DEVICES;
                 let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("authorization", format!("Device device-{device:05}:{secret}"))
-                    .header("if-none-match", format!("\"{}\"", hashes[device as usize]))
-                    .send()
-                    .await?;
+                let response = bench.check_in(device, Some(&hashes[device as usize])).await?;
                 anyhow::ensure!(response.status() == reqwest::StatusCode::NOT_MODIFIED, "expected 304");
                 latencies.push(sent.elapsed());
                 i += CONCURRENCY as u32;
@@ -104,15 +95,158 @@ async fn main() -> anyhow::Result<()> {
     for task in tasks {
         latencies.extend(task.await??);
     }
-    latencies.sort();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
     println!(
-        "unchanged check-ins (304), {CONCURRENCY} concurrent for {} s: {} = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        "unchanged check-ins (304), {CONCURRENCY} concurrent for {} s: {} = {:.0}/s, {}",
         DURATION.as_secs(),
         latencies.len(),
         latencies.len() as f64 / DURATION.as_secs_f64(),
-        percentile(0.5),
-        percentile(0.99)
+        percentiles(&mut latencies)
     );
+
+    // 3. A policy that applies to every device changes: every device gets the new set at its next check-in, applies
+    //    and reports. The wave's time runs from the change to the last report stored.
+    let policy = store
+        .list_policies()
+        .await?
+        .into_iter()
+        .find(|p| p.draft.name == "Strict cloud protection")
+        .expect("demo policy");
+    let mut draft = policy.draft.clone();
+    draft.description.push_str(" (changed)");
+    let changed_at = Instant::now();
+    store.update_policy(&policy.id, policy.version, &draft, "bench", server::now()).await?;
+    let wave = bench.wave(Some(&hashes)).await?;
+    let elapsed = changed_at.elapsed();
+    println!(
+        "wave after a policy change, {CONCURRENCY} concurrent: {N_DEVICES} devices checked in, applied and reported in {:.2} s ({:.0} devices/s; 1,000,000 devices at this rate: {:.1} min)",
+        elapsed.as_secs_f64(),
+        f64::from(N_DEVICES) / elapsed.as_secs_f64(),
+        1_000_000.0 / (f64::from(N_DEVICES) / elapsed.as_secs_f64()) / 60.0
+    );
+    wave.print("  full check-ins", &wave.check_ins);
+    wave.print("  reports", &wave.reports);
+    let reported = store.report_states().await?;
+    let current =
+        reported.iter().filter(|((id, _), (version, _))| *id == policy.id && *version == policy.version + 1).count();
+    println!("  devices whose report of the new version is stored: {current} (the others are not eligible)");
     Ok(())
+}
+
+fn percentiles(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
+    format!("p50 {:.2} ms, p99 {:.2} ms", at(0.5), at(0.99))
+}
+
+#[derive(Clone)]
+struct Bench {
+    client: reqwest::Client,
+    base: String,
+    secret: Arc<String>,
+    reports: Arc<std::sync::Mutex<std::collections::HashMap<(String, OsProduct), Vec<u8>>>>,
+}
+
+struct Wave {
+    elapsed: Duration,
+    hashes: Vec<String>,
+    check_ins: Vec<Duration>,
+    reports: Vec<Duration>,
+}
+
+impl Wave {
+    fn print(&self, what: &str, latencies: &[Duration]) {
+        let mut latencies = latencies.to_vec();
+        println!(
+            "{what}: {} at {:.0}/s of wave time, {}",
+            latencies.len(),
+            latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            percentiles(&mut latencies)
+        );
+    }
+}
+
+impl Bench {
+    fn authorization(&self, device: u32) -> String {
+        format!("Device device-{device:05}:{}", self.secret)
+    }
+
+    async fn check_in(&self, device: u32, held: Option<&str>) -> anyhow::Result<reqwest::Response> {
+        let mut request = self
+            .client
+            .post(format!("{}/api/v1/device/check-in", self.base))
+            .header("authorization", self.authorization(device));
+        if let Some(hash) = held {
+            request = request.header("if-none-match", format!("\"{hash}\""));
+        }
+        Ok(request.send().await?)
+    }
+
+    /// Every device checks in (holding `held` hashes, if any), and each that gets a new set resolves it with the
+    /// shared code as the agent does and reports.
+    async fn wave(&self, held: Option<&Arc<Vec<String>>>) -> anyhow::Result<Wave> {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..CONCURRENCY {
+            let (bench, held) = (self.clone(), held.cloned());
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                for device in (worker as u32..N_DEVICES).step_by(CONCURRENCY) {
+                    let sent = Instant::now();
+                    let hash = held.as_ref().map(|h| h[device as usize].as_str());
+                    let response = bench.check_in(device, hash).await?;
+                    if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+                        // Not eligible: its (empty) set did not change.
+                        out.push((device, hash.unwrap_or_default().to_owned(), None));
+                        continue;
+                    }
+                    anyhow::ensure!(response.status() == reqwest::StatusCode::OK, "expected the new set");
+                    let answer: CheckInResponse = response.json().await?;
+                    let check_in = sent.elapsed();
+                    // Real devices compute their report on their own CPU; here the client shares the server's two
+                    // cores, so devices with the same policy set and OS share one computed report.
+                    let os = facts(device).os;
+                    let key = (answer.policies_hash.clone(), os);
+                    let cached = bench.reports.lock().expect("not poisoned").get(&key).cloned();
+                    let body = match cached {
+                        Some(body) => body,
+                        None => {
+                            let refs: Vec<&shared::policy::Policy> = answer.policies.iter().collect();
+                            let report = shared::report::device_report(&answer.policies_hash, &refs, os);
+                            let body = serde_json::to_vec(&report)?;
+                            bench.reports.lock().expect("not poisoned").insert(key, body.clone());
+                            body
+                        }
+                    };
+                    let sent = Instant::now();
+                    let response = bench
+                        .client
+                        .post(format!("{}/api/v1/device/report", bench.base))
+                        .header("authorization", bench.authorization(device))
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await?;
+                    anyhow::ensure!(
+                        response.status() == reqwest::StatusCode::NO_CONTENT,
+                        "report refused: {}",
+                        response.status()
+                    );
+                    out.push((device, answer.policies_hash, Some((check_in, sent.elapsed()))));
+                }
+                anyhow::Ok(out)
+            }));
+        }
+        let mut hashes = vec![String::new(); N_DEVICES as usize];
+        let (mut check_ins, mut reports) = (Vec::new(), Vec::new());
+        for task in tasks {
+            for (device, hash, timings) in task.await?? {
+                hashes[device as usize] = hash;
+                if let Some((check_in, report)) = timings {
+                    check_ins.push(check_in);
+                    reports.push(report);
+                }
+            }
+        }
+        Ok(Wave { elapsed: started.elapsed(), hashes, check_ins, reports })
+    }
 }

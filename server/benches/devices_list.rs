@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
         if i.is_multiple_of(3) {
-            store.record_check_in(&format!("device-{i:06}"), 1_800_100_000 + i64::from(i % 5000)).await?;
+            store.record_check_in(&format!("device-{i:06}"), 1_800_100_000 + i64::from(i % 5000), false).await?;
         }
     }
     let load = started.elapsed();

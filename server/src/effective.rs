@@ -1,27 +1,84 @@
 //! Which policies apply to one device: eligible (device support and both tenant switches), in an included group,
 //! in no excluded group. The check-in and the admin center's effective view ask the same question here.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use shared::conflict::applicable_policies;
 use shared::eligibility::{EligibilityCode, eligibility};
-use shared::groups::is_member;
+use shared::groups::{GroupDefinition, is_member};
 use shared::policy::Policy;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::store::DeviceRecord;
 
+/// What decides which policies a device gets: the tenant switches, every policy, every group's definition. Loaded
+/// once per store generation and shared by every check-in until an admin changes one of them.
+#[derive(Debug)]
+pub struct World {
+    switches: shared::tenant::TenantSwitches,
+    policies: Vec<Policy>,
+    groups: BTreeMap<String, GroupDefinition>,
+    /// Serialized check-in answers by policy-set hash: every device with the same set gets the same bytes.
+    answers: Mutex<std::collections::HashMap<String, axum::body::Bytes>>,
+}
+
+impl World {
+    /// The policies that apply to `device`, at their current versions, by name.
+    pub fn policies_for<'a>(&'a self, device: &DeviceRecord) -> Vec<&'a Policy> {
+        if eligibility(device.support, self.switches) != EligibilityCode::Eligible {
+            return Vec::new();
+        }
+        applicable_policies(&self.policies, |group_id| is_member(group_id, &self.groups, &device.id, &device.facts))
+    }
+
+    /// The serialized answer for the policy set `hash`, made by `make` the first time it is asked for.
+    pub fn answer(
+        &self,
+        hash: &str,
+        make: impl FnOnce() -> serde_json::Result<Vec<u8>>,
+    ) -> serde_json::Result<axum::body::Bytes> {
+        if let Some(bytes) = self.answers.lock().unwrap_or_else(PoisonError::into_inner).get(hash) {
+            return Ok(bytes.clone());
+        }
+        let bytes = axum::body::Bytes::from(make()?);
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner).insert(hash.to_owned(), bytes.clone());
+        Ok(bytes)
+    }
+}
+
+/// The current [`World`], cached behind the store's generation.
+#[derive(Debug, Default)]
+pub struct WorldCache {
+    slot: Mutex<Option<(u64, Arc<World>)>>,
+}
+
+impl WorldCache {
+    /// The world as of now: the cached one while the store's generation has not moved, else freshly loaded.
+    pub async fn get(&self, state: &AppState) -> Result<Arc<World>, ApiError> {
+        let generation = state.store.generation();
+        if let Some((cached, world)) = self.slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && *cached == generation
+        {
+            return Ok(Arc::clone(world));
+        }
+        // Read the generation before loading: a change committed meanwhile moves it, and the next call reloads.
+        let world = Arc::new(World {
+            switches: state.store.tenant().await?.switches,
+            policies: state.store.list_policies().await?,
+            groups: crate::api::groups::definitions(&state.store.list_groups().await?)?,
+            answers: Mutex::default(),
+        });
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&world)));
+        Ok(world)
+    }
+}
+
 /// The policies that apply to `device`, at their current versions, by name.
 pub async fn policies_for(state: &AppState, device: &DeviceRecord) -> Result<Vec<Policy>, ApiError> {
-    let switches = state.store.tenant().await?.switches;
-    if eligibility(device.support, switches) != EligibilityCode::Eligible {
-        return Ok(Vec::new());
-    }
-    let policies = state.store.list_policies().await?;
-    let groups = crate::api::groups::definitions(&state.store.list_groups().await?)?;
-    Ok(applicable_policies(&policies, |group_id| is_member(group_id, &groups, &device.id, &device.facts))
-        .into_iter()
-        .cloned()
-        .collect())
+    let world = state.world.get(state).await?;
+    Ok(world.policies_for(device).into_iter().cloned().collect())
 }
 
 /// The whole fleet as policy reports need it: every device, its eligibility, and the members of every group, resolved

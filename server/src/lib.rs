@@ -58,12 +58,14 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Settings.
     pub config: Arc<Config>,
+    /// What decides devices' policies, cached until the store's generation moves.
+    pub world: Arc<effective::WorldCache>,
 }
 
 impl AppState {
     /// State over `store` with `config`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self { store, config: Arc::new(config) }
+        Self { store, config: Arc::new(config), world: Arc::default() }
     }
 }
 

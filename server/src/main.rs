@@ -136,8 +136,9 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         println!("Onboarding package: {}", args.data_dir.join(ONBOARDING_PACKAGE).display());
     }
 
-    let app = router(AppState::new(store, config));
+    let app = router(AppState::new(Arc::clone(&store), config));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    store.flush_check_ins().await?;
     Ok(())
 }
 

@@ -380,3 +380,29 @@ async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_th
         .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn membership_and_switch_changes_reach_the_next_check_in_despite_the_cached_policy_set() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let pilot = fleet.static_group("Pilot", &[]).await?;
+    let policy = fleet.create_policy("Pilot only", &[&pilot], &[]).await?;
+    let before = fleet.policies_of(0).await?;
+    assert!(before.policies.is_empty());
+    assert_eq!(fleet.check_in(0, Some(&before.policies_hash)).await?.status(), StatusCode::NOT_MODIFIED);
+    // Adding the device to the group changes its set at once.
+    let path = format!("/api/v1/groups/{pilot}/members");
+    let body = json!({"device_ids": [fleet.devices[0].0]});
+    fleet.app.admin_request(Method::POST, &path, &fleet.cookie).json(&body).send().await?;
+    let after: CheckInResponse =
+        json_body(fleet.check_in(0, Some(&before.policies_hash)).await?, StatusCode::OK).await?;
+    assert_eq!(after.policies.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [policy.id.as_str()]);
+    // Turning the tenant off empties it again.
+    fleet.app.set_switches(&fleet.cookie, false).await?;
+    let off: CheckInResponse = json_body(fleet.check_in(0, Some(&after.policies_hash)).await?, StatusCode::OK).await?;
+    assert!(off.policies.is_empty() && off.policies_hash == before.policies_hash);
+    // And the check-ins are on the device's record when an admin looks.
+    let device: shared::api::DeviceDetail =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/devices/{}", fleet.devices[0].0)).await?;
+    assert_eq!(device.n_check_ins, 4);
+    Ok(())
+}

@@ -77,7 +77,7 @@ async fn reports_show_the_conflict_the_merge_and_the_equal_setting_as_the_rules_
     // View report: every targeted device; filtered to Conflict, exactly the eligible ones.
     let view_report = app.wait_for(Locator::XPath("//a[normalize-space()='View report']")).await?;
     app.click(&view_report).await?;
-    app.wait_for_text("[data-testid=report-range]", |text| text == format!("1–24 of 24 devices")).await?;
+    app.wait_for_text("[data-testid=report-range]", |text| text == "1–24 of 24 devices").await?;
     app.wait_for(Locator::Css("[data-testid=status-filter]")).await?.select_by_value("conflict").await?;
     app.wait_for_text("[data-testid=report-range]", |text| text == format!("1–{n_eligible} of {n_eligible} devices"))
         .await?;

@@ -28,6 +28,8 @@ pub fn routes() -> Router<AppState> {
 pub struct AuthenticatedDevice {
     /// The device's id.
     pub device_id: String,
+    /// The device as stored (its last check-in may lag by the buffered ones).
+    pub record: crate::store::DeviceRecord,
 }
 
 const UNAUTHENTICATED: &str = "Device credentials are missing or wrong; onboard the device again.";
@@ -44,14 +46,17 @@ impl FromRequestParts<AppState> for AuthenticatedDevice {
             .and_then(|value| value.split_once(':'))
             .ok_or(ApiError::Unauthenticated(UNAUTHENTICATED))?;
         let (device_id, secret) = credentials;
-        let stored = state.store.device_secret_hash(device_id).await?;
+        let stored = state.store.authenticate_device(device_id).await?;
         // Compare against something even for unknown ids, so timing does not tell which ids exist.
         let presented = sha256_hex(secret);
-        let expected = stored.as_deref().unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
-        if constant_time_eq(&presented, expected) && stored.is_some() {
-            Ok(Self { device_id: device_id.to_owned() })
-        } else {
-            Err(ApiError::Unauthenticated(UNAUTHENTICATED))
+        let expected = stored
+            .as_ref()
+            .map_or("0000000000000000000000000000000000000000000000000000000000000000", |(hash, _)| hash.as_str());
+        match stored {
+            Some((_, record)) if constant_time_eq(&presented, expected) => {
+                Ok(Self { device_id: device_id.to_owned(), record })
+            }
+            _ => Err(ApiError::Unauthenticated(UNAUTHENTICATED)),
         }
     }
 }

@@ -24,12 +24,8 @@ pub async fn device_report(
     if report.policies.len() > MAX_POLICIES {
         return Err(ApiError::invalid("policies", format!("must hold at most {MAX_POLICIES} policies")));
     }
-    let record = state
-        .store
-        .get_device(&device.device_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated("Device credentials are missing or wrong; onboard the device again."))?;
-    let applicable = crate::effective::policies_for(&state, &record).await?;
+    let world = state.world.get(&state).await?;
+    let applicable = world.policies_for(&device.record);
     let mut violations = Vec::new();
     for (i, result) in report.policies.iter().enumerate() {
         match applicable.iter().find(|policy| policy.id == result.policy_id) {

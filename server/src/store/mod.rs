@@ -182,6 +182,10 @@ pub struct StoredPolicyReport {
 /// Rampart's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// A number that changes after every committed change to the tenant switches, groups or policies, so that what
+    /// is derived from them can be cached until it moves.
+    fn generation(&self) -> u64;
+
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -216,10 +220,15 @@ pub trait Store: Send + Sync + 'static {
     /// Onboards a device: reuses, records or creates its registration, and re-onboards the device already
     /// holding that registration (new secret, new facts) instead of adding a second one.
     async fn onboard_device(&self, device: NewDevice) -> StoreResult<Onboarded>;
-    /// The secret hash of a device, for authentication.
-    async fn device_secret_hash(&self, device_id: &str) -> StoreResult<Option<String>>;
-    /// Records a check-in; returns whether a sync had been requested (and clears the request).
-    async fn record_check_in(&self, device_id: &str, now: UnixSeconds) -> StoreResult<bool>;
+    /// A device and its secret hash, for authentication. Its `last_check_in` may lag by the check-ins not yet
+    /// flushed (see [`Store::record_check_in`]).
+    async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>>;
+    /// Records a check-in. With `clear_sync` (the device had a Policy sync pending, and gets everything now) it is
+    /// written at once and clears the request; otherwise it is buffered and written with others in one transaction
+    /// within a second or before any read of devices, so a crash can lose at most that second of check-in times.
+    async fn record_check_in(&self, device_id: &str, now: UnixSeconds, clear_sync: bool) -> StoreResult<()>;
+    /// Writes the buffered check-ins now (at shutdown).
+    async fn flush_check_ins(&self) -> StoreResult<()>;
     /// One page of devices and the number of all matching ones.
     async fn list_devices(
         &self,

@@ -1,8 +1,10 @@
 //! The embedded SQLite store: one file in the data directory, WAL journal, migrations applied at start.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use shared::api::{Registration, UnixSeconds};
@@ -36,9 +38,135 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Counts committed changes to what decides a device's policies (tenant switches, groups, policies).
+    generation: Arc<AtomicU64>,
+    /// Check-ins not yet written (see [`Store::record_check_in`]).
+    check_ins: Arc<Mutex<PendingCheckIns>>,
+    /// Reports being group-committed.
+    reports: Arc<ReportQueue>,
+}
+
+/// Reports waiting for the next group commit, and the lock whose holder commits them.
+#[derive(Debug, Default)]
+struct ReportQueue {
+    queue: Mutex<Vec<PendingReport>>,
+    commit: tokio::sync::Mutex<()>,
+}
+
+/// One policy's result, ready to write: policy id, version, state code, settings JSON.
+type ReportRow = (String, i64, &'static str, String);
+
+/// One device's report, ready to write: a row per policy, the preferences JSON.
+#[derive(Debug)]
+struct PendingReport {
+    device_id: String,
+    policies: Vec<ReportRow>,
+    preferences: String,
+    now: UnixSeconds,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Buffered check-ins: per device the latest time and how many.
+#[derive(Debug, Default)]
+struct PendingCheckIns {
+    latest: HashMap<String, (UnixSeconds, u64)>,
+    since: Option<Instant>,
+}
+
+impl PendingCheckIns {
+    fn take(&mut self) -> HashMap<String, (UnixSeconds, u64)> {
+        self.since = None;
+        std::mem::take(&mut self.latest)
+    }
+}
+
+/// Buffered check-ins are written once this many devices are pending…
+const FLUSH_AT: usize = 1024;
+/// …or the oldest has waited this long (and before any read of devices).
+const FLUSH_AFTER: Duration = Duration::from_secs(1);
+
+/// Bumps the store's generation when dropped, i.e. after the method holding it committed (or failed).
+struct BumpOnDrop(Arc<AtomicU64>);
+
+impl Drop for BumpOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl SqliteStore {
+    async fn write_reports(&self, batch: &[PendingReport]) -> StoreResult<()> {
+        // Multi-row statements: the writer connection runs one statement per chunk instead of one per row.
+        const ROWS: usize = 400;
+        let results: Vec<(&PendingReport, &ReportRow)> =
+            batch.iter().flat_map(|row| row.policies.iter().map(move |policy| (row, policy))).collect();
+        let mut tx = self.write.begin().await?;
+        for chunk in results.chunks(ROWS) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) ",
+            );
+            insert.push_values(chunk, |mut values, (row, (policy_id, version, state, settings))| {
+                values
+                    .push_bind(&row.device_id)
+                    .push_bind(policy_id)
+                    .push_bind(version)
+                    .push_bind(*state)
+                    .push_bind(settings)
+                    .push_bind(row.now);
+            });
+            insert.push(
+                " ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+                 settings = excluded.settings, reported_at = excluded.reported_at \
+                 WHERE excluded.version >= device_policy_reports.version",
+            );
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.chunks(ROWS) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO device_preferences (device_id, preferences, reported_at) ");
+            insert.push_values(chunk, |mut values, row| {
+                values.push_bind(&row.device_id).push_bind(&row.preferences).push_bind(row.now);
+            });
+            insert.push(
+                " ON CONFLICT (device_id) DO UPDATE SET preferences = excluded.preferences, \
+                 reported_at = excluded.reported_at",
+            );
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn bump_on_drop(&self) -> BumpOnDrop {
+        BumpOnDrop(Arc::clone(&self.generation))
+    }
+
+    /// Writes the buffered check-ins, so that a read of devices sees every acknowledged check-in.
+    async fn flush(&self) -> StoreResult<()> {
+        let batch = self.check_ins.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.write_check_ins(batch).await
+    }
+
+    async fn write_check_ins(&self, batch: HashMap<String, (UnixSeconds, u64)>) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for (device_id, (latest, count)) in &batch {
+            sqlx::query(
+                "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), ?), n_check_ins = n_check_ins + ? \
+                 WHERE id = ?",
+            )
+            .bind(latest)
+            .bind(i64::try_from(*count).unwrap_or(i64::MAX))
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Opens (creating if needed) `rampart.sqlite3` in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<Self> {
         let options = SqliteConnectOptions::new()
@@ -50,7 +178,13 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        let store = Self { read, write };
+        let store = Self {
+            read,
+            write,
+            generation: Arc::new(AtomicU64::new(0)),
+            check_ins: Arc::default(),
+            reports: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -212,6 +346,10 @@ fn to_u64(n: i64) -> u64 {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
@@ -301,6 +439,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_tenant(&self, switches: Option<TenantSwitches>, licences: Option<Licences>) -> StoreResult<()> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         if let Some(switches) = switches {
             sqlx::query(
@@ -330,6 +469,7 @@ impl Store for SqliteStore {
     }
 
     async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts> {
+        self.flush().await?;
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM admins WHERE disabled = 0) AS n_admins, \
              (SELECT COUNT(*) FROM devices) AS n_devices, \
@@ -406,28 +546,42 @@ impl Store for SqliteStore {
         Ok(Onboarded { device_id, directory_device_id, registration })
     }
 
-    async fn device_secret_hash(&self, device_id: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT secret_hash FROM devices WHERE id = ?")
+    async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>> {
+        let row = sqlx::query(&format!("SELECT secret_hash, {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
             .bind(device_id)
             .fetch_optional(&self.read)
-            .await?)
+            .await?;
+        row.map(|row| Ok((row.try_get("secret_hash")?, device_from_row(&row)?))).transpose()
     }
 
-    async fn record_check_in(&self, device_id: &str, now: UnixSeconds) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await?;
-        let sync_requested: Option<bool> = sqlx::query_scalar("SELECT sync_requested FROM devices WHERE id = ?")
+    async fn record_check_in(&self, device_id: &str, now: UnixSeconds, clear_sync: bool) -> StoreResult<()> {
+        if clear_sync {
+            sqlx::query(
+                "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), ?), n_check_ins = n_check_ins + 1, \
+                 sync_requested = 0 WHERE id = ?",
+            )
+            .bind(now)
             .bind(device_id)
-            .fetch_optional(&mut *tx)
+            .execute(&self.write)
             .await?;
-        sqlx::query(
-            "UPDATE devices SET last_check_in = ?, n_check_ins = n_check_ins + 1, sync_requested = 0 WHERE id = ?",
-        )
-        .bind(now)
-        .bind(device_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(sync_requested.unwrap_or(false))
+            return Ok(());
+        }
+        let due = {
+            let mut pending = self.check_ins.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = pending.latest.entry(device_id.to_owned()).or_insert((now, 0));
+            entry.0 = entry.0.max(now);
+            entry.1 += 1;
+            let since = *pending.since.get_or_insert_with(Instant::now);
+            (pending.latest.len() >= FLUSH_AT || since.elapsed() >= FLUSH_AFTER).then(|| pending.take())
+        };
+        match due {
+            Some(batch) => self.write_check_ins(batch).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn flush_check_ins(&self) -> StoreResult<()> {
+        self.flush().await
     }
 
     async fn list_devices(
@@ -435,6 +589,7 @@ impl Store for SqliteStore {
         query: &DeviceQuery,
         switches: TenantSwitches,
     ) -> StoreResult<(Vec<DeviceRecord>, u64)> {
+        self.flush().await?;
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM devices");
         push_device_filter(&mut count, query, switches);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
@@ -450,6 +605,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        self.flush().await?;
         let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
             .bind(device_id)
             .fetch_optional(&self.read)
@@ -512,6 +668,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_group(&self, group: &GroupRecord, now: UnixSeconds) -> StoreResult<bool> {
+        let _bump = self.bump_on_drop();
         let result = sqlx::query(
             "INSERT INTO groups (id, name, description, kind, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO NOTHING",
@@ -536,6 +693,7 @@ impl Store for SqliteStore {
         rule: Option<&str>,
         now: UnixSeconds,
     ) -> StoreResult<Option<bool>> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let exists: Option<String> =
             sqlx::query_scalar("SELECT id FROM groups WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
@@ -568,11 +726,13 @@ impl Store for SqliteStore {
     }
 
     async fn delete_group(&self, id: &str) -> StoreResult<bool> {
+        let _bump = self.bump_on_drop();
         let result = sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(&self.write).await?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn add_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<Vec<String>> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let mut unknown = Vec::new();
         for device_id in device_ids {
@@ -600,6 +760,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<()> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         for device_id in device_ids {
             sqlx::query("DELETE FROM group_members WHERE group_id = ? AND device_id = ?")
@@ -614,6 +775,7 @@ impl Store for SqliteStore {
     }
 
     async fn nest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<NestOutcome> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let n_known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE id IN (?, ?)")
             .bind(parent)
@@ -640,6 +802,7 @@ impl Store for SqliteStore {
     }
 
     async fn unnest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<bool> {
+        let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let result = sqlx::query("DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?")
             .bind(parent)
@@ -667,6 +830,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_policy(&self, policy: &Policy) -> StoreResult<bool> {
+        let _bump = self.bump_on_drop();
         let document = to_json(&policy.draft)?;
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
@@ -699,6 +863,7 @@ impl Store for SqliteStore {
         actor: &str,
         now: UnixSeconds,
     ) -> StoreResult<PolicyUpdate> {
+        let _bump = self.bump_on_drop();
         let document = to_json(draft)?;
         let mut tx = self.write.begin().await?;
         let current: Option<i64> =
@@ -741,6 +906,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_policy(&self, id: &str) -> StoreResult<bool> {
+        let _bump = self.bump_on_drop();
         let result = sqlx::query("DELETE FROM policies WHERE id = ?").bind(id).execute(&self.write).await?;
         Ok(result.rows_affected() == 1)
     }
@@ -767,38 +933,40 @@ impl Store for SqliteStore {
     }
 
     async fn record_report(&self, device_id: &str, report: &DeviceReport, now: UnixSeconds) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut policies = Vec::with_capacity(report.policies.len());
         for result in &report.policies {
             let settings = serde_json::to_string(&result.settings)
                 .map_err(|e| StoreError::Corrupt(format!("report does not serialize: {e}")))?;
-            sqlx::query(
-                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, \
-                 state = excluded.state, settings = excluded.settings, reported_at = excluded.reported_at \
-                 WHERE excluded.version >= device_policy_reports.version",
-            )
-            .bind(device_id)
-            .bind(&result.policy_id)
-            .bind(to_i64(result.version))
-            .bind(result.state().code())
-            .bind(&settings)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            policies.push((result.policy_id.clone(), to_i64(result.version), result.state().code(), settings));
         }
         let preferences = serde_json::to_string(&report.preferences)
             .map_err(|e| StoreError::Corrupt(format!("preferences do not serialize: {e}")))?;
-        sqlx::query(
-            "INSERT INTO device_preferences (device_id, preferences, reported_at) VALUES (?, ?, ?) \
-             ON CONFLICT (device_id) DO UPDATE SET preferences = excluded.preferences, reported_at = excluded.reported_at",
-        )
-        .bind(device_id)
-        .bind(&preferences)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let row = PendingReport { device_id: device_id.to_owned(), policies, preferences, now, done };
+        self.reports.queue.lock().unwrap_or_else(PoisonError::into_inner).push(row);
+        // Group commit: whoever holds the commit lock writes every queued report in one transaction; a report queued
+        // meanwhile goes with the next holder's batch. Each caller returns once its own report is committed.
+        {
+            let _leader = self.reports.commit.lock().await;
+            let batch = std::mem::take(&mut *self.reports.queue.lock().unwrap_or_else(PoisonError::into_inner));
+            if !batch.is_empty() {
+                // In a task of its own, so that a cancelled request cannot abandon the batch of the others.
+                let store = self.clone();
+                let written = tokio::spawn(async move {
+                    let outcome = store.write_reports(&batch).await.map_err(|error| error.to_string());
+                    for row in batch {
+                        // A caller may have gone (its request was cancelled); its report is committed all the same.
+                        let _ = row.done.send(outcome.clone());
+                    }
+                });
+                let _ = written.await;
+            }
+        }
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Corrupt(format!("the report batch failed: {message}"))),
+            Err(_) => Err(StoreError::Corrupt("the report batch was dropped".to_owned())),
+        }
     }
 
     async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>> {
@@ -839,6 +1007,7 @@ impl Store for SqliteStore {
     }
 
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>> {
+        self.flush().await?;
         let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY hostname COLLATE NOCASE, id"))
             .fetch_all(&self.read)
             .await?;
