@@ -138,12 +138,15 @@ fn percentiles(latencies: &mut [Duration]) -> String {
     format!("p50 {:.2} ms, p99 {:.2} ms", at(0.5), at(0.99))
 }
 
+/// Serialized reports by (policy-set hash, OS).
+type ReportBodies = std::collections::HashMap<(String, OsProduct), Vec<u8>>;
+
 #[derive(Clone)]
 struct Bench {
     client: reqwest::Client,
     base: String,
     secret: Arc<String>,
-    reports: Arc<std::sync::Mutex<std::collections::HashMap<(String, OsProduct), Vec<u8>>>>,
+    reports: Arc<std::sync::Mutex<ReportBodies>>,
 }
 
 struct Wave {
