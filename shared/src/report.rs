@@ -339,7 +339,8 @@ pub struct SettingOnDevice {
     /// The reported detail, if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
-    /// The value in effect on the device with every policy that applies to it now, in words.
+    /// The value in effect on the device with every policy that applies to it now, in words ("Not applied: …" when
+    /// the device refused the setting or its OS does not support it).
     pub effective: String,
     /// The other policies that apply to the device and configure this setting, with their values.
     pub others: Vec<OtherPolicyValue>,
@@ -368,10 +369,14 @@ pub fn settings_on_device(
                 state: result.map(|r| r.state),
                 code: result.map(|r| r.code.clone()).unwrap_or_default(),
                 detail: result.map(|r| r.detail.clone()).unwrap_or_default(),
-                effective: outcome.map_or_else(
-                    || describe_value(id, &configured.value),
-                    |outcome| describe_value(id, &outcome.effective),
-                ),
+                effective: match result.map(|r| r.state) {
+                    Some(SettingState::Error) => "Not applied: the device refused it".to_owned(),
+                    Some(SettingState::NotApplicable) => "Not applied: not supported on this OS".to_owned(),
+                    _ => outcome.map_or_else(
+                        || describe_value(id, &configured.value),
+                        |outcome| describe_value(id, &outcome.effective),
+                    ),
+                },
                 others: outcome
                     .map(|outcome| {
                         outcome
@@ -589,6 +594,13 @@ mod tests {
         assert_eq!(
             (cloud.others[0].policy_name.as_str(), cloud.others[0].value.as_str()),
             ("Strict", "Zero tolerance")
+        );
+        let refused = network_protection("np", "1", None, 1);
+        let report = device_report("h", &[&refused], OsProduct::WindowsServer2019);
+        let rows = settings_on_device(&refused, &[&refused], Some(&report.policies[0].settings));
+        assert_eq!(
+            (rows[0].state, rows[0].effective.as_str()),
+            (Some(SettingState::Error), "Not applied: the device refused it")
         );
         let pending = settings_on_device(&a, &[&a], None);
         assert!(pending.iter().all(|row| row.state.is_none() && row.others.is_empty()));

@@ -140,3 +140,38 @@ async fn reports_show_the_conflict_the_merge_and_the_equal_setting_as_the_rules_
     assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_tenant_reports_conflicts_and_errors_as_soon_as_its_devices_check_in() -> anyhow::Result<()> {
+    let app = Harness::start_with_sample_content().await?;
+    app.onboard_devices(40, 3).await?;
+    app.sign_in().await?;
+    app.open("/endpoint-security/antivirus").await?;
+    let list = app
+        .wait_for_text("[data-testid=policies-table] tbody", |text| text.contains("Strict cloud protection"))
+        .await?;
+    assert!(list.contains("conflict") && list.contains("error"), "{list}");
+    app.screenshot("demo-antivirus-policies").await?;
+
+    // Strict cloud protection asks for network protection, which down-level servers refuse without the down-level
+    // setting: those devices report Error with the code, the others report the cloud-level conflicts.
+    let strict = app.wait_for(Locator::XPath("//a[normalize-space()='Strict cloud protection']")).await?;
+    app.click(&strict).await?;
+    let errors = app.wait_for_text("[data-testid=count-error]", |text| !text.is_empty()).await?;
+    assert!(!errors.split_whitespace().nth(1).is_some_and(|n| n == "0"), "{errors}");
+    let view_report = app.wait_for(Locator::XPath("//a[normalize-space()='View report']")).await?;
+    app.click(&view_report).await?;
+    app.wait_for(Locator::Css("[data-testid=status-filter]")).await?.select_by_value("error").await?;
+    let device = app.wait_for(Locator::Css("[data-testid=report-devices] tbody td.name a")).await?;
+    app.click(&device).await?;
+    let network = "device_vendor_msft_policy_config_defender_enablenetworkprotection";
+    let button = app.wait_for(Locator::Css(&format!("tr[data-setting='{network}'] button"))).await?;
+    app.click(&button).await?;
+    let detail = app.wait_for_text("[data-testid=setting-detail]", |text| !text.is_empty()).await?;
+    assert!(detail.contains("0x87D1FDE8") && detail.contains("Allow Network Protection Down Level"), "{detail}");
+    app.screenshot("demo-device-error").await?;
+
+    let errors = app.console_errors().await?;
+    assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
+    Ok(())
+}

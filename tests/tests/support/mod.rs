@@ -75,23 +75,26 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Starts the server in demo mode (tenant switched on, onboarding package written) and a headless browser.
+    /// Starts the server in demo mode (tenant switched on, onboarding package written) without the demo's groups and
+    /// policies, and a headless browser.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(false).await
+    }
+
+    /// Like [`Self::start`], with the demo's sample groups and overlapping policies.
+    pub async fn start_with_sample_content() -> anyhow::Result<Self> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(sample_content: bool) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let username = "secadmin".to_owned();
         let password = "e2e-Password-1234".to_owned();
         let log = std::fs::File::create(data_dir.path().join("server.log"))?;
         let mut server = Command::new(binary("rampart")?)
-            .args([
-                "serve",
-                "--demo",
-                "--no-sample-content",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-user",
-                &username,
-                "--data-dir",
-            ])
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", &username])
+            .args((!sample_content).then_some("--no-sample-content"))
+            .arg("--data-dir")
             .arg(data_dir.path())
             .arg("--assets-dir")
             .arg(site_dir()?)
