@@ -92,6 +92,8 @@ async fn fetch(
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(js_error)?;
     headers.set("accept", "application/json").map_err(js_error)?;
+    // The server refuses cookie-authenticated writes without it (CSRF defence).
+    headers.set("x-rampart-csrf", "1").map_err(js_error)?;
     if let Some(version) = if_match {
         headers.set("if-match", &format!("\"{version}\"")).map_err(js_error)?;
     }

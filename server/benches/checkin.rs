@@ -56,7 +56,9 @@ async fn main() -> anyhow::Result<()> {
     let app = server::router(AppState::new(Arc::clone(&store), Config::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build()?;
     let bench = Bench { client, base, secret: Arc::new(secret), reports: Arc::default() };
@@ -114,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
     let mut draft = policy.draft.clone();
     draft.description.push_str(" (changed)");
     let changed_at = Instant::now();
-    store.update_policy(&policy.id, policy.version, &draft, "bench", server::now()).await?;
+    store.update_policy(&policy.id, policy.version, &draft, &server::store::Actor::system(server::now())).await?;
     let wave = bench.wave(Some(&hashes)).await?;
     let elapsed = changed_at.elapsed();
     println!(

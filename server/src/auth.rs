@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use crate::AppState;
 use crate::credentials::sha256_hex;
 use crate::error::ApiError;
-use crate::store::AdminRecord;
+use crate::store::{Actor, AdminRecord};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rampart_session";
@@ -19,12 +19,18 @@ pub struct AdminSession {
     pub admin: AdminRecord,
     /// SHA-256 of the session token, to end the session.
     pub token_hash: String,
+    /// The client's address.
+    pub address: String,
 }
 
 impl FromRequestParts<AppState> for AdminSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(session) = parts.extensions.get::<Self>() {
+            return Ok(session.clone());
+        }
+        let address = crate::access::client_address(parts);
         let token = session_token(parts).ok_or(ApiError::Unauthenticated("Sign in first."))?;
         let token_hash = sha256_hex(token);
         let admin = state
@@ -32,7 +38,14 @@ impl FromRequestParts<AppState> for AdminSession {
             .session_admin(&token_hash, crate::now())
             .await?
             .ok_or(ApiError::Unauthenticated("Your session has ended; sign in again."))?;
-        Ok(Self { admin, token_hash })
+        Ok(Self { admin, token_hash, address })
+    }
+}
+
+impl AdminSession {
+    /// The signed-in user as the author of a change, now.
+    pub fn actor(&self) -> Actor {
+        Actor { username: self.admin.username.clone(), address: self.address.clone(), at: crate::now() }
     }
 }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use shared::audit::AuditAction;
 use shared::catalog::{ConfiguredSetting, FirewallRule, Profile, RuleAction, RuleDirection, SettingValue};
 use shared::groups::{ALL_DEVICES, GroupKind, Rule};
 use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft, validate_policy};
 use shared::tenant::{Licences, TenantSwitches};
 
 use crate::credentials::random_guid;
-use crate::store::{GroupRecord, Store, StoreResult};
+use crate::store::{Actor, GroupRecord, Store, StoreResult};
 
 const DEFENDER: &str = "device_vendor_msft_policy_config_defender_";
 
@@ -27,6 +28,7 @@ pub async fn prepare(store: &dyn Store, actor: &str, sample_content: bool) -> an
         .update_tenant(
             Some(TenantSwitches { security_settings_management: true, enforce_security_configuration: true }),
             Some(Licences { defender_for_endpoint: true, directory_premium_p1: true }),
+            &Actor::system(crate::now()),
         )
         .await?;
     if sample_content && store.list_groups().await?.is_empty() && store.list_policies().await?.is_empty() {
@@ -47,7 +49,7 @@ async fn group(store: &dyn Store, name: &str, description: &str, rule: Option<&s
         members: BTreeSet::new(),
         children: Vec::new(),
     };
-    store.create_group(&record, crate::now()).await?;
+    store.create_group(&record, &Actor::system(crate::now())).await?;
     Ok(id)
 }
 
@@ -180,7 +182,7 @@ async fn seed(store: &dyn Store, actor: &str) -> anyhow::Result<()> {
         let violations = validate_policy(&draft, |id| known.contains(&id));
         anyhow::ensure!(violations.is_empty(), "demo policy {:?} is invalid: {violations:?}", draft.name);
         let policy = Policy::first_version(random_guid().to_string(), draft, actor, crate::now());
-        store.create_policy(&policy).await?;
+        store.create_policy(&policy, AuditAction::PolicyCreate, &Actor::system(crate::now())).await?;
     }
     Ok(())
 }

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// No valid session or device credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
+    /// Signed in, but the role does not allow it (or a write did not come from the admin center).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The addressed object does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -50,6 +53,7 @@ impl ApiError {
         match self {
             Self::Invalid(violations) => ErrorEnvelope::invalid(violations.clone()),
             Self::Unauthenticated(message) => ErrorEnvelope::new(ErrorCode::Unauthenticated, *message),
+            Self::Forbidden(message) => ErrorEnvelope::new(ErrorCode::Forbidden, message.clone()),
             Self::NotFound(message) => ErrorEnvelope::new(ErrorCode::NotFound, message.clone()),
             Self::MethodNotAllowed => {
                 ErrorEnvelope::new(ErrorCode::MethodNotAllowed, "This API route does not take this HTTP method.")

@@ -2,6 +2,7 @@
 //!
 //! `main.rs` only wires; everything here is reachable from `router(state)`, which tests drive directly.
 
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -11,6 +12,8 @@ pub mod device_api;
 pub mod effective;
 pub mod error;
 pub mod extract;
+pub mod limiter;
+pub mod openapi;
 pub mod store;
 
 use std::path::PathBuf;
@@ -60,12 +63,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What decides devices' policies, cached until the store's generation moves.
     pub world: Arc<effective::WorldCache>,
+    /// Failed sign-ins per account and address.
+    pub sign_ins: Arc<limiter::SignInLimiter>,
 }
 
 impl AppState {
     /// State over `store` with `config`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self { store, config: Arc::new(config), world: Arc::default() }
+        Self { store, config: Arc::new(config), world: Arc::default(), sign_ins: Arc::default() }
     }
 }
 
@@ -75,6 +80,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(api::routes())
         .merge(device_api::routes())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::enforce))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))

@@ -137,7 +137,9 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
     }
 
     let app = router(AppState::new(Arc::clone(&store), config));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.flush_check_ins().await?;
     Ok(())
 }

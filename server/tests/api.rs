@@ -59,7 +59,11 @@ async fn signing_in_with_the_right_password_sets_an_http_only_strict_session_coo
     let token = cookie_pair(&set_cookie).expect("the cookie has a value");
     assert!(is_lower_hex(token.trim_start_matches("rampart_session="), 64), "{token}");
     let me: Value = json_body(response, StatusCode::OK).await?;
-    assert_eq!(me, json!({"username": ADMIN_USER}));
+    assert_eq!(
+        me,
+        json!({"username": ADMIN_USER, "role": "administrator", "must_change_password": false,
+               "permissions": ["read", "manage_endpoint_security", "manage_tenant", "manage_users"]})
+    );
     Ok(())
 }
 

@@ -29,7 +29,9 @@ impl TestRouter {
         Ok(Self { router: server::router(state), _data_dir: data_dir })
     }
 
-    async fn send(&self, request: Request<Body>) -> anyhow::Result<Response<Body>> {
+    async fn send(&self, mut request: Request<Body>) -> anyhow::Result<Response<Body>> {
+        // As the admin center does (CSRF defence); the refusal without it is tested over HTTP.
+        request.headers_mut().insert(server::access::CSRF_HEADER, axum::http::HeaderValue::from_static("1"));
         Ok(self.router.clone().oneshot(request).await?)
     }
 

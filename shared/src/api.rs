@@ -28,12 +28,7 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// The signed-in admin (`GET /api/v1/auth/me`, and the answer to a sign-in).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    /// Account name.
-    pub username: String,
-}
+pub use crate::access::Me;
 
 /// One row of the Devices list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

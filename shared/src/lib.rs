@@ -40,7 +40,9 @@ macro_rules! string_enum {
     };
 }
 
+pub mod access;
 pub mod api;
+pub mod audit;
 pub mod catalog;
 pub mod conflict;
 pub mod device;

@@ -69,10 +69,10 @@ pub async fn devices_get(
 /// Asks the device to check in at its next poll ("Policy sync").
 pub async fn devices_sync(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.request_sync(&id).await? {
+    if state.store.request_sync(&id, &session.actor()).await? {
         Ok(StatusCode::ACCEPTED)
     } else {
         Err(ApiError::NotFound("No device has this id.".into()))

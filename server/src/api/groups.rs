@@ -155,7 +155,7 @@ pub async fn groups_list(
 /// Creates a static or dynamic group.
 pub async fn groups_create(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     ApiJson(create): ApiJson<CreateGroup>,
 ) -> Result<(StatusCode, Json<GroupDetail>), ApiError> {
     let mut violations = validate_group_text(&create.name, &create.description);
@@ -189,7 +189,7 @@ pub async fn groups_create(
         members: BTreeSet::new(),
         children: Vec::new(),
     };
-    if !state.store.create_group(&record, crate::now()).await? {
+    if !state.store.create_group(&record, &session.actor()).await? {
         return Err(ApiError::invalid("name", format!("a group named \"{}\" already exists", record.name)));
     }
     let directory = Directory::load(&state).await?;
@@ -208,7 +208,7 @@ pub async fn groups_get(
 /// Renames a group, changes its description, or (dynamic groups) its rule.
 pub async fn groups_update(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     ApiJson(update): ApiJson<UpdateGroup>,
 ) -> Result<Json<GroupDetail>, ApiError> {
@@ -235,7 +235,7 @@ pub async fn groups_update(
     if !violations.is_empty() {
         return Err(ApiError::Invalid(violations));
     }
-    match state.store.update_group(&id, name, description, rule.as_deref(), crate::now()).await? {
+    match state.store.update_group(&id, name, description, rule.as_deref(), &session.actor()).await? {
         None => Err(ApiError::NotFound("No group has this id.".into())),
         Some(false) => {
             Err(ApiError::invalid("name", format!("a group named \"{}\" already exists", name.unwrap_or_default())))
@@ -247,7 +247,7 @@ pub async fn groups_update(
 /// Deletes a group.
 pub async fn groups_delete(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     refuse_built_in(&id)?;
@@ -267,7 +267,7 @@ pub async fn groups_delete(
             assigned.join(", ")
         )));
     }
-    if state.store.delete_group(&id).await? {
+    if state.store.delete_group(&id, &session.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("No group has this id.".into()))
@@ -297,13 +297,13 @@ fn check_device_ids(change: &MemberChange) -> Result<(), ApiError> {
 /// Adds devices to a static group (all of them, or none when one is unknown).
 pub async fn groups_add_members(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     ApiJson(change): ApiJson<MemberChange>,
 ) -> Result<Json<GroupDetail>, ApiError> {
     check_device_ids(&change)?;
     static_group(&state, &id).await?;
-    let unknown = state.store.add_group_members(&id, &change.device_ids, crate::now()).await?;
+    let unknown = state.store.add_group_members(&id, &change.device_ids, &session.actor()).await?;
     if !unknown.is_empty() {
         let violations = change
             .device_ids
@@ -322,20 +322,20 @@ pub async fn groups_add_members(
 /// Removes devices from a static group.
 pub async fn groups_remove_members(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     ApiJson(change): ApiJson<MemberChange>,
 ) -> Result<Json<GroupDetail>, ApiError> {
     check_device_ids(&change)?;
     static_group(&state, &id).await?;
-    state.store.remove_group_members(&id, &change.device_ids, crate::now()).await?;
+    state.store.remove_group_members(&id, &change.device_ids, &session.actor()).await?;
     Ok(Json(Directory::load(&state).await?.detail(&id)?))
 }
 
 /// Nests a group in this one; a nesting that would make a group contain itself is refused, naming the loop.
 pub async fn groups_nest(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     ApiJson(nest): ApiJson<NestGroup>,
 ) -> Result<Json<GroupDetail>, ApiError> {
@@ -343,7 +343,7 @@ pub async fn groups_nest(
     if nest.group_id == ALL_DEVICES {
         return Err(ApiError::invalid("group_id", "All devices cannot be nested; assign it directly instead"));
     }
-    match state.store.nest_group(&id, &nest.group_id, crate::now()).await? {
+    match state.store.nest_group(&id, &nest.group_id, &session.actor()).await? {
         NestOutcome::Nested => Ok(Json(Directory::load(&state).await?.detail(&id)?)),
         NestOutcome::UnknownGroup => Err(ApiError::NotFound("No group has this id.".into())),
         NestOutcome::Cycle(chain) => {
@@ -367,10 +367,10 @@ pub async fn groups_nest(
 /// Takes a nested group out of this one.
 pub async fn groups_unnest(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path((id, child)): Path<(String, String)>,
 ) -> Result<Json<GroupDetail>, ApiError> {
-    if state.store.unnest_group(&id, &child, crate::now()).await? {
+    if state.store.unnest_group(&id, &child, &session.actor()).await? {
         Ok(Json(Directory::load(&state).await?.detail(&id)?))
     } else {
         Err(ApiError::NotFound("That group is not nested here.".into()))

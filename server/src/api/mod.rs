@@ -1,5 +1,6 @@
 //! The admin API under `/api/v1`: every route except health and sign-in requires an admin session.
 
+mod audit;
 mod auth;
 mod catalog;
 mod devices;
@@ -8,9 +9,10 @@ mod health;
 mod policies;
 mod reports;
 mod tenant;
+mod users;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -22,6 +24,12 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(auth::auth_login))
         .route("/auth/logout", post(auth::auth_logout))
         .route("/auth/me", get(auth::auth_me))
+        .route("/auth/password", post(auth::auth_password))
+        .route("/users", get(users::users_list).post(users::users_create))
+        .route("/users/{username}", patch(users::users_update))
+        .route("/audit", get(audit::audit_list))
+        .route("/audit.csv", get(audit::audit_csv))
+        .route("/openapi.json", get(crate::openapi::openapi_get))
         .route("/devices", get(devices::devices_list))
         .route("/devices/{id}", get(devices::devices_get))
         .route("/devices/{id}/sync", post(devices::devices_sync))

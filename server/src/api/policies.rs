@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::Violation;
+use shared::audit::AuditAction;
 use shared::catalog::Profile;
 use shared::groups::ALL_DEVICES;
 use shared::policy::{Change, ImportReport, Policy, PolicyDraft, PolicySummary, PolicyVersion, diff, validate_policy};
@@ -152,7 +153,7 @@ pub async fn policies_create(
     draft.name = draft.name.trim().to_owned();
     check(&state, &draft).await?;
     let policy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, crate::now());
-    if !state.store.create_policy(&policy).await? {
+    if !state.store.create_policy(&policy, AuditAction::PolicyCreate, &session.actor()).await? {
         return Err(name_taken(&policy.draft));
     }
     tracing::info!(username = %session.admin.username, policy = %policy.id, "policy created");
@@ -193,7 +194,7 @@ pub async fn policies_update(
     let expected = expected_version(&headers)?;
     draft.name = draft.name.trim().to_owned();
     check(&state, &draft).await?;
-    match state.store.update_policy(&id, expected, &draft, &session.admin.username, crate::now()).await? {
+    match state.store.update_policy(&id, expected, &draft, &session.actor()).await? {
         PolicyUpdate::Updated(policy) => {
             tracing::info!(username = %session.admin.username, policy = %id, version = policy.version, "policy updated");
             Ok(with_etag(StatusCode::OK, policy))
@@ -213,7 +214,7 @@ pub async fn policies_delete(
     session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete_policy(&id).await? {
+    if state.store.delete_policy(&id, &session.actor()).await? {
         tracing::info!(username = %session.admin.username, policy = %id, "policy deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -241,7 +242,7 @@ pub async fn policies_duplicate(
     draft.assignments = Default::default();
     check(&state, &draft).await?;
     let copy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, now);
-    if !state.store.create_policy(&copy).await? {
+    if !state.store.create_policy(&copy, AuditAction::PolicyCreate, &session.actor()).await? {
         return Err(name_taken(&copy.draft));
     }
     Ok(with_etag(StatusCode::CREATED, copy))
@@ -324,7 +325,7 @@ pub async fn policies_import(
     };
     check(&state, &draft).await?;
     let policy = Policy::first_version(random_guid().to_string(), draft, &session.admin.username, crate::now());
-    if !state.store.create_policy(&policy).await? {
+    if !state.store.create_policy(&policy, AuditAction::PolicyImport, &session.actor()).await? {
         return Err(name_taken(&policy.draft));
     }
     tracing::info!(username = %session.admin.username, policy = %policy.id, n_unmapped = imported.unmapped.len(), "policy imported");

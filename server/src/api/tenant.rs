@@ -43,8 +43,14 @@ async fn view(state: &AppState) -> Result<TenantView, ApiError> {
 }
 
 /// The tenant administration page's data.
-pub async fn tenant_get(State(state): State<AppState>, _session: AdminSession) -> Result<Json<TenantView>, ApiError> {
-    Ok(Json(view(&state).await?))
+pub async fn tenant_get(State(state): State<AppState>, session: AdminSession) -> Result<Json<TenantView>, ApiError> {
+    let mut view = view(&state).await?;
+    if !session.admin.role.allows(shared::access::Permission::ManageTenant) {
+        // The token lets anyone onboard devices: only those who may rotate it see it.
+        let tail: String = view.onboarding_token.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        view.onboarding_token = format!("…{tail}");
+    }
+    Ok(Json(view))
 }
 
 /// Changes the switches and/or the licence declarations.
@@ -53,7 +59,7 @@ pub async fn tenant_update(
     session: AdminSession,
     ApiJson(update): ApiJson<UpdateTenant>,
 ) -> Result<Json<TenantView>, ApiError> {
-    state.store.update_tenant(update.switches, update.licences).await?;
+    state.store.update_tenant(update.switches, update.licences, &session.actor()).await?;
     tracing::info!(username = %session.admin.username, ?update, "tenant updated");
     Ok(Json(view(&state).await?))
 }
@@ -63,7 +69,7 @@ pub async fn tenant_rotate_token(
     State(state): State<AppState>,
     session: AdminSession,
 ) -> Result<Json<TenantView>, ApiError> {
-    state.store.set_onboarding_token(&new_onboarding_token()).await?;
+    state.store.set_onboarding_token(&new_onboarding_token(), &session.actor()).await?;
     tracing::info!(username = %session.admin.username, "onboarding token rotated");
     Ok(Json(view(&state).await?))
 }

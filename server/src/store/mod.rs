@@ -7,7 +7,9 @@ mod sqlite;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
+use shared::access::Role;
 use shared::api::{Registration, UnixSeconds};
+use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
@@ -43,6 +45,60 @@ pub struct AdminRecord {
     pub password_hash: String,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
+    /// Role.
+    pub role: Role,
+    /// Still on the one-time password.
+    pub must_change_password: bool,
+    /// When the account was created.
+    pub created_at: UnixSeconds,
+}
+
+/// Who changes something, from which address, and when. Every mutating store method takes one and writes the audit
+/// entry of its change in the same transaction, so there is no change without its entry and no entry without its
+/// change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Account name.
+    pub username: String,
+    /// The client's address.
+    pub address: String,
+    /// Now.
+    pub at: UnixSeconds,
+}
+
+impl Actor {
+    /// Rampart itself (the demo's preparation, migrations of content), at `at`.
+    pub fn system(at: UnixSeconds) -> Self {
+        Self { username: "rampart".to_owned(), address: "local".to_owned(), at }
+    }
+}
+
+/// An audit entry to write beside a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAudit {
+    /// What was done.
+    pub action: AuditAction,
+    /// On what kind of object.
+    pub object_type: ObjectType,
+    /// The object's id.
+    pub object_id: String,
+    /// Its name.
+    pub object_name: String,
+    /// Values before.
+    pub before: Option<serde_json::Value>,
+    /// Values after.
+    pub after: Option<serde_json::Value>,
+}
+
+/// What a change of a user account came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserUpdate {
+    /// No such account.
+    NotFound,
+    /// The change would leave no enabled Administrator; nothing changed.
+    LastAdministrator,
+    /// Changed.
+    Updated(AdminRecord),
 }
 
 /// The tenant's settings.
@@ -193,6 +249,24 @@ pub trait Store: Send + Sync + 'static {
     async fn count_admins(&self) -> StoreResult<u64>;
     /// Creates the account, or sets its password if it exists.
     async fn set_admin_password(&self, username: &str, password_hash: &str, now: UnixSeconds) -> StoreResult<()>;
+    /// Every account, by name.
+    async fn list_admins(&self) -> StoreResult<Vec<AdminRecord>>;
+    /// Creates an account with a one-time password; false when the name is taken.
+    async fn create_admin(&self, username: &str, password_hash: &str, role: Role, actor: &Actor) -> StoreResult<bool>;
+    /// Changes an account's role or disables/enables it; a disabled account's sessions end.
+    async fn update_admin(
+        &self,
+        username: &str,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        actor: &Actor,
+    ) -> StoreResult<UserUpdate>;
+    /// Replaces the password of an account and clears its one-time flag.
+    async fn change_password(&self, admin_id: i64, password_hash: &str, actor: &Actor) -> StoreResult<()>;
+    /// Writes an audit entry that goes with no other change (sign-ins).
+    async fn record_audit(&self, actor: &Actor, entry: NewAudit) -> StoreResult<()>;
+    /// One page of the audit log, newest first, and the number of matching entries.
+    async fn audit_log(&self, query: &AuditQuery) -> StoreResult<(Vec<AuditEntry>, u64)>;
     /// The account with this name.
     async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>>;
     /// Stores a session (by the hash of its token).
@@ -211,9 +285,14 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant.
     async fn tenant(&self) -> StoreResult<TenantRecord>;
     /// Sets the switches and/or the licences.
-    async fn update_tenant(&self, switches: Option<TenantSwitches>, licences: Option<Licences>) -> StoreResult<()>;
+    async fn update_tenant(
+        &self,
+        switches: Option<TenantSwitches>,
+        licences: Option<Licences>,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// Replaces the onboarding token.
-    async fn set_onboarding_token(&self, token: &str) -> StoreResult<()>;
+    async fn set_onboarding_token(&self, token: &str, actor: &Actor) -> StoreResult<()>;
     /// Counts for the prerequisite checklist.
     async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts>;
 
@@ -238,14 +317,14 @@ pub trait Store: Send + Sync + 'static {
     /// One device.
     async fn get_device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     /// Asks the device to check in at its next poll; false when there is no such device.
-    async fn request_sync(&self, device_id: &str) -> StoreResult<bool>;
+    async fn request_sync(&self, device_id: &str, actor: &Actor) -> StoreResult<bool>;
 
     /// Every device's facts, for dynamic group rules.
     async fn all_device_facts(&self) -> StoreResult<Vec<(String, DeviceFacts)>>;
     /// Every group with its own members and nested groups, by name.
     async fn list_groups(&self) -> StoreResult<Vec<GroupRecord>>;
     /// Stores a new group; false when the name is taken (ignoring case).
-    async fn create_group(&self, group: &GroupRecord, now: UnixSeconds) -> StoreResult<bool>;
+    async fn create_group(&self, group: &GroupRecord, actor: &Actor) -> StoreResult<bool>;
     /// Changes name, description or rule; `Ok(None)` when there is no such group, `Ok(Some(false))` when the new
     /// name is taken.
     async fn update_group(
@@ -254,25 +333,26 @@ pub trait Store: Send + Sync + 'static {
         name: Option<&str>,
         description: Option<&str>,
         rule: Option<&str>,
-        now: UnixSeconds,
+        actor: &Actor,
     ) -> StoreResult<Option<bool>>;
     /// Deletes a group (its memberships and nestings go with it); false when there is no such group.
-    async fn delete_group(&self, id: &str) -> StoreResult<bool>;
+    async fn delete_group(&self, id: &str, actor: &Actor) -> StoreResult<bool>;
     /// Adds devices to a static group, all or none; returns the ids that are not devices (nothing is added then).
-    async fn add_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<Vec<String>>;
+    async fn add_group_members(&self, id: &str, device_ids: &[String], actor: &Actor) -> StoreResult<Vec<String>>;
     /// Removes devices from a static group.
-    async fn remove_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<()>;
+    async fn remove_group_members(&self, id: &str, device_ids: &[String], actor: &Actor) -> StoreResult<()>;
     /// Nests `child` in `parent`, refusing a loop; the check and the write happen in one transaction.
-    async fn nest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<NestOutcome>;
+    async fn nest_group(&self, parent: &str, child: &str, actor: &Actor) -> StoreResult<NestOutcome>;
     /// Takes `child` out of `parent`; false when it was not nested there.
-    async fn unnest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<bool>;
+    async fn unnest_group(&self, parent: &str, child: &str, actor: &Actor) -> StoreResult<bool>;
 
     /// Every policy at its current version, by name.
     async fn list_policies(&self) -> StoreResult<Vec<Policy>>;
     /// One policy at its current version.
     async fn get_policy(&self, id: &str) -> StoreResult<Option<Policy>>;
-    /// Stores a new policy as version 1; false when the name is taken (ignoring case).
-    async fn create_policy(&self, policy: &Policy) -> StoreResult<bool>;
+    /// Stores a new policy as version 1; false when the name is taken (ignoring case). `action` says how it came
+    /// (created, imported) for the audit log.
+    async fn create_policy(&self, policy: &Policy, action: AuditAction, actor: &Actor) -> StoreResult<bool>;
     /// Writes `draft` as the next version if the policy is still at `expected_version`; check and write happen in
     /// one transaction.
     async fn update_policy(
@@ -280,11 +360,10 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         expected_version: u64,
         draft: &PolicyDraft,
-        actor: &str,
-        now: UnixSeconds,
+        actor: &Actor,
     ) -> StoreResult<PolicyUpdate>;
     /// Deletes a policy and its history; false when there is no such policy.
-    async fn delete_policy(&self, id: &str) -> StoreResult<bool>;
+    async fn delete_policy(&self, id: &str, actor: &Actor) -> StoreResult<bool>;
     /// Every version of a policy, oldest first (empty when there is no such policy).
     async fn policy_versions(&self, id: &str) -> StoreResult<Vec<PolicyVersion>>;
 

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use serde_json::json;
+use shared::access::Role;
 use shared::api::{Registration, UnixSeconds};
+use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
@@ -16,11 +19,11 @@ use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::report::{DeviceReport, PolicyState};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{
-    AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewDevice, Onboarded, PolicyUpdate, Store, StoreError,
-    StoreResult, StoredPolicyReport, TenantCounts, TenantRecord,
+    Actor, AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewAudit, NewDevice, Onboarded, PolicyUpdate, Store,
+    StoreError, StoreResult, StoredPolicyReport, TenantCounts, TenantRecord, UserUpdate,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
@@ -29,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_groups.sql")),
     (3, include_str!("../../migrations/0003_policies.sql")),
     (4, include_str!("../../migrations/0004_reports.sql")),
+    (5, include_str!("../../migrations/0005_access_and_audit.sql")),
 ];
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
@@ -374,11 +378,154 @@ impl Store for SqliteStore {
     }
 
     async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>> {
-        let row = sqlx::query("SELECT id, username, password_hash, disabled FROM admins WHERE username = ?")
+        let row = sqlx::query(&format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE username = ?"))
             .bind(username)
             .fetch_optional(&self.read)
             .await?;
         row.map(|row| admin_from_row(&row)).transpose()
+    }
+
+    async fn list_admins(&self) -> StoreResult<Vec<AdminRecord>> {
+        let rows = sqlx::query(&format!("SELECT {ADMIN_COLUMNS} FROM admins ORDER BY username COLLATE NOCASE"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(admin_from_row).collect()
+    }
+
+    async fn create_admin(&self, username: &str, password_hash: &str, role: Role, actor: &Actor) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO admins (username, password_hash, role, must_change_password, created_at) VALUES (?, ?, ?, 1, ?) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.code())
+        .bind(actor.at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let audit = NewAudit {
+            action: AuditAction::UserCreate,
+            object_type: ObjectType::User,
+            object_id: username.to_owned(),
+            object_name: username.to_owned(),
+            before: None,
+            after: Some(json!({ "role": role.code(), "disabled": false })),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_admin(
+        &self,
+        username: &str,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        actor: &Actor,
+    ) -> StoreResult<UserUpdate> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE username = ?"))
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = row.as_ref().map(admin_from_row).transpose()? else { return Ok(UserUpdate::NotFound) };
+        let (new_role, new_disabled) = (role.unwrap_or(before.role), disabled.unwrap_or(before.disabled));
+        let was_active_admin = before.role == Role::Administrator && !before.disabled;
+        if was_active_admin && (new_role != Role::Administrator || new_disabled) {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM admins WHERE role = 'administrator' AND disabled = 0 AND id <> ?",
+            )
+            .bind(before.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Ok(UserUpdate::LastAdministrator);
+            }
+        }
+        sqlx::query("UPDATE admins SET role = ?, disabled = ? WHERE id = ?")
+            .bind(new_role.code())
+            .bind(new_disabled)
+            .bind(before.id)
+            .execute(&mut *tx)
+            .await?;
+        if new_disabled {
+            sqlx::query("DELETE FROM sessions WHERE admin_id = ?").bind(before.id).execute(&mut *tx).await?;
+        }
+        let audit = NewAudit {
+            action: AuditAction::UserUpdate,
+            object_type: ObjectType::User,
+            object_id: username.to_owned(),
+            object_name: username.to_owned(),
+            before: Some(json!({ "role": before.role.code(), "disabled": before.disabled })),
+            after: Some(json!({ "role": new_role.code(), "disabled": new_disabled })),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(UserUpdate::Updated(AdminRecord { role: new_role, disabled: new_disabled, ..before }))
+    }
+
+    async fn change_password(&self, admin_id: i64, password_hash: &str, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE admins SET password_hash = ?, must_change_password = 0 WHERE id = ?")
+            .bind(password_hash)
+            .bind(admin_id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = NewAudit {
+            action: AuditAction::PasswordChange,
+            object_type: ObjectType::User,
+            object_id: actor.username.clone(),
+            object_name: actor.username.clone(),
+            before: None,
+            after: None,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_audit(&self, actor: &Actor, entry: NewAudit) -> StoreResult<()> {
+        write_audit(&mut *self.write.acquire().await?, actor, &entry).await
+    }
+
+    async fn audit_log(&self, query: &AuditQuery) -> StoreResult<(Vec<AuditEntry>, u64)> {
+        let filter = |builder: &mut QueryBuilder<'_, Sqlite>| {
+            builder.push(" WHERE 1 = 1");
+            if let Some(actor) = &query.actor {
+                builder.push(" AND actor = ").push_bind(actor.clone());
+            }
+            if let Some(kind) = query.object_type {
+                builder.push(" AND object_type = ").push_bind(kind.code());
+            }
+            if let Some(id) = &query.object_id {
+                builder.push(" AND object_id = ").push_bind(id.clone());
+            }
+            if let Some(action) = query.action {
+                builder.push(" AND action = ").push_bind(action.code());
+            }
+            if let Some(since) = query.since {
+                builder.push(" AND at >= ").push_bind(since);
+            }
+            if let Some(until) = query.until {
+                builder.push(" AND at < ").push_bind(until);
+            }
+        };
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
+        filter(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        let mut page = QueryBuilder::<Sqlite>::new(
+            "SELECT id, at, actor, address, action, object_type, object_id, object_name, before, after FROM audit_log",
+        );
+        filter(&mut page);
+        page.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.per_page));
+        page.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.read).await?;
+        let entries = rows.iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((entries, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn create_session(
@@ -403,8 +550,9 @@ impl Store for SqliteStore {
 
     async fn session_admin(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<Option<AdminRecord>> {
         let row = sqlx::query(
-            "SELECT a.id, a.username, a.password_hash, a.disabled FROM sessions s JOIN admins a ON a.id = s.admin_id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
+            "SELECT a.id, a.username, a.password_hash, a.disabled, a.role, a.must_change_password, a.created_at \
+             FROM sessions s JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ? \
+             AND a.disabled = 0",
         )
         .bind(token_hash)
         .bind(now)
@@ -438,9 +586,15 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn update_tenant(&self, switches: Option<TenantSwitches>, licences: Option<Licences>) -> StoreResult<()> {
+    async fn update_tenant(
+        &self,
+        switches: Option<TenantSwitches>,
+        licences: Option<Licences>,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
+        let before = tenant_snapshot(&mut tx).await?;
         if let Some(switches) = switches {
             sqlx::query(
                 "UPDATE tenant SET security_settings_management = ?, enforce_security_configuration = ? WHERE id = 1",
@@ -459,12 +613,37 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        let after = tenant_snapshot(&mut tx).await?;
+        let audit = NewAudit {
+            action: AuditAction::TenantUpdate,
+            object_type: ObjectType::Tenant,
+            object_id: "tenant".to_owned(),
+            object_name: "Tenant".to_owned(),
+            before: Some(before),
+            after: Some(after),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn set_onboarding_token(&self, token: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE tenant SET onboarding_token = ? WHERE id = 1").bind(token).execute(&self.write).await?;
+    async fn set_onboarding_token(&self, token: &str, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let old: String =
+            sqlx::query_scalar("SELECT onboarding_token FROM tenant WHERE id = 1").fetch_one(&mut *tx).await?;
+        sqlx::query("UPDATE tenant SET onboarding_token = ? WHERE id = 1").bind(token).execute(&mut *tx).await?;
+        // Never the token itself: its last four characters tell the versions apart.
+        let tail = |token: &str| json!({ "token_ends_with": token.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<String>() });
+        let audit = NewAudit {
+            action: AuditAction::TokenRotate,
+            object_type: ObjectType::Tenant,
+            object_id: "tenant".to_owned(),
+            object_name: "Onboarding token".to_owned(),
+            before: Some(tail(&old)),
+            after: Some(tail(token)),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -613,12 +792,25 @@ impl Store for SqliteStore {
         row.as_ref().map(device_from_row).transpose()
     }
 
-    async fn request_sync(&self, device_id: &str) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE devices SET sync_requested = 1 WHERE id = ?")
-            .bind(device_id)
-            .execute(&self.write)
-            .await?;
-        Ok(result.rows_affected() == 1)
+    async fn request_sync(&self, device_id: &str, actor: &Actor) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let hostname: Option<String> =
+            sqlx::query_scalar("UPDATE devices SET sync_requested = 1 WHERE id = ? RETURNING hostname")
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(hostname) = hostname else { return Ok(false) };
+        let audit = NewAudit {
+            action: AuditAction::DeviceSync,
+            object_type: ObjectType::Device,
+            object_id: device_id.to_owned(),
+            object_name: hostname,
+            before: None,
+            after: None,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn all_device_facts(&self) -> StoreResult<Vec<(String, DeviceFacts)>> {
@@ -667,8 +859,10 @@ impl Store for SqliteStore {
         Ok(groups)
     }
 
-    async fn create_group(&self, group: &GroupRecord, now: UnixSeconds) -> StoreResult<bool> {
+    async fn create_group(&self, group: &GroupRecord, actor: &Actor) -> StoreResult<bool> {
         let _bump = self.bump_on_drop();
+        let now = actor.at;
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query(
             "INSERT INTO groups (id, name, description, kind, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO NOTHING",
@@ -680,9 +874,23 @@ impl Store for SqliteStore {
         .bind(&group.rule)
         .bind(now)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let after = group_snapshot(&mut tx, &group.id).await?.map(|(_, value)| value);
+        let audit = NewAudit {
+            action: AuditAction::GroupCreate,
+            object_type: ObjectType::Group,
+            object_id: group.id.clone(),
+            object_name: group.name.clone(),
+            before: None,
+            after,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn update_group(
@@ -691,15 +899,12 @@ impl Store for SqliteStore {
         name: Option<&str>,
         description: Option<&str>,
         rule: Option<&str>,
-        now: UnixSeconds,
+        actor: &Actor,
     ) -> StoreResult<Option<bool>> {
         let _bump = self.bump_on_drop();
+        let now = actor.at;
         let mut tx = self.write.begin().await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM groups WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Ok(None);
-        }
+        let Some((_, before)) = group_snapshot(&mut tx, id).await? else { return Ok(None) };
         if let Some(name) = name {
             let taken: Option<String> = sqlx::query_scalar("SELECT id FROM groups WHERE name = ? AND id <> ?")
                 .bind(name)
@@ -721,17 +926,40 @@ impl Store for SqliteStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let (name, after) = group_snapshot(&mut tx, id).await?.unwrap_or_default();
+        let audit = NewAudit {
+            action: AuditAction::GroupUpdate,
+            object_type: ObjectType::Group,
+            object_id: id.to_owned(),
+            object_name: name,
+            before: Some(before),
+            after: Some(after),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
         Ok(Some(true))
     }
 
-    async fn delete_group(&self, id: &str) -> StoreResult<bool> {
+    async fn delete_group(&self, id: &str, actor: &Actor) -> StoreResult<bool> {
         let _bump = self.bump_on_drop();
-        let result = sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(&self.write).await?;
-        Ok(result.rows_affected() == 1)
+        let mut tx = self.write.begin().await?;
+        let Some((name, before)) = group_snapshot(&mut tx, id).await? else { return Ok(false) };
+        sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        let audit = NewAudit {
+            action: AuditAction::GroupDelete,
+            object_type: ObjectType::Group,
+            object_id: id.to_owned(),
+            object_name: name,
+            before: Some(before),
+            after: None,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn add_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<Vec<String>> {
+    async fn add_group_members(&self, id: &str, device_ids: &[String], actor: &Actor) -> StoreResult<Vec<String>> {
+        let now = actor.at;
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let mut unknown = Vec::new();
@@ -755,11 +983,13 @@ impl Store for SqliteStore {
                 .await?;
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
+        membership_audit(&mut tx, actor, id, None, Some(json!({ "added_devices": device_ids }))).await?;
         tx.commit().await?;
         Ok(Vec::new())
     }
 
-    async fn remove_group_members(&self, id: &str, device_ids: &[String], now: UnixSeconds) -> StoreResult<()> {
+    async fn remove_group_members(&self, id: &str, device_ids: &[String], actor: &Actor) -> StoreResult<()> {
+        let now = actor.at;
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         for device_id in device_ids {
@@ -770,11 +1000,13 @@ impl Store for SqliteStore {
                 .await?;
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
+        membership_audit(&mut tx, actor, id, Some(json!({ "removed_devices": device_ids })), None).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn nest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<NestOutcome> {
+    async fn nest_group(&self, parent: &str, child: &str, actor: &Actor) -> StoreResult<NestOutcome> {
+        let now = actor.at;
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let n_known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE id IN (?, ?)")
@@ -797,11 +1029,13 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
+        nesting_audit(&mut tx, actor, parent, child, true).await?;
         tx.commit().await?;
         Ok(NestOutcome::Nested)
     }
 
-    async fn unnest_group(&self, parent: &str, child: &str, now: UnixSeconds) -> StoreResult<bool> {
+    async fn unnest_group(&self, parent: &str, child: &str, actor: &Actor) -> StoreResult<bool> {
+        let now = actor.at;
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let result = sqlx::query("DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?")
@@ -809,9 +1043,13 @@ impl Store for SqliteStore {
             .bind(child)
             .execute(&mut *tx)
             .await?;
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
+        nesting_audit(&mut tx, actor, parent, child, false).await?;
         tx.commit().await?;
-        Ok(result.rows_affected() == 1)
+        Ok(true)
     }
 
     async fn list_policies(&self) -> StoreResult<Vec<Policy>> {
@@ -829,7 +1067,7 @@ impl Store for SqliteStore {
         row.as_ref().map(policy_from_row).transpose()
     }
 
-    async fn create_policy(&self, policy: &Policy) -> StoreResult<bool> {
+    async fn create_policy(&self, policy: &Policy, action: AuditAction, actor: &Actor) -> StoreResult<bool> {
         let _bump = self.bump_on_drop();
         let document = to_json(&policy.draft)?;
         let mut tx = self.write.begin().await?;
@@ -851,6 +1089,15 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         insert_version(&mut tx, &policy.id, policy.version, &document, policy.updated_at, &policy.updated_by).await?;
+        let audit = NewAudit {
+            action,
+            object_type: ObjectType::Policy,
+            object_id: policy.id.clone(),
+            object_name: policy.draft.name.trim().to_owned(),
+            before: None,
+            after: Some(policy_snapshot(&document, policy.version)?),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -860,15 +1107,17 @@ impl Store for SqliteStore {
         id: &str,
         expected_version: u64,
         draft: &PolicyDraft,
-        actor: &str,
-        now: UnixSeconds,
+        actor: &Actor,
     ) -> StoreResult<PolicyUpdate> {
         let _bump = self.bump_on_drop();
+        let (now, by) = (actor.at, actor.username.as_str());
         let document = to_json(draft)?;
         let mut tx = self.write.begin().await?;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM policies WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
-        let Some(current) = current else { return Ok(PolicyUpdate::NotFound) };
+        let current: Option<(i64, String)> = sqlx::query_as("SELECT version, document FROM policies WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((current, old_document)) = current else { return Ok(PolicyUpdate::NotFound) };
         let current = u64::try_from(current).unwrap_or(0);
         if current != expected_version {
             return Ok(PolicyUpdate::Stale { current });
@@ -891,11 +1140,20 @@ impl Store for SqliteStore {
         .bind(to_i64(next))
         .bind(&document)
         .bind(now)
-        .bind(actor)
+        .bind(by)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        insert_version(&mut tx, id, next, &document, now, actor).await?;
+        insert_version(&mut tx, id, next, &document, now, by).await?;
+        let audit = NewAudit {
+            action: AuditAction::PolicyUpdate,
+            object_type: ObjectType::Policy,
+            object_id: id.to_owned(),
+            object_name: draft.name.trim().to_owned(),
+            before: Some(policy_snapshot(&old_document, current)?),
+            after: Some(policy_snapshot(&document, next)?),
+        };
+        write_audit(&mut tx, actor, &audit).await?;
         let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?"))
             .bind(id)
             .fetch_one(&mut *tx)
@@ -905,10 +1163,26 @@ impl Store for SqliteStore {
         Ok(PolicyUpdate::Updated(policy))
     }
 
-    async fn delete_policy(&self, id: &str) -> StoreResult<bool> {
+    async fn delete_policy(&self, id: &str, actor: &Actor) -> StoreResult<bool> {
         let _bump = self.bump_on_drop();
-        let result = sqlx::query("DELETE FROM policies WHERE id = ?").bind(id).execute(&self.write).await?;
-        Ok(result.rows_affected() == 1)
+        let mut tx = self.write.begin().await?;
+        let old: Option<(String, i64, String)> =
+            sqlx::query_as("DELETE FROM policies WHERE id = ? RETURNING name, version, document")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((name, version, document)) = old else { return Ok(false) };
+        let audit = NewAudit {
+            action: AuditAction::PolicyDelete,
+            object_type: ObjectType::Policy,
+            object_id: id.to_owned(),
+            object_name: name,
+            before: Some(policy_snapshot(&document, version)?),
+            after: None,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn policy_versions(&self, id: &str) -> StoreResult<Vec<PolicyVersion>> {
@@ -1032,12 +1306,138 @@ impl Store for SqliteStore {
     }
 }
 
+const ADMIN_COLUMNS: &str = "id, username, password_hash, disabled, role, must_change_password, created_at";
+
 fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
     Ok(AdminRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get("disabled")?,
+        role: code(row, "role", Role::from_code)?,
+        must_change_password: row.try_get("must_change_password")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Writes an audit entry on the connection of the change's transaction.
+async fn write_audit(conn: &mut SqliteConnection, actor: &Actor, audit: &NewAudit) -> StoreResult<()> {
+    let json = |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, address, action, object_type, object_id, object_name, before, after) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(actor.at)
+    .bind(&actor.username)
+    .bind(&actor.address)
+    .bind(audit.action.code())
+    .bind(audit.object_type.code())
+    .bind(&audit.object_id)
+    .bind(&audit.object_name)
+    .bind(json(&audit.before))
+    .bind(json(&audit.after))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn tenant_snapshot(conn: &mut SqliteConnection) -> StoreResult<serde_json::Value> {
+    let (ssm, enforce, mde, p1): (bool, bool, bool, bool) = sqlx::query_as(
+        "SELECT security_settings_management, enforce_security_configuration, licence_defender_for_endpoint, \
+         licence_directory_premium_p1 FROM tenant WHERE id = 1",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(json!({
+        "security_settings_management": ssm,
+        "enforce_security_configuration": enforce,
+        "licence_defender_for_endpoint": mde,
+        "licence_directory_premium_p1": p1,
+    }))
+}
+
+/// A group's name and its audited values (name, description, kind, rule).
+async fn group_snapshot(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<(String, serde_json::Value)>> {
+    let row: Option<(String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT name, description, kind, rule FROM groups WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(name, description, kind, rule)| {
+        let value = json!({ "name": name, "description": description, "kind": kind, "rule": rule });
+        (name, value)
+    }))
+}
+
+async fn membership_audit(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    group_id: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> StoreResult<()> {
+    let name: String = sqlx::query_scalar("SELECT name FROM groups WHERE id = ?")
+        .bind(group_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or_default();
+    let audit = NewAudit {
+        action: AuditAction::GroupMembers,
+        object_type: ObjectType::Group,
+        object_id: group_id.to_owned(),
+        object_name: name,
+        before,
+        after,
+    };
+    write_audit(conn, actor, &audit).await
+}
+
+async fn nesting_audit(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    parent: &str,
+    child: &str,
+    nested: bool,
+) -> StoreResult<()> {
+    let name = |id: &str| sqlx::query_scalar::<_, String>("SELECT name FROM groups WHERE id = ?").bind(id.to_owned());
+    let parent_name = name(parent).fetch_optional(&mut *conn).await?.unwrap_or_default();
+    let child_name = name(child).fetch_optional(&mut *conn).await?.unwrap_or_default();
+    let value = json!({ "nested_group": child, "nested_group_name": child_name });
+    let audit = NewAudit {
+        action: AuditAction::GroupNesting,
+        object_type: ObjectType::Group,
+        object_id: parent.to_owned(),
+        object_name: parent_name,
+        before: (!nested).then(|| value.clone()),
+        after: nested.then_some(value),
+    };
+    write_audit(conn, actor, &audit).await
+}
+
+/// A policy version's audited values: its version and its whole draft.
+fn policy_snapshot(document: &str, version: impl Into<i128>) -> StoreResult<serde_json::Value> {
+    let draft: serde_json::Value = serde_json::from_str(document)
+        .map_err(|e| StoreError::Corrupt(format!("stored policy does not parse: {e}")))?;
+    Ok(json!({ "version": i64::try_from(version.into()).unwrap_or(i64::MAX), "policy": draft }))
+}
+
+fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
+    let value = |column: &str| -> StoreResult<Option<serde_json::Value>> {
+        let text: Option<String> = row.try_get(column)?;
+        text.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("audit {column}: {e}"))))
+            .transpose()
+    };
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        address: row.try_get("address")?,
+        action: code(row, "action", AuditAction::from_code)?,
+        object_type: code(row, "object_type", ObjectType::from_code)?,
+        object_id: row.try_get("object_id")?,
+        object_name: row.try_get("object_name")?,
+        before: value("before")?,
+        after: value("after")?,
     })
 }
 

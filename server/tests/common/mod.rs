@@ -57,9 +57,15 @@ impl TestApp {
         let config = Config { public_url: base_url.clone(), ..Config::default() };
         let router = server::router(AppState::new(Arc::new(store), config));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the test server stops only when aborted");
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .await
+                .expect("the test server stops only when aborted");
         });
-        let app = Self { base_url, client: reqwest::Client::new(), server, _data_dir: data_dir };
+        let mut headers = reqwest::header::HeaderMap::new();
+        // What the admin center sends with every request (CSRF defence); tests of its absence use a bare client.
+        headers.insert(server::access::CSRF_HEADER, reqwest::header::HeaderValue::from_static("1"));
+        let client = reqwest::Client::builder().default_headers(headers).build()?;
+        let app = Self { base_url, client, server, _data_dir: data_dir };
 
         // The listener is bound before the server task starts, so the first request already waits in its backlog.
         let health = app.request(Method::GET, "/api/v1/health").send().await?;
@@ -94,6 +100,36 @@ impl TestApp {
         anyhow::ensure!(response.status() == StatusCode::OK, "sign-in failed: {}", response.status());
         let set_cookie = session_set_cookie(&response).context("sign-in set no session cookie")?;
         cookie_pair(&set_cookie).context("the session cookie has no value")
+    }
+
+    /// Signs in as `username` and returns the `Cookie` header value.
+    pub async fn sign_in_as(&self, username: &str, password: &str) -> anyhow::Result<String> {
+        let response = self.sign_in(username, password).await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "sign-in of {username} failed: {}", response.status());
+        let set_cookie = session_set_cookie(&response).context("sign-in set no session cookie")?;
+        cookie_pair(&set_cookie).context("the session cookie has no value")
+    }
+
+    /// Invites `username` with `role` as the admin, replaces the one-time password with `password`, and returns the
+    /// user's `Cookie` header value.
+    pub async fn user_with_role(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        password: &str,
+    ) -> anyhow::Result<String> {
+        let response = self
+            .admin_request(Method::POST, "/api/v1/users", admin)
+            .json(&json!({"username": username, "role": role}))
+            .send()
+            .await?;
+        let created: shared::access::CreatedUser = json_body(response, StatusCode::CREATED).await?;
+        let cookie = self.sign_in_as(username, &created.one_time_password).await?;
+        let change = json!({"current_password": created.one_time_password, "new_password": password});
+        let response = self.admin_request(Method::POST, "/api/v1/auth/password", &cookie).json(&change).send().await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "password change failed: {}", response.status());
+        Ok(cookie)
     }
 
     /// GETs `path` as the admin, checks the 200, and decodes the body.
