@@ -329,3 +329,41 @@ pub fn csv_url(table: CsvTable<'_>) -> String {
         CsvTable::DeviceSettings(id, device_id) => format!("{}/settings.csv", policy_device_path(id, device_id)),
     }
 }
+
+/// Replaces the signed-in user's password.
+pub async fn change_password(change: &shared::access::ChangePassword) -> ApiResult<Me> {
+    request("POST", "/api/v1/auth/password", Some(change)).await
+}
+
+/// Every user account.
+pub async fn users() -> ApiResult<Vec<shared::access::UserSummary>> {
+    get("/api/v1/users").await
+}
+
+/// Invites a user.
+pub async fn create_user(create: &shared::access::CreateUser) -> ApiResult<shared::access::CreatedUser> {
+    request("POST", "/api/v1/users", Some(create)).await
+}
+
+/// Changes a user's role or disables/enables the account.
+pub async fn update_user(
+    username: &str,
+    update: &shared::access::UpdateUser,
+) -> ApiResult<shared::access::UserSummary> {
+    request("PATCH", &format!("/api/v1/users/{}", shared::query::percent_encode(username)), Some(update)).await
+}
+
+/// One page of the audit log for a query string (`actor=…&object_type=…`).
+pub async fn audit(query: &str) -> ApiResult<shared::audit::AuditPage> {
+    get(&format!("/api/v1/audit?{query}")).await
+}
+
+/// The audit log as CSV, for the same query string.
+pub fn audit_csv_url(query: &str) -> String {
+    format!("/api/v1/audit.csv?{query}")
+}
+
+/// Asks a device to check in for all its policies at its next poll.
+pub async fn sync_device(id: &str) -> ApiResult<()> {
+    request::<(), ()>("POST", &format!("/api/v1/devices/{}/sync", shared::query::percent_encode(id)), None).await
+}

@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::{NavigateOptions, path};
 
 use crate::api;
+use crate::components::Can;
 use crate::pages::devices::{DeviceDetailPage, DevicesPage};
 use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
@@ -15,6 +16,7 @@ use crate::pages::policies::{
 };
 use crate::pages::tenant::TenantPage;
 use crate::session::{provide_session, use_session};
+use shared::access::Permission;
 
 /// The admin center.
 #[component]
@@ -39,6 +41,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("policies/:id/report/:device") view=PolicyDeviceReportPage/>
                     <Route path=path!("policies/:id/settings-status") view=PolicySettingsStatusPage/>
                     <Route path=path!("tenant") view=TenantPage/>
+                    <Route path=path!("users") view=crate::pages::users::UsersPage/>
+                    <Route path=path!("audit") view=crate::pages::audit::AuditPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -91,6 +95,7 @@ fn Shell() -> impl IntoView {
                 <div class="topbar-user">
                     {move || session.0.get().map(|me| view! {
                         <span class="username" data-testid="signed-in-user">{me.username}</span>
+                        <span class="role" data-testid="signed-in-role">{me.role.label()}</span>
                         <button class="button subtle" on:click=sign_out.clone()>"Sign out"</button>
                     })}
                 </div>
@@ -102,11 +107,20 @@ fn Shell() -> impl IntoView {
                 <A href="/endpoint-security/antivirus">"Antivirus"</A>
                 <A href="/endpoint-security/firewall">"Firewall"</A>
                 <span class="nav-heading">"Administration"</span>
-                <A href="/tenant">"Tenant administration"</A>
+                <Can permission=Permission::ViewTenant>
+                    <A href="/tenant">"Tenant administration"</A>
+                    <A href="/users">"Users"</A>
+                </Can>
+                <A href="/audit">"Audit log"</A>
             </nav>
             <main class="content">
                 <Show when=move || session.0.get().is_some() fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    <Outlet/>
+                    <Show
+                        when=move || session.0.get().is_some_and(|me| !me.must_change_password)
+                        fallback=|| view! { <crate::pages::password::ChangePasswordForm/> }
+                    >
+                        <Outlet/>
+                    </Show>
                 </Show>
             </main>
         </div>

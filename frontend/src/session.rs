@@ -16,3 +16,9 @@ pub fn provide_session() {
 pub fn use_session() -> Session {
     expect_context::<Session>()
 }
+
+/// Whether the signed-in user's role allows `permission` (false while the session is unknown).
+pub fn can(permission: shared::access::Permission) -> Signal<bool> {
+    let session = use_session();
+    Signal::derive(move || session.0.get().is_some_and(|me| me.can(permission)))
+}

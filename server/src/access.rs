@@ -45,7 +45,7 @@ const fn route(method: &'static str, path: &'static str, access: Access, summary
 }
 
 use Access::{Device, Needs, Public, SignedIn};
-use Permission::{ManageEndpointSecurity as Manage, ManageTenant, ManageUsers, Read};
+use Permission::{ManageEndpointSecurity as Manage, ManageTenant, ManageUsers, Read, ViewTenant};
 
 /// Every route of the API.
 pub const ROUTES: &[RouteSpec] = &[
@@ -55,7 +55,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/auth/logout", SignedIn, "Sign out"),
     route("GET", "/auth/me", SignedIn, "The signed-in user, role and permissions"),
     route("POST", "/auth/password", SignedIn, "Replace one's own password"),
-    route("GET", "/users", Needs(Read), "Every user account"),
+    route("GET", "/users", Needs(ViewTenant), "Every user account"),
     route("POST", "/users", Needs(ManageUsers), "Invite a user with a one-time password"),
     route("PATCH", "/users/{username}", Needs(ManageUsers), "Change a user's role, or disable or enable the account"),
     route("GET", "/audit", Needs(Read), "The audit log, filtered and paged"),
@@ -92,7 +92,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV"),
     route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting"),
     route("GET", "/policies/{id}/report/devices/{device_id}/settings.csv", Needs(Read), "The same, as CSV"),
-    route("GET", "/tenant", Needs(Read), "Tenant settings and the prerequisite checklist"),
+    route("GET", "/tenant", Needs(ViewTenant), "Tenant settings and the prerequisite checklist"),
     route("PATCH", "/tenant", Needs(ManageTenant), "Change the switches or licences"),
     route("POST", "/tenant/onboarding-token/rotate", Needs(ManageTenant), "Replace the onboarding token"),
     route("GET", "/tenant/onboarding-package", Needs(ManageTenant), "Download the onboarding package"),

@@ -62,7 +62,7 @@ async fn signing_in_with_the_right_password_sets_an_http_only_strict_session_coo
     assert_eq!(
         me,
         json!({"username": ADMIN_USER, "role": "administrator", "must_change_password": false,
-               "permissions": ["read", "manage_endpoint_security", "manage_tenant", "manage_users"]})
+               "permissions": ["read", "view_tenant", "manage_endpoint_security", "manage_tenant", "manage_users"]})
     );
     Ok(())
 }

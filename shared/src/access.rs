@@ -22,8 +22,10 @@ string_enum! {
 string_enum! {
     /// One thing a role allows.
     pub enum Permission {
-        /// Read every page, report and the audit log.
-        Read = ("read", "Read everything"),
+        /// Read devices, groups, policies, reports and the audit log.
+        Read = ("read", "Read devices, groups, policies and reports"),
+        /// Read tenant administration: switches, licences, users (the onboarding token stays masked).
+        ViewTenant = ("view_tenant", "View tenant administration"),
         /// Groups, policies, assignments, imports, and Policy sync on devices.
         ManageEndpointSecurity = ("manage_endpoint_security", "Manage endpoint security settings"),
         /// Tenant switches, licences and the onboarding token.
@@ -38,9 +40,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Administrator => &[Read, ManageEndpointSecurity, ManageTenant, ManageUsers],
+            Role::Administrator => &[Read, ViewTenant, ManageEndpointSecurity, ManageTenant, ManageUsers],
             Role::EndpointSecurityManager => &[Read, ManageEndpointSecurity],
-            Role::ReadOnlyOperator => &[Read],
+            Role::ReadOnlyOperator => &[Read, ViewTenant],
         }
     }
 
@@ -147,12 +149,12 @@ mod tests {
     fn each_role_allows_exactly_its_permissions() {
         use Permission::*;
         let table = [
-            (Role::Administrator, [true, true, true, true]),
-            (Role::EndpointSecurityManager, [true, true, false, false]),
-            (Role::ReadOnlyOperator, [true, false, false, false]),
+            (Role::Administrator, [true, true, true, true, true]),
+            (Role::EndpointSecurityManager, [true, false, true, false, false]),
+            (Role::ReadOnlyOperator, [true, true, false, false, false]),
         ];
         for (role, expected) in table {
-            let actual = [Read, ManageEndpointSecurity, ManageTenant, ManageUsers].map(|p| role.allows(p));
+            let actual = [Read, ViewTenant, ManageEndpointSecurity, ManageTenant, ManageUsers].map(|p| role.allows(p));
             assert_eq!(actual, expected, "{role}");
         }
         assert_eq!(Permission::ManageEndpointSecurity.label(), "Manage endpoint security settings");

@@ -47,3 +47,23 @@ pub fn EligibilityBadge(eligibility: shared::eligibility::Eligibility) -> impl I
     let label = if eligibility.is_eligible() { "Eligible" } else { "Not applicable" };
     view! { <span class=class title=eligibility.reason.clone()>{label}</span> }
 }
+
+/// Its children only when the signed-in user's role allows `permission`: actions a role may not take are not shown.
+#[component]
+pub fn Can(permission: shared::access::Permission, children: ChildrenFn) -> impl IntoView {
+    let allowed = crate::session::can(permission);
+    view! { <Show when=move || allowed.get()>{children()}</Show> }
+}
+
+/// In place of a page the role may not use (opened by its address).
+#[component]
+pub fn NotAllowed(what: &'static str) -> impl IntoView {
+    let session = crate::session::use_session();
+    let role = move || session.0.get().map(|me| me.role.label()).unwrap_or_default();
+    view! {
+        <div class="notice warning" role="alert" data-testid="not-allowed">
+            <p>{move || format!("Your role, {}, does not allow you to {what}.", role())}</p>
+            <p><a href="/devices">"Go to Devices"</a></p>
+        </div>
+    }
+}

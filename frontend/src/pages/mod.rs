@@ -1,7 +1,10 @@
 //! One folder or file per screen.
 
+pub mod audit;
 pub mod devices;
 pub mod groups;
 pub mod login;
+pub mod password;
 pub mod policies;
 pub mod tenant;
+pub mod users;

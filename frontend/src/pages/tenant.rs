@@ -6,10 +6,24 @@ use shared::tenant::{Licences, TenantSwitches};
 
 use crate::api::{self, ApiFailure};
 use crate::components::ErrorNotice;
+use shared::access::Permission;
 
-/// The tenant administration page.
+/// The tenant administration page, for roles that may see it; only Administrators change it.
 #[component]
 pub fn TenantPage() -> impl IntoView {
+    let allowed = crate::session::can(Permission::ViewTenant);
+    view! {
+        <Show when=move || allowed.get() fallback=|| view! { <crate::components::NotAllowed what="open tenant administration"/> }>
+            <Tenant/>
+        </Show>
+    }
+}
+
+#[component]
+fn Tenant() -> impl IntoView {
+    let manage = crate::session::can(Permission::ManageTenant);
+    // Roles that may only read see the controls disabled.
+    let locked = Signal::derive(move || !manage.get());
     let tenant = RwSignal::new(None::<TenantView>);
     let failure = RwSignal::new(None::<ApiFailure>);
     let saving = RwSignal::new(false);
@@ -51,14 +65,14 @@ pub fn TenantPage() -> impl IntoView {
                         label="Security settings management (Defender side)"
                         help="Lets onboarded devices receive security settings from this admin center instead of an MDM."
                         on=switches.security_settings_management
-                        disabled=saving
+                        disabled=Signal::derive(move || saving.get() || locked.get())
                         toggle=move |on| update(UpdateTenant { switches: Some(TenantSwitches { security_settings_management: on, ..switches }), licences: None })
                     />
                     <Switch
                         label="Allow Defender for Endpoint to enforce endpoint security configurations"
                         help="The admin-center side: supported devices that no MDM manages become eligible."
                         on=switches.enforce_security_configuration
-                        disabled=saving
+                        disabled=Signal::derive(move || saving.get() || locked.get())
                         toggle=move |on| update(UpdateTenant { switches: Some(TenantSwitches { enforce_security_configuration: on, ..switches }), licences: None })
                     />
                 </section>
@@ -66,17 +80,26 @@ pub fn TenantPage() -> impl IntoView {
                     <h2>"Licences"</h2>
                     <p class="muted">"Rampart cannot check licences; declare the ones your tenant holds."</p>
                     <label class="check">
-                        <input type="checkbox" prop:checked=licences.defender_for_endpoint disabled=move || saving.get()
+                        <input type="checkbox" prop:checked=licences.defender_for_endpoint disabled=move || saving.get() || locked.get()
                             on:change=move |ev| update(UpdateTenant { switches: None, licences: Some(Licences { defender_for_endpoint: event_target_checked(&ev), ..licences }) })/>
                         "Microsoft Defender for Endpoint licences"
                     </label>
                     <label class="check">
-                        <input type="checkbox" prop:checked=licences.directory_premium_p1 disabled=move || saving.get()
+                        <input type="checkbox" prop:checked=licences.directory_premium_p1 disabled=move || saving.get() || locked.get()
                             on:change=move |ev| update(UpdateTenant { switches: None, licences: Some(Licences { directory_premium_p1: event_target_checked(&ev), ..licences }) })/>
                         "Directory premium (P1) licence"
                     </label>
                 </section>
-                <OnboardingToken token=view.onboarding_token.clone() apply/>
+                {if manage.get_untracked() {
+                    view! { <OnboardingToken token=view.onboarding_token.clone() apply/> }.into_any()
+                } else {
+                    view! {
+                        <section class="card">
+                            <h2>"Onboarding"</h2>
+                            <p class="muted" data-testid="onboarding-token">{format!("Only Administrators see the onboarding token (it ends with {}).", view.onboarding_token.trim_start_matches('…'))}</p>
+                        </section>
+                    }.into_any()
+                }}
                 <section class="card">
                     <h2>"Prerequisites"</h2>
                     <ul class="checklist" data-testid="prerequisites">
@@ -102,7 +125,7 @@ fn Switch(
     label: &'static str,
     help: &'static str,
     on: bool,
-    disabled: RwSignal<bool>,
+    disabled: Signal<bool>,
     toggle: impl Fn(bool) + 'static,
 ) -> impl IntoView {
     view! {

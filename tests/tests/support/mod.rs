@@ -158,7 +158,9 @@ impl Harness {
 
     /// A client of the admin API signed in as the harness's admin.
     pub async fn api(&self) -> anyhow::Result<Api> {
-        let client = reqwest::Client::new();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-rampart-csrf", reqwest::header::HeaderValue::from_static("1"));
+        let client = reqwest::Client::builder().default_headers(headers).build()?;
         let response = client
             .post(format!("{}/api/v1/auth/login", self.url))
             .json(&serde_json::json!({"username": self.username, "password": self.password}))
@@ -186,10 +188,17 @@ impl Harness {
 
     /// Signs in through the real login form, and waits for the page it leads to.
     pub async fn sign_in(&self) -> anyhow::Result<()> {
+        self.sign_in_as(&self.username, &self.password).await
+    }
+
+    /// Signs in as `username` through the login form (after signing out whoever is signed in).
+    pub async fn sign_in_as(&self, username: &str, password: &str) -> anyhow::Result<()> {
+        // Signing out whoever was signed in (before the first page there is nothing to delete).
+        let _ = self.browser.delete_all_cookies().await;
         self.open("/login").await?;
-        let username = self.wait_for(Locator::Css("#username")).await?;
-        username.send_keys(&self.username).await?;
-        self.browser.find(Locator::Css("#password")).await?.send_keys(&self.password).await?;
+        let field = self.wait_for(Locator::Css("#username")).await?;
+        field.send_keys(username).await?;
+        self.browser.find(Locator::Css("#password")).await?.send_keys(password).await?;
         self.browser.find(Locator::Css("form button[type=submit]")).await?.click().await?;
         self.wait_for(Locator::Css("[data-testid=signed-in-user]")).await?;
         Ok(())
@@ -352,6 +361,31 @@ impl Api {
     /// `GET path` as JSON.
     pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         Ok(serde_json::from_str(&self.get_text(path).await?)?)
+    }
+
+    /// `method path` with a JSON body and optional headers, failing on any status but 2xx.
+    pub async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
     }
 
     /// `POST path` with a JSON body, failing on any status but 2xx.

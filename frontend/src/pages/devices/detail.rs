@@ -8,7 +8,7 @@ use shared::policy::{definition_name, describe_value};
 use shared::report::SettingState;
 
 use crate::api;
-use crate::components::{EligibilityBadge, ErrorNotice, StateBadge};
+use crate::components::{Can, EligibilityBadge, ErrorNotice, StateBadge};
 use crate::format;
 
 /// The device detail page.
@@ -82,10 +82,25 @@ fn DeviceFacts(device: DeviceDetail) -> impl IntoView {
     } else {
         summary.eligibility.reason.clone()
     };
+    let device_id = summary.id.clone();
+    let sync_state = RwSignal::new(if device.sync_requested { Some(Ok(())) } else { None::<Result<(), String>> });
+    let sync = move |_| {
+        let device_id = device_id.clone();
+        leptos::task::spawn_local(async move {
+            sync_state.set(Some(api::sync_device(&device_id).await.map_err(|failure| failure.to_string())));
+        });
+    };
     view! {
-        <div class="page-head">
+        <div class="page-head row">
             <h1>{facts.hostname.to_string()}</h1>
+            <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                <button class="button" on:click=sync.clone() disabled=move || matches!(sync_state.get(), Some(Ok(())))>"Policy sync"</button>
+            </Can>
         </div>
+        {move || sync_state.get().map(|state| match state {
+            Ok(()) => view! { <div class="notice success" role="status"><p>"Sync requested: the device checks in for all its policies at its next poll."</p></div> }.into_any(),
+            Err(message) => view! { <div class="notice error" role="alert"><p>{message}</p></div> }.into_any(),
+        })}
         <section class="card">
             <h2>"Security settings management"</h2>
             <p><EligibilityBadge eligibility=summary.eligibility/> " " {reason}</p>

@@ -12,7 +12,7 @@ use shared::device::{ManagedBy, OsProduct};
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 
 use crate::api;
-use crate::components::{EligibilityBadge, ErrorNotice};
+use crate::components::{Can, EligibilityBadge, ErrorNotice};
 use crate::format;
 
 /// How often the list refreshes itself, so that check-ins show up without a reload.
@@ -118,7 +118,9 @@ pub fn DevicesPage() -> impl IntoView {
             </label>
             <button class="button subtle" on:click=move |_| page.refetch()>"Refresh"</button>
         </div>
-        <AddToGroup selected/>
+        <Can permission=shared::access::Permission::ManageEndpointSecurity>
+            <AddToGroup selected/>
+        </Can>
         <Transition fallback=|| view! { <p class="muted">"Loading devices…"</p> }>
             {move || page.get().map(|result| match result {
                 Ok(devices) => view! { <DeviceTable devices query selected go=go.clone()/> }.into_any(),

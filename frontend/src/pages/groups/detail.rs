@@ -45,7 +45,9 @@ fn GroupView(
     let failure = RwSignal::new(None::<ApiFailure>);
     let summary = detail.summary.clone();
     let id = StoredValue::new(summary.id.clone());
-    let editable = !summary.built_in;
+    // Built-in groups cannot change, and only roles that manage endpoint security see the controls.
+    let editable =
+        !summary.built_in && crate::session::can(shared::access::Permission::ManageEndpointSecurity).get_untracked();
     let is_static = summary.kind == GroupKind::Static && editable;
     let apply = move |result: ApiResult<GroupDetail>| match result {
         Ok(detail) => {
@@ -191,7 +193,7 @@ fn GroupView(
                                     <td>{member.os.label()}</td>
                                     <td>{member.managed_by.label()}</td>
                                     <td>{how}</td>
-                                    <td>{(is_static && member.direct).then(|| view! {
+                                    <td>{(is_static && member.direct && editable).then(|| view! {
                                         <button class="button subtle small" on:click=move |_| remove_member(device_id.clone())>"Remove"</button>
                                     })}</td>
                                 </tr>

@@ -6,7 +6,7 @@ use shared::api::CreateGroup;
 use shared::groups::{GroupKind, Rule, validate_group_text};
 
 use crate::api;
-use crate::components::{ErrorNotice, RuleEditor};
+use crate::components::{Can, ErrorNotice, RuleEditor};
 
 /// The Groups page.
 #[component]
@@ -19,7 +19,9 @@ pub fn GroupsPage() -> impl IntoView {
                 <h1>"Groups"</h1>
                 <p class="muted">"Policies are assigned to groups of devices. Static groups list their devices; dynamic groups follow a rule; groups can contain groups."</p>
             </div>
-            <button class="button primary" on:click=move |_| creating.set(true) disabled=move || creating.get()>"New group"</button>
+            <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                <button class="button primary" on:click=move |_| creating.set(true) disabled=move || creating.get()>"New group"</button>
+            </Can>
         </div>
         <Show when=move || creating.get()>
             <NewGroupForm cancel=move || creating.set(false)/>

@@ -79,7 +79,7 @@ pub fn PolicyHistoryPage() -> impl IntoView {
 }
 
 /// A changed value in words: a setting's value described as the review page does, other fields as their text.
-fn readable(field: &str, json: Option<String>) -> String {
+pub fn readable(field: &str, json: Option<String>) -> String {
     let Some(json) = json else { return "Not configured".to_owned() };
     if let Ok(value) = serde_json::from_str::<SettingValue>(&json) {
         return describe_value(field, &value);

@@ -7,7 +7,7 @@ use shared::catalog::Profile;
 use super::import::{FileOutcome, ImportPolicies, ImportReportView};
 use crate::api;
 use crate::api::CsvTable;
-use crate::components::{ErrorNotice, StatusBar, describe_counts};
+use crate::components::{Can, ErrorNotice, StatusBar, describe_counts};
 use crate::format;
 
 /// The policies of the type in the URL (`antivirus` or `firewall`).
@@ -31,9 +31,13 @@ pub fn PolicyListPage() -> impl IntoView {
                 <p class="muted">{move || format!("{} policies for {}.", profile.get().label(), shared::catalog::PLATFORM)}</p>
             </div>
             <div class="actions">
-                <ImportPolicies outcomes=import_outcomes imported=move || policies.refetch()/>
+                <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                    <ImportPolicies outcomes=import_outcomes imported=move || policies.refetch()/>
+                </Can>
                 <a class="button subtle" href=move || api::csv_url(CsvTable::Policies(profile.get())) download="">"Export CSV"</a>
-                <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
+                <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                    <a class="button primary" href=move || format!("/policies/new?profile={}", profile.get().code())>"Create policy"</a>
+                </Can>
             </div>
         </div>
         <ImportReportView outcomes=import_outcomes/>

@@ -9,7 +9,7 @@ mod rules_editor;
 mod settings_form;
 mod wizard;
 
-pub use history::PolicyHistoryPage;
+pub use history::{PolicyHistoryPage, readable};
 pub use list::PolicyListPage;
 pub use overview::PolicyPage;
 pub use report::{PolicyDeviceReportPage, PolicyReportPage, PolicySettingsStatusPage};

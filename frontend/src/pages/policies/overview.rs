@@ -6,7 +6,7 @@ use shared::policy::{Policy, definition_name, describe_value};
 
 use super::list_path;
 use crate::api::{self, ApiFailure};
-use crate::components::ErrorNotice;
+use crate::components::{Can, ErrorNotice};
 use crate::format;
 
 /// The policy page.
@@ -75,11 +75,15 @@ fn PolicyView(policy: Policy) -> impl IntoView {
                 <p class="muted">{format!("{} · version {} · changed {} by {}", profile.label(), policy.version, format::date_time(policy.updated_at), policy.updated_by)}</p>
             </div>
             <div class="actions">
-                <a class="button primary" href=format!("/policies/{}/edit", policy.id)>"Edit"</a>
-                <button class="button subtle" on:click=duplicate>"Duplicate"</button>
+                <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                    <a class="button primary" href=format!("/policies/{}/edit", id.get_value())>"Edit"</a>
+                    <button class="button subtle" on:click=duplicate.clone()>"Duplicate"</button>
+                </Can>
                 <a class="button subtle" href=format!("/policies/{}/history", policy.id)>"History"</a>
                 <a class="button subtle" href=api::export_url(&policy.id) download="">"Export"</a>
-                <button class="button danger" on:click=move |_| confirming.set(true)>"Delete…"</button>
+                <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                    <button class="button danger" on:click=move |_| confirming.set(true)>"Delete…"</button>
+                </Can>
             </div>
         </div>
         <Show when=move || confirming.get()>

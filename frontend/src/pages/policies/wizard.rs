@@ -59,12 +59,20 @@ pub fn NewPolicyPage() -> impl IntoView {
         settings: Vec::new(),
         assignments: Assignments::default(),
     });
-    view! { <Wizard draft existing=None/> }
+    let allowed = crate::session::can(shared::access::Permission::ManageEndpointSecurity);
+    view! {
+        <Show when=move || allowed.get() fallback=|| view! { <crate::components::NotAllowed what="create policies"/> }>
+            <Wizard draft existing=None/>
+        </Show>
+    }
 }
 
 /// *Edit*: the same pages, over the policy as it is now.
 #[component]
 pub fn EditPolicyPage() -> impl IntoView {
+    if !crate::session::can(shared::access::Permission::ManageEndpointSecurity).get_untracked() {
+        return view! { <crate::components::NotAllowed what="change policies"/> }.into_any();
+    }
     let params = use_params_map();
     let id = params.get_untracked().get("id").unwrap_or_default();
     let loaded = LocalResource::new(move || {
@@ -82,6 +90,7 @@ pub fn EditPolicyPage() -> impl IntoView {
             })}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,0 +1,213 @@
+//! The audit log: who changed what, when, from where, with the values before and after; filtered by actor, object
+//! type, action and period, newest first, and downloadable as CSV. Read-only: nothing here can change an entry.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::audit::{AuditAction, AuditEntry, ObjectType};
+use shared::policy::{PolicyDraft, definition_name, diff};
+
+use crate::api;
+use crate::components::ErrorNotice;
+use crate::format;
+
+const PERIODS: &[(&str, &str, i64)] = &[
+    ("", "Any time", 0),
+    ("day", "Last 24 hours", 86_400),
+    ("week", "Last 7 days", 604_800),
+    ("month", "Last 30 days", 2_592_000),
+];
+
+/// The audit page; its filters live in the URL.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let param = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
+    // The API's query string: the URL's filters, with the period turned into `since`.
+    let api_query = Memo::new(move |_| {
+        let mut pairs = Vec::new();
+        for key in ["actor", "object_type", "action", "page"] {
+            let value = param(key);
+            if !value.is_empty() {
+                pairs.push(format!("{key}={}", shared::query::percent_encode(&value)));
+            }
+        }
+        if let Some((_, _, seconds)) = PERIODS.iter().find(|(code, _, _)| !code.is_empty() && *code == param("period"))
+        {
+            pairs.push(format!("since={}", format::now() - seconds));
+        }
+        pairs.join("&")
+    });
+    let page = LocalResource::new(move || {
+        let query = api_query.get();
+        async move { api::audit(&query).await }
+    });
+    let set = move |key: &'static str, value: String| {
+        let mut pairs: Vec<(String, String)> = query.with(|q| {
+            ["actor", "object_type", "action", "period"]
+                .iter()
+                .filter(|k| **k != key)
+                .map(|k| (k.to_string(), q.get(k).unwrap_or_default()))
+                .collect()
+        });
+        pairs.push((key.to_owned(), value));
+        let text: Vec<String> = pairs
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", shared::query::percent_encode(&v)))
+            .collect();
+        navigate(&format!("/audit?{}", text.join("&")), Default::default());
+    };
+    view! {
+        <div class="page-head row">
+            <div>
+                <p class="breadcrumb">"Administration"</p>
+                <h1>"Audit log"</h1>
+                <p class="muted">"Every change made in this admin center, newest first. Entries cannot be edited or deleted."</p>
+            </div>
+            <div class="actions">
+                <a class="button" href=move || api::audit_csv_url(&api_query.get()) download="">"Export CSV"</a>
+            </div>
+        </div>
+        <div class="toolbar">
+            <label class="field">"Actor"
+                <input type="search" placeholder="User name" prop:value=move || param("actor")
+                    on:change={let set = set.clone(); move |ev| set("actor", event_target_value(&ev).trim().to_owned())}/>
+            </label>
+            <label class="field">"Object type"
+                <select data-testid="filter-object-type" on:change={let set = set.clone(); move |ev| set("object_type", event_target_value(&ev))}>
+                    <option value="">"Any object"</option>
+                    {ObjectType::ALL.iter().map(|t| view! { <option value=t.code() selected=move || param("object_type") == t.code()>{t.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field">"Action"
+                <select data-testid="filter-action" on:change={let set = set.clone(); move |ev| set("action", event_target_value(&ev))}>
+                    <option value="">"Any action"</option>
+                    {AuditAction::ALL.iter().map(|a| view! { <option value=a.code() selected=move || param("action") == a.code()>{a.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field">"Period"
+                <select on:change={let set = set.clone(); move |ev| set("period", event_target_value(&ev))}>
+                    {PERIODS.iter().map(|(code, label, _)| view! { <option value=*code selected=move || param("period") == *code>{*label}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading the audit log…"</p> }>
+            {move || page.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(page) => {
+                    let now = format::now();
+                    let first = if page.total == 0 { 0 } else { u64::from(page.page - 1) * u64::from(page.per_page) + 1 };
+                    let last = (first + page.items.len() as u64).saturating_sub(1);
+                    let (current, has_next) = (page.page, u64::from(page.page) * u64::from(page.per_page) < page.total);
+                    view! {
+                        <div class="table-wrap">
+                            <table class="grid" data-testid="audit-table">
+                                <thead><tr>
+                                    <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                                    <th scope="col">"Object"</th><th scope="col">"Changes"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {if page.items.is_empty() {
+                                        view! { <tr><td colspan="5" class="empty">"No entry matches."</td></tr> }.into_any()
+                                    } else {
+                                        page.items.into_iter().map(|entry| view! { <Entry entry now/> }).collect_view().into_any()
+                                    }}
+                                </tbody>
+                            </table>
+                        </div>
+                        <div class="pager">
+                            <span>{format!("{first}–{last} of {} entries", page.total)}</span>
+                            <span class="spacer"></span>
+                            <a class="button subtle" class:hidden=current <= 1 href=move || page_href(&query.get(), current - 1)>"Previous"</a>
+                            <a class="button subtle" class:hidden=!has_next href=move || page_href(&query.get(), current + 1)>"Next"</a>
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn page_href(query: &leptos_router::params::ParamsMap, page: u32) -> String {
+    let mut text: Vec<String> = ["actor", "object_type", "action", "period"]
+        .iter()
+        .filter_map(|k| query.get(k).map(|v| format!("{k}={}", shared::query::percent_encode(&v))))
+        .collect();
+    text.push(format!("page={}", page.max(1)));
+    format!("/audit?{}", text.join("&"))
+}
+
+/// One entry: the changes in words for a policy (setting by setting), else the values before and after.
+#[component]
+fn Entry(entry: AuditEntry, now: i64) -> impl IntoView {
+    let changes = changes(&entry);
+    view! {
+        <tr data-action=entry.action.code()>
+            <td class="when" title=format::date_time(entry.at)>{format::ago(entry.at, now)}</td>
+            <td class="name">{entry.actor.clone()}<div class="sub">{entry.address.clone()}</div></td>
+            <td>{entry.action.label()}</td>
+            <td>{entry.object_name.clone()}<div class="sub">{entry.object_type.label()}</div></td>
+            <td class="sub-wide">
+                {if changes.is_empty() {
+                    view! { <span class="muted">"—"</span> }.into_any()
+                } else {
+                    view! {
+                        <table class="changes">
+                            <tbody>{changes.into_iter().map(|(what, before, after)| view! {
+                                <tr><th scope="row">{what}</th><td class="before"><code class="plain">{before}</code></td><td aria-hidden="true">"→"</td><td class="after"><code class="plain">{after}</code></td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </td>
+        </tr>
+    }
+}
+
+/// (what, before, after) in words.
+fn changes(entry: &AuditEntry) -> Vec<(String, String, String)> {
+    let draft = |value: &Option<serde_json::Value>| {
+        value.as_ref().and_then(|v| serde_json::from_value::<PolicyDraft>(v.get("policy")?.clone()).ok())
+    };
+    if entry.object_type == ObjectType::Policy {
+        let (before, after) = (draft(&entry.before), draft(&entry.after));
+        if let (Some(before), Some(after)) = (&before, &after) {
+            return diff(before, after)
+                .into_iter()
+                .map(|c| {
+                    let (b, a) = (
+                        crate::pages::policies::readable(&c.field, c.before),
+                        crate::pages::policies::readable(&c.field, c.after),
+                    );
+                    (definition_name(&c.field), b, a)
+                })
+                .collect();
+        }
+        let one = before.or(after).map(|d| format!("{} ({} settings)", d.name, d.settings.len()));
+        return one
+            .map(|text| {
+                vec![(
+                    "Policy".to_owned(),
+                    if entry.before.is_some() { text.clone() } else { "—".to_owned() },
+                    if entry.after.is_some() { text } else { "—".to_owned() },
+                )]
+            })
+            .unwrap_or_default();
+    }
+    let object =
+        |value: &Option<serde_json::Value>| value.as_ref().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    let (before, after) = (object(&entry.before), object(&entry.after));
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let text = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| (k.replace('_', " "), text(before.get(k)), text(after.get(k))))
+        .collect()
+}
