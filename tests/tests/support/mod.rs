@@ -20,6 +20,53 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 /// Kills the process when dropped.
 pub struct ChildGuard(Child);
 
+impl ChildGuard {
+    /// Kills the process now with SIGKILL (no graceful shutdown) and waits for it.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()?;
+        self.0.wait().map(|_| ())
+    }
+}
+
+/// Starts the real `rampart serve --demo` on a free loopback port over `data_dir`, with the admin `username` /
+/// `password`; returns the process and its URL once it listens.
+pub async fn start_server(
+    data_dir: &Path,
+    username: &str,
+    password: &str,
+    sample_content: bool,
+) -> anyhow::Result<(ChildGuard, String)> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log"))?;
+    let mut server = Command::new(binary("rampart")?)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", username])
+        .args((!sample_content).then_some("--no-sample-content"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--assets-dir")
+        .arg(site_dir()?)
+        .env("RAMPART_ADMIN_PASSWORD", password)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .context("cannot start rampart")?;
+    let stdout = server.stdout.take().context("server stdout")?;
+    let server = ChildGuard(server);
+    let url = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().context("the server exited before listening")??;
+            if let Some(url) = line.strip_prefix("Rampart is listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(url)
+    });
+    let url = tokio::time::timeout(DEADLINE, url).await.context("the server did not start")???;
+    Ok((server, url))
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -90,34 +137,7 @@ impl Harness {
         let data_dir = tempfile::tempdir()?;
         let username = "secadmin".to_owned();
         let password = "e2e-Password-1234".to_owned();
-        let log = std::fs::File::create(data_dir.path().join("server.log"))?;
-        let mut server = Command::new(binary("rampart")?)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", &username])
-            .args((!sample_content).then_some("--no-sample-content"))
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .arg("--assets-dir")
-            .arg(site_dir()?)
-            .env("RAMPART_ADMIN_PASSWORD", &password)
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("cannot start rampart")?;
-        let stdout = server.stdout.take().context("server stdout")?;
-        let server = ChildGuard(server);
-        let url = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-            let mut lines = BufReader::new(stdout).lines();
-            let url = loop {
-                let line = lines.next().context("the server exited before listening")??;
-                if let Some(url) = line.strip_prefix("Rampart is listening on ") {
-                    break url.trim().to_owned();
-                }
-            };
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            Ok(url)
-        });
-        let url = tokio::time::timeout(DEADLINE, url).await.context("the server did not start")???;
+        let (server, url) = start_server(data_dir.path(), &username, &password, sample_content).await?;
 
         let (driver, browser, profile) = start_browser().await?;
         Ok(Self { url, data_dir, username, password, browser, _server: server, _driver: driver, _profile: profile })
@@ -158,26 +178,7 @@ impl Harness {
 
     /// A client of the admin API signed in as the harness's admin.
     pub async fn api(&self) -> anyhow::Result<Api> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-rampart-csrf", reqwest::header::HeaderValue::from_static("1"));
-        let client = reqwest::Client::builder().default_headers(headers).build()?;
-        let response = client
-            .post(format!("{}/api/v1/auth/login", self.url))
-            .json(&serde_json::json!({"username": self.username, "password": self.password}))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("signing in to the API failed: {}", response.status());
-        }
-        let cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(|value| value.split(';').next().filter(|pair| pair.starts_with("rampart_session=")))
-            .context("no session cookie")?
-            .to_owned();
-        Ok(Api { client, url: self.url.clone(), cookie })
+        Api::sign_in(&self.url, &self.username, &self.password).await
     }
 
     /// Opens `path` of the admin center.
@@ -349,6 +350,30 @@ pub struct Api {
 }
 
 impl Api {
+    /// Signs in to the server at `url`.
+    pub async fn sign_in(url: &str, username: &str, password: &str) -> anyhow::Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-rampart-csrf", reqwest::header::HeaderValue::from_static("1"));
+        let client = reqwest::Client::builder().default_headers(headers).build()?;
+        let response = client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("signing in to the API failed: {}", response.status());
+        }
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| value.split(';').next().filter(|pair| pair.starts_with("rampart_session=")))
+            .context("no session cookie")?
+            .to_owned();
+        Ok(Api { client, url: url.to_owned(), cookie })
+    }
+
     /// `GET path` as text, failing on any status but 200.
     pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
         let response = self.client.get(format!("{}{path}", self.url)).header("cookie", &self.cookie).send().await?;
