@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
                 facts,
                 support,
                 new_directory_device_id: server::credentials::random_guid(),
+                previous_secret_hash: None,
                 now: server::now(),
             })
             .await?;

@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
                 facts,
                 support,
                 new_directory_device_id: server::credentials::random_guid(),
+                previous_secret_hash: None,
                 now: 1_800_000_000 + i64::from(i),
             })
             .await?;

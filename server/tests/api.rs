@@ -265,7 +265,8 @@ async fn a_device_presenting_an_unseen_directory_id_is_onboarded_with_an_adopted
 }
 
 #[tokio::test]
-async fn a_device_onboarding_again_with_its_directory_id_reuses_its_registration_and_device() -> anyhow::Result<()> {
+async fn a_device_onboarding_again_with_its_directory_id_and_its_secret_reuses_its_registration_and_device()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
     let token = app.tenant(&cookie).await?.onboarding_token;
@@ -277,7 +278,25 @@ async fn a_device_onboarding_again_with_its_directory_id_reuses_its_registration
     assert_eq!(first["registration"], "adopted");
 
     joined["hostname"] = json!("WS-0001-RENAMED");
-    let again = app.onboard_device(&token, &joined).await?;
+    // Presenting the registration without the device's current secret would take the device over: refused, and the
+    // device keeps working.
+    let takeover = app.onboard(&json!({"onboarding_token": token, "facts": joined})).await?;
+    let envelope = common::error(takeover, StatusCode::CONFLICT).await?;
+    assert!(envelope.error.message.contains("device_secret"), "{}", envelope.error.message);
+    let wrong = app.onboard(&json!({"onboarding_token": token, "facts": joined, "device_secret": "guess"})).await?;
+    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    let still = app
+        .check_in(Some(&device_authorization(
+            first["device_id"].as_str().unwrap_or_default(),
+            first["device_secret"].as_str().unwrap_or_default(),
+        )))
+        .await?;
+    assert_eq!(still.status(), StatusCode::OK, "the real device still checks in");
+
+    let response = app
+        .onboard(&json!({"onboarding_token": token, "facts": joined, "device_secret": first["device_secret"]}))
+        .await?;
+    let again: Value = json_body(response, StatusCode::CREATED).await?;
     assert_eq!(again["registration"], "reused");
     assert_eq!(again["device_id"], first["device_id"], "the same device, not a second one");
     assert_eq!(again["directory_device_id"], first["directory_device_id"]);

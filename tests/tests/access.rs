@@ -50,6 +50,8 @@ async fn roles_decide_what_each_user_sees_and_the_audit_log_shows_a_policy_edit(
     let save = app.browser.find(Locator::XPath("//button[normalize-space()='Save password']")).await?;
     app.click(&save).await?;
     app.wait_for_text("[data-testid=signed-in-role]", |text| text == "Read Only Operator").await?;
+    // The form gives way to the page once the new password is saved.
+    app.wait_for_text("h1", |text| !text.is_empty() && text != "Choose your password").await?;
 
     // No edit controls anywhere she reads.
     app.open("/endpoint-security/antivirus").await?;
@@ -90,6 +92,7 @@ async fn roles_decide_what_each_user_sees_and_the_audit_log_shows_a_policy_edit(
     let save = app.browser.find(Locator::XPath("//button[normalize-space()='Save password']")).await?;
     app.click(&save).await?;
     app.wait_for_text("[data-testid=signed-in-role]", |text| text == "Endpoint Security Manager").await?;
+    app.wait_for_text("h1", |text| !text.is_empty() && text != "Choose your password").await?;
     let nav = app.browser.find(Locator::Css(".sidenav")).await?.text().await?;
     assert!(!nav.contains("Tenant administration") && nav.contains("Audit log"), "{nav}");
     app.open("/tenant").await?;

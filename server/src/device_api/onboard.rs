@@ -30,7 +30,7 @@ pub async fn device_onboard(
 
     let mut violations = Vec::new();
     if let Some(object) = body.as_object() {
-        for key in object.keys().filter(|k| !matches!(k.as_str(), "onboarding_token" | "facts")) {
+        for key in object.keys().filter(|k| !matches!(k.as_str(), "onboarding_token" | "facts" | "device_secret")) {
             violations.push(Violation::new(key.clone(), "is not a known field"));
         }
     }
@@ -45,6 +45,11 @@ pub async fn device_onboard(
         return Err(ApiError::Invalid(violations));
     };
 
+    let previous_secret_hash = match body.get("device_secret") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(secret)) if secret.len() <= 256 => Some(sha256_hex(secret)),
+        Some(_) => return Err(ApiError::invalid("device_secret", "must be the device's current secret, a string")),
+    };
     let device_secret = random_hex(32);
     let support = device_support(&facts);
     let hostname = facts.hostname.clone();
@@ -56,9 +61,17 @@ pub async fn device_onboard(
             facts,
             support,
             new_directory_device_id: random_guid(),
+            previous_secret_hash,
             now: crate::now(),
         })
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict(
+                "This directory registration belongs to a device that is already onboarded. To onboard it again, \
+                 present that device's current secret as device_secret."
+                    .to_owned(),
+            )
+        })?;
     tracing::debug!(device_id = %onboarded.device_id, %hostname, registration = ?onboarded.registration, "device onboarded");
     Ok((
         StatusCode::CREATED,

@@ -136,6 +136,8 @@ pub struct NewDevice {
     pub support: EligibilityCode,
     /// Registration to create when the device presents none.
     pub new_directory_device_id: DirectoryDeviceId,
+    /// SHA-256 of the secret the device presented as its current one, when it onboards again.
+    pub previous_secret_hash: Option<String>,
     /// Now.
     pub now: UnixSeconds,
 }
@@ -297,8 +299,9 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts>;
 
     /// Onboards a device: reuses, records or creates its registration, and re-onboards the device already
-    /// holding that registration (new secret, new facts) instead of adding a second one.
-    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Onboarded>;
+    /// holding that registration (new secret, new facts) instead of adding a second one — but only when it proves to
+    /// be that device with the device's current secret; otherwise `Ok(None)` and nothing changes.
+    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Option<Onboarded>>;
     /// A device and its secret hash, for authentication. Its `last_check_in` may lag by the check-ins not yet
     /// flushed (see [`Store::record_check_in`]).
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>>;

@@ -664,8 +664,27 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Onboarded> {
+    async fn onboard_device(&self, device: NewDevice) -> StoreResult<Option<Onboarded>> {
         let mut tx = self.write.begin().await?;
+        if let Some(presented) = &device.facts.directory_device_id {
+            // A registration that an onboarded device holds goes to nobody else: whoever presents it must also
+            // present that device's current secret (a reinstalled device that lost it is onboarded after an
+            // administrator removes the old record).
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT secret_hash FROM devices WHERE directory_device_id = ?")
+                    .bind(presented.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(stored) = holder {
+                let proven = device
+                    .previous_secret_hash
+                    .as_deref()
+                    .is_some_and(|hash| crate::credentials::constant_time_eq(hash, &stored));
+                if !proven {
+                    return Ok(None);
+                }
+            }
+        }
         let (directory_device_id, registration) = match &device.facts.directory_device_id {
             Some(presented) => {
                 let known: Option<String> = sqlx::query_scalar("SELECT id FROM directory_devices WHERE id = ?")
@@ -722,7 +741,7 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Onboarded { device_id, directory_device_id, registration })
+        Ok(Some(Onboarded { device_id, directory_device_id, registration }))
     }
 
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>> {
