@@ -27,6 +27,24 @@ pub enum Access {
     Needs(Permission),
 }
 
+/// Makes the JSON Schema of a body type (a `$ref` into the document's components).
+pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+fn schema<T: schemars::JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<T>()
+}
+
+/// What an answer carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Body {
+    /// Nothing (204, or 202).
+    Empty,
+    /// JSON of this type.
+    Json(SchemaFn),
+    /// A CSV file.
+    Csv,
+}
+
 /// One route of the API (paths relative to `/api/v1`, with axum's `{param}` syntax).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
@@ -38,67 +56,141 @@ pub struct RouteSpec {
     pub access: Access,
     /// What it does, in a line.
     pub summary: &'static str,
+    /// The JSON body it takes, if any.
+    pub request: Option<SchemaFn>,
+    /// Its success status and what that answer carries.
+    pub response: (u16, Body),
 }
 
 const fn route(method: &'static str, path: &'static str, access: Access, summary: &'static str) -> RouteSpec {
-    RouteSpec { method, path, access, summary }
+    RouteSpec { method, path, access, summary, request: None, response: (204, Body::Empty) }
+}
+
+impl RouteSpec {
+    const fn takes(mut self, request: SchemaFn) -> Self {
+        self.request = Some(request);
+        self
+    }
+    const fn gives(mut self, status: u16, body: SchemaFn) -> Self {
+        self.response = (status, Body::Json(body));
+        self
+    }
+    const fn ok(self, body: SchemaFn) -> Self {
+        self.gives(200, body)
+    }
+    const fn csv(mut self) -> Self {
+        self.response = (200, Body::Csv);
+        self
+    }
+    const fn accepted(mut self) -> Self {
+        self.response = (202, Body::Empty);
+        self
+    }
 }
 
 use Access::{Device, Needs, Public, SignedIn};
 use Permission::{ManageEndpointSecurity as Manage, ManageTenant, ManageUsers, Read, ViewTenant};
+use shared::access as acc;
+use shared::api as dto;
+use shared::policy as pol;
 
 /// Every route of the API.
 pub const ROUTES: &[RouteSpec] = &[
-    route("GET", "/health", Public, "Whether the server and its database answer"),
-    route("GET", "/openapi.json", Public, "This API, as an OpenAPI 3.1 document"),
-    route("POST", "/auth/login", Public, "Sign in; sets the session cookie"),
+    route("GET", "/health", Public, "Whether the server and its database answer").ok(schema::<dto::Health>),
+    route("GET", "/openapi.json", Public, "This API, as an OpenAPI 3.1 document").ok(schema::<serde_json::Value>),
+    route("POST", "/auth/login", Public, "Sign in; sets the session cookie")
+        .takes(schema::<dto::LoginRequest>)
+        .ok(schema::<acc::Me>),
     route("POST", "/auth/logout", SignedIn, "Sign out"),
-    route("GET", "/auth/me", SignedIn, "The signed-in user, role and permissions"),
-    route("POST", "/auth/password", SignedIn, "Replace one's own password"),
-    route("GET", "/users", Needs(ViewTenant), "Every user account"),
-    route("POST", "/users", Needs(ManageUsers), "Invite a user with a one-time password"),
-    route("PATCH", "/users/{username}", Needs(ManageUsers), "Change a user's role, or disable or enable the account"),
-    route("GET", "/audit", Needs(Read), "The audit log, filtered and paged"),
-    route("GET", "/audit.csv", Needs(Read), "The audit log as CSV"),
-    route("GET", "/devices", Needs(Read), "Devices, filtered, sorted and paged"),
-    route("GET", "/devices/{id}", Needs(Read), "One device"),
-    route("POST", "/devices/{id}/sync", Needs(Manage), "Ask the device to check in at its next poll"),
-    route("GET", "/devices/{id}/effective", Needs(Read), "The device's effective configuration"),
-    route("GET", "/devices/{id}/status", Needs(Read), "The device's reported status per policy"),
-    route("GET", "/groups", Needs(Read), "Every group"),
-    route("POST", "/groups", Needs(Manage), "Create a group"),
-    route("POST", "/groups/preview", Needs(Read), "Count the devices a dynamic rule matches"),
-    route("GET", "/groups/{id}", Needs(Read), "One group with its members"),
-    route("PATCH", "/groups/{id}", Needs(Manage), "Change a group"),
+    route("GET", "/auth/me", SignedIn, "The signed-in user, role and permissions").ok(schema::<acc::Me>),
+    route("POST", "/auth/password", SignedIn, "Replace one's own password")
+        .takes(schema::<acc::ChangePassword>)
+        .ok(schema::<acc::Me>),
+    route("GET", "/users", Needs(ViewTenant), "Every user account").ok(schema::<Vec<acc::UserSummary>>),
+    route("POST", "/users", Needs(ManageUsers), "Invite a user with a one-time password")
+        .takes(schema::<acc::CreateUser>)
+        .gives(201, schema::<acc::CreatedUser>),
+    route("PATCH", "/users/{username}", Needs(ManageUsers), "Change a user's role, or disable or enable the account")
+        .takes(schema::<acc::UpdateUser>)
+        .ok(schema::<acc::UserSummary>),
+    route("GET", "/audit", Needs(Read), "The audit log, filtered and paged").ok(schema::<shared::audit::AuditPage>),
+    route("GET", "/audit.csv", Needs(Read), "The audit log as CSV").csv(),
+    route("GET", "/devices", Needs(Read), "Devices, filtered, sorted and paged").ok(schema::<dto::DevicePage>),
+    route("GET", "/devices/{id}", Needs(Read), "One device").ok(schema::<dto::DeviceDetail>),
+    route("POST", "/devices/{id}/sync", Needs(Manage), "Ask the device to check in at its next poll").accepted(),
+    route("GET", "/devices/{id}/effective", Needs(Read), "The device's effective configuration")
+        .ok(schema::<dto::EffectiveConfiguration>),
+    route("GET", "/devices/{id}/status", Needs(Read), "The device's reported status per policy")
+        .ok(schema::<dto::DeviceStatus>),
+    route("GET", "/groups", Needs(Read), "Every group").ok(schema::<Vec<dto::GroupSummary>>),
+    route("POST", "/groups", Needs(Manage), "Create a group")
+        .takes(schema::<dto::CreateGroup>)
+        .gives(201, schema::<dto::GroupDetail>),
+    route("POST", "/groups/preview", Needs(Read), "Count the devices a dynamic rule matches")
+        .takes(schema::<dto::RulePreviewRequest>)
+        .ok(schema::<dto::RulePreview>),
+    route("GET", "/groups/{id}", Needs(Read), "One group with its members").ok(schema::<dto::GroupDetail>),
+    route("PATCH", "/groups/{id}", Needs(Manage), "Change a group")
+        .takes(schema::<dto::UpdateGroup>)
+        .ok(schema::<dto::GroupDetail>),
     route("DELETE", "/groups/{id}", Needs(Manage), "Delete a group"),
-    route("POST", "/groups/{id}/members", Needs(Manage), "Add devices to a static group"),
-    route("POST", "/groups/{id}/members/remove", Needs(Manage), "Remove devices from a static group"),
-    route("POST", "/groups/{id}/nested", Needs(Manage), "Nest a group"),
-    route("DELETE", "/groups/{id}/nested/{child}", Needs(Manage), "Take a nested group out"),
-    route("GET", "/catalog", Needs(Read), "The settings catalog"),
-    route("GET", "/policies", Needs(Read), "Policies with their status summary"),
-    route("POST", "/policies", Needs(Manage), "Create a policy"),
-    route("GET", "/policies/report.csv", Needs(Read), "Policies with their status summary, as CSV"),
-    route("POST", "/policies/import", Needs(Manage), "Import a policy exported from Intune"),
-    route("GET", "/policies/{id}", Needs(Read), "One policy at its current version"),
-    route("PUT", "/policies/{id}", Needs(Manage), "Write the next version of a policy (If-Match)"),
+    route("POST", "/groups/{id}/members", Needs(Manage), "Add devices to a static group")
+        .takes(schema::<dto::MemberChange>)
+        .ok(schema::<dto::GroupDetail>),
+    route("POST", "/groups/{id}/members/remove", Needs(Manage), "Remove devices from a static group")
+        .takes(schema::<dto::MemberChange>)
+        .ok(schema::<dto::GroupDetail>),
+    route("POST", "/groups/{id}/nested", Needs(Manage), "Nest a group")
+        .takes(schema::<dto::NestGroup>)
+        .ok(schema::<dto::GroupDetail>),
+    route("DELETE", "/groups/{id}/nested/{child}", Needs(Manage), "Take a nested group out")
+        .ok(schema::<dto::GroupDetail>),
+    route("GET", "/catalog", Needs(Read), "The settings catalog").ok(schema::<crate::api::CatalogView>),
+    route("GET", "/policies", Needs(Read), "Policies with their status summary").ok(schema::<Vec<pol::PolicySummary>>),
+    route("POST", "/policies", Needs(Manage), "Create a policy")
+        .takes(schema::<pol::PolicyDraft>)
+        .gives(201, schema::<pol::Policy>),
+    route("GET", "/policies/report.csv", Needs(Read), "Policies with their status summary, as CSV").csv(),
+    route("POST", "/policies/import", Needs(Manage), "Import a policy exported from Intune (Graph JSON)")
+        .takes(schema::<serde_json::Value>)
+        .gives(201, schema::<pol::ImportReport>),
+    route("GET", "/policies/{id}", Needs(Read), "One policy at its current version").ok(schema::<pol::Policy>),
+    route("PUT", "/policies/{id}", Needs(Manage), "Write the next version of a policy (If-Match)")
+        .takes(schema::<pol::PolicyDraft>)
+        .ok(schema::<pol::Policy>),
     route("DELETE", "/policies/{id}", Needs(Manage), "Delete a policy"),
-    route("GET", "/policies/{id}/export", Needs(Read), "Export a policy as Graph JSON"),
-    route("POST", "/policies/{id}/duplicate", Needs(Manage), "Copy a policy"),
-    route("GET", "/policies/{id}/versions", Needs(Read), "Every version of a policy"),
-    route("GET", "/policies/{id}/diff", Needs(Read), "The changes between two versions"),
-    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report"),
-    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV"),
-    route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV"),
-    route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting"),
-    route("GET", "/policies/{id}/report/devices/{device_id}/settings.csv", Needs(Read), "The same, as CSV"),
-    route("GET", "/tenant", Needs(ViewTenant), "Tenant settings and the prerequisite checklist"),
-    route("PATCH", "/tenant", Needs(ManageTenant), "Change the switches or licences"),
-    route("POST", "/tenant/onboarding-token/rotate", Needs(ManageTenant), "Replace the onboarding token"),
-    route("GET", "/tenant/onboarding-package", Needs(ManageTenant), "Download the onboarding package"),
-    route("POST", "/device/onboard", Device, "Onboard a device with the tenant's token"),
-    route("POST", "/device/check-in", Device, "A device checks in"),
-    route("POST", "/device/report", Device, "A device reports what it applied"),
+    route("GET", "/policies/{id}/export", Needs(Read), "Export a policy as Graph JSON").ok(schema::<serde_json::Value>),
+    route("POST", "/policies/{id}/duplicate", Needs(Manage), "Copy a policy").gives(201, schema::<pol::Policy>),
+    route("GET", "/policies/{id}/versions", Needs(Read), "Every version of a policy")
+        .ok(schema::<Vec<pol::PolicyVersion>>),
+    route("GET", "/policies/{id}/diff", Needs(Read), "The changes between two versions").ok(schema::<Vec<pol::Change>>),
+    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report").ok(schema::<dto::PolicyReport>),
+    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV").csv(),
+    route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV").csv(),
+    route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting")
+        .ok(schema::<dto::PolicyDeviceReport>),
+    route("GET", "/policies/{id}/report/devices/{device_id}/settings.csv", Needs(Read), "The same, as CSV").csv(),
+    route("GET", "/tenant", Needs(ViewTenant), "Tenant settings and the prerequisite checklist")
+        .ok(schema::<dto::TenantView>),
+    route("PATCH", "/tenant", Needs(ManageTenant), "Change the switches or licences")
+        .takes(schema::<dto::UpdateTenant>)
+        .ok(schema::<dto::TenantView>),
+    route("POST", "/tenant/onboarding-token/rotate", Needs(ManageTenant), "Replace the onboarding token")
+        .ok(schema::<dto::TenantView>),
+    route("GET", "/tenant/onboarding-package", Needs(ManageTenant), "Download the onboarding package")
+        .ok(schema::<dto::OnboardingPackage>),
+    route("POST", "/device/onboard", Device, "Onboard a device with the tenant's token")
+        .takes(schema::<dto::OnboardRequest>)
+        .gives(201, schema::<dto::OnboardResponse>),
+    route(
+        "POST",
+        "/device/check-in",
+        Device,
+        "A device checks in (If-None-Match: its policies hash; 304 when unchanged)",
+    )
+    .ok(schema::<dto::CheckInResponse>),
+    route("POST", "/device/report", Device, "A device reports what it applied")
+        .takes(schema::<shared::report::DeviceReport>),
 ];
 
 /// The rule of `method` on the route template `path`.

@@ -4,10 +4,13 @@
 use axum::Json;
 use serde_json::{Map, Value, json};
 
-use crate::access::{Access, ROUTES};
+use crate::access::{Access, Body, ROUTES};
 
 /// The document.
 pub fn document() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|settings| settings.definitions_path = "#/components/schemas".into())
+        .into_generator();
     let mut paths = Map::new();
     for route in ROUTES {
         let parameters: Vec<Value> = route
@@ -18,12 +21,28 @@ pub fn document() -> Value {
             .collect();
         let (security, permission) = match route.access {
             Access::Public => (json!([]), None),
-            Access::Device => (json!([{ "device": [] }, { "onboarding_token": [] }]), None),
+            // Onboarding carries the tenant's token in its body.
+            Access::Device if route.path == "/device/onboard" => (json!([]), None),
+            Access::Device => (json!([{ "device": [] }]), None),
             Access::SignedIn => (json!([{ "session": [] }]), None),
             Access::Needs(permission) => (json!([{ "session": [] }]), Some(permission.code())),
         };
         let mut responses = Map::new();
-        responses.insert("2XX".to_owned(), json!({ "description": "Success" }));
+        let (status, body) = route.response;
+        let success = match body {
+            Body::Empty => json!({ "description": "Done; no body" }),
+            Body::Csv => {
+                json!({ "description": "A CSV file", "content": { "text/csv": { "schema": { "type": "string" } } } })
+            }
+            Body::Json(schema) => json!({
+                "description": "Success",
+                "content": { "application/json": { "schema": schema(&mut generator).to_value() } }
+            }),
+        };
+        responses.insert(status.to_string(), success);
+        if route.path == "/device/check-in" {
+            responses.insert("304".to_owned(), json!({ "description": "The device holds the current policies" }));
+        }
         for (status, text) in [
             ("400", "The input broke one or more rules; every problem is listed"),
             ("401", "Not signed in, or wrong device credentials"),
@@ -53,9 +72,11 @@ pub fn document() -> Value {
         if let Some(permission) = permission {
             operation["x-rampart-permission"] = json!(permission);
         }
-        if matches!(route.method, "POST" | "PUT" | "PATCH") {
-            operation["requestBody"] =
-                json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
+        if let Some(request) = route.request {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": { "schema": request(&mut generator).to_value() } }
+            });
         }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method.to_lowercase()] = operation;
@@ -72,32 +93,38 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE },
-                "device": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "Device <device id>:<device secret>" },
-                "onboarding_token": { "type": "apiKey", "in": "header", "name": "X-Onboarding-Token", "description": "Onboarding sends the token in the body (onboarding_token)." }
+                "device": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "Device <device id>:<device secret>" }
             },
-            "schemas": {
-                "ErrorEnvelope": {
+            "schemas": schemas(generator.take_definitions(true))
+        }
+    })
+}
+
+/// The generated schemas and the error envelope's.
+fn schemas(mut generated: Map<String, Value>) -> Value {
+    generated.insert(
+        "ErrorEnvelope".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
                     "type": "object",
-                    "required": ["error"],
+                    "required": ["code", "message", "violations"],
                     "properties": {
-                        "error": {
+                        "code": { "type": "string" },
+                        "message": { "type": "string" },
+                        "violations": { "type": "array", "items": {
                             "type": "object",
-                            "required": ["code", "message", "violations"],
-                            "properties": {
-                                "code": { "type": "string" },
-                                "message": { "type": "string" },
-                                "violations": { "type": "array", "items": {
-                                    "type": "object",
-                                    "required": ["path", "message"],
-                                    "properties": { "path": { "type": "string" }, "message": { "type": "string" } }
-                                } }
-                            }
-                        }
+                            "required": ["path", "message"],
+                            "properties": { "path": { "type": "string" }, "message": { "type": "string" } }
+                        } }
                     }
                 }
             }
-        }
-    })
+        }),
+    );
+    Value::Object(generated)
 }
 
 /// `GET /api/v1/openapi.json`.

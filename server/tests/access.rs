@@ -382,3 +382,37 @@ async fn audit_entries_cannot_be_changed_or_deleted_even_in_the_database() -> an
     assert!(delete.is_err_and(|e| e.to_string().contains("cannot be deleted")));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_bodies_with_schemas_generated_from_the_types() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let document: Value =
+        json_body(app.request(Method::GET, "/api/v1/openapi.json").send().await?, StatusCode::OK).await?;
+    let create = &document["paths"]["/policies"]["post"];
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PolicyDraft"
+    );
+    assert_eq!(
+        create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Policy"
+    );
+    let schemas = &document["components"]["schemas"];
+    let draft = &schemas["PolicyDraft"];
+    for field in ["profile", "name", "settings", "assignments"] {
+        assert!(draft["properties"][field].is_object(), "PolicyDraft.{field}");
+    }
+    // Every $ref points at a schema the document has.
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap_or_default();
+        assert!(schemas[name].is_object(), "{name} is defined");
+    }
+    assert_eq!(
+        document["paths"]["/policies/{id}/report/devices.csv"]["get"]["responses"]["200"]["content"]["text/csv"]["schema"]
+            ["type"],
+        "string"
+    );
+    assert!(document["paths"]["/device/check-in"]["post"]["responses"]["304"].is_object());
+    Ok(())
+}

@@ -54,6 +54,7 @@ impl Role {
 
 /// The signed-in user (`GET /api/v1/auth/me`, and the answer to a sign-in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Me {
     /// Account name.
     pub username: String,
@@ -74,6 +75,7 @@ impl Me {
 
 /// A user account (`GET /api/v1/users`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserSummary {
     /// Account name.
     pub username: String,
@@ -89,6 +91,7 @@ pub struct UserSummary {
 
 /// `POST /api/v1/users`: invite a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Account name: 1 to 64 characters of letters, digits, `.`, `_`, `-` and `@`.
@@ -99,6 +102,7 @@ pub struct CreateUser {
 
 /// The answer to an invitation: the account and its one-time password, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedUser {
     /// The account.
     pub user: UserSummary,
@@ -108,6 +112,7 @@ pub struct CreatedUser {
 
 /// `PATCH /api/v1/users/{username}`: what to change; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     /// A new role.
@@ -120,6 +125,7 @@ pub struct UpdateUser {
 
 /// `POST /api/v1/auth/password`: the signed-in user replaces their password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The password in use now (the one-time password at first sign-in).

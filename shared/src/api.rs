@@ -11,6 +11,7 @@ pub type UnixSeconds = i64;
 
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     /// Always `ok` when the server answers and its database does.
     pub status: String,
@@ -20,6 +21,7 @@ pub struct Health {
 
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Account name.
@@ -32,6 +34,7 @@ pub use crate::access::Me;
 
 /// One row of the Devices list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceSummary {
     /// Rampart's id of the device.
     pub id: String,
@@ -49,6 +52,7 @@ pub struct DeviceSummary {
 
 /// A page of the Devices list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DevicePage {
     /// The rows of this page.
     pub items: Vec<DeviceSummary>,
@@ -62,6 +66,7 @@ pub struct DevicePage {
 
 /// Whether the device's directory registration already existed or was created at onboarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Registration {
     /// The device presented a registration that Rampart already knew.
@@ -85,6 +90,7 @@ impl Registration {
 
 /// Everything known about one device (`GET /api/v1/devices/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceDetail {
     /// The row data.
     #[serde(flatten)]
@@ -97,8 +103,23 @@ pub struct DeviceDetail {
     pub sync_requested: bool,
 }
 
-/// Answer to `POST /api/v1/device/onboard`; the body is `{"onboarding_token": …, "facts": {…}}`.
+/// The body of `POST /api/v1/device/onboard` (parsed by hand on the server, so that the token is checked before the
+/// facts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OnboardRequest {
+    /// The tenant's onboarding token.
+    pub onboarding_token: String,
+    /// The device's facts.
+    pub facts: DeviceFacts,
+    /// When onboarding again with a directory registration this device holds: its current secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_secret: Option<String>,
+}
+
+/// Answer to `POST /api/v1/device/onboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardResponse {
     /// The device's id in Rampart.
     pub device_id: String,
@@ -116,6 +137,7 @@ pub struct OnboardResponse {
 /// the hash it holds in `If-None-Match`; when nothing changed the answer is `304 Not Modified` with the interval in
 /// the [`CHECK_IN_INTERVAL_HEADER`] header and no body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckInResponse {
     /// Seconds until the next check-in.
     pub check_in_interval_secs: u64,
@@ -131,6 +153,7 @@ pub const CHECK_IN_INTERVAL_HEADER: &str = "x-rampart-check-in-interval";
 /// A device's effective configuration (`GET /api/v1/devices/{id}/effective`): the policies that apply to it and,
 /// per setting, the value that takes effect and why, resolved with `shared::conflict` as the device resolves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EffectiveConfiguration {
     /// The policies that apply (none when the device is not eligible).
     pub policies: Vec<PolicyRef>,
@@ -141,6 +164,7 @@ pub struct EffectiveConfiguration {
 /// A device's reported status (`GET /api/v1/devices/{id}/status`): every policy that applies, with its state, and
 /// the local preferences the device last reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceStatus {
     /// One entry per policy that applies to the device now.
     pub policies: Vec<DevicePolicyStatus>,
@@ -152,6 +176,7 @@ pub struct DeviceStatus {
 
 /// One policy on one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DevicePolicyStatus {
     /// The policy.
     pub policy: PolicyRef,
@@ -167,6 +192,7 @@ pub struct DevicePolicyStatus {
 
 /// How the devices a policy targets have checked in relative to the policy's last change.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckInCounts {
     /// Checked in since the policy last changed.
     pub since_change: u64,
@@ -178,6 +204,7 @@ pub struct CheckInCounts {
 
 /// One device in a policy's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyDeviceRow {
     /// The device's id.
     pub device_id: String,
@@ -198,6 +225,7 @@ pub struct PolicyDeviceRow {
 /// A policy's report (`GET /api/v1/policies/{id}/report`): device counts by status and check-in, the devices the
 /// policy targets, and per setting the counts of success, error and conflict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyReport {
     /// The policy.
     pub policy: PolicyRef,
@@ -216,6 +244,7 @@ pub struct PolicyReport {
 /// One policy on one device (`GET /api/v1/policies/{id}/report/devices/{device_id}`): the policy's state there and
 /// every setting with the other policies that manage it on that device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyDeviceReport {
     /// The policy.
     pub policy: PolicyRef,
@@ -227,6 +256,7 @@ pub struct PolicyDeviceReport {
 
 /// A policy, named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyRef {
     /// Id.
     pub id: String,
@@ -240,6 +270,7 @@ pub struct PolicyRef {
 
 /// The tenant administration page (`GET /api/v1/tenant`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenantView {
     /// The two switches.
     pub switches: TenantSwitches,
@@ -253,6 +284,7 @@ pub struct TenantView {
 
 /// `PATCH /api/v1/tenant`: what to change; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     /// New switch positions.
@@ -266,6 +298,7 @@ pub struct UpdateTenant {
 /// What a device needs to onboard: the server's address and the tenant's token. Downloadable from Tenant
 /// administration and read by `rampart-agent --onboarding-package`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardingPackage {
     /// Base URL of the Rampart server, e.g. `http://127.0.0.1:8080`.
     pub server_url: String,
@@ -275,6 +308,7 @@ pub struct OnboardingPackage {
 
 /// A group in the Groups list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupSummary {
     /// The group's id; [`crate::groups::ALL_DEVICES`] for the built-in group.
     pub id: String,
@@ -296,6 +330,7 @@ pub struct GroupSummary {
 
 /// A group, named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupRef {
     /// Id.
     pub id: String,
@@ -305,6 +340,7 @@ pub struct GroupRef {
 
 /// A device in a group, and how it got there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupMember {
     /// Device id.
     pub id: String,
@@ -321,6 +357,7 @@ pub struct GroupMember {
 
 /// A group's page (`GET /api/v1/groups/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupDetail {
     /// The list data.
     #[serde(flatten)]
@@ -335,6 +372,7 @@ pub struct GroupDetail {
 
 /// `POST /api/v1/groups`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     /// Name, unique among groups.
@@ -351,6 +389,7 @@ pub struct CreateGroup {
 
 /// `PATCH /api/v1/groups/{id}`: absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     /// New name.
@@ -366,6 +405,7 @@ pub struct UpdateGroup {
 
 /// `POST /api/v1/groups/{id}/members` and `…/members/remove`: devices to add to or remove from a static group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
     /// Device ids.
@@ -374,6 +414,7 @@ pub struct MemberChange {
 
 /// `POST /api/v1/groups/{id}/nested`: a group to nest in this one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NestGroup {
     /// The group to nest.
@@ -382,6 +423,7 @@ pub struct NestGroup {
 
 /// `POST /api/v1/groups/preview`: how many devices a rule would match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RulePreviewRequest {
     /// The rule as typed.
@@ -390,6 +432,7 @@ pub struct RulePreviewRequest {
 
 /// The answer to a rule preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulePreview {
     /// Devices matching.
     pub n_matching: u64,

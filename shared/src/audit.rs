@@ -41,6 +41,7 @@ string_enum! {
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     /// Sequence number.
     pub id: i64,
@@ -66,6 +67,7 @@ pub struct AuditEntry {
 
 /// One page of the audit log, newest first (`GET /api/v1/audit`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditPage {
     /// The entries.
     pub items: Vec<AuditEntry>,

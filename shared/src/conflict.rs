@@ -49,6 +49,7 @@ pub fn applicable_policies(policies: &[Policy], in_group: impl Fn(&str) -> bool)
 
 /// How a setting ended up on a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingStatus {
     /// One value (or a merged list) applies without competition.
@@ -59,6 +60,7 @@ pub enum SettingStatus {
 
 /// The rule that picked the effective value of a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecidedBy {
     /// The catalog ranks every competing value and one ranks strictly highest.
@@ -69,6 +71,7 @@ pub enum DecidedBy {
 
 /// One policy's value for a setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Source {
     /// The policy's id.
     pub policy_id: String,
@@ -81,6 +84,7 @@ pub struct Source {
 /// What one policy added to a merged list: the entries (or, for firewall rules, the rule names) it was the first to
 /// bring, in policy id order. A policy whose entries all came earlier has an empty `added`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contribution {
     /// The policy's id.
     pub policy_id: String,
@@ -92,6 +96,7 @@ pub struct Contribution {
 
 /// One policy's definition of a firewall rule that other policies define differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleSource {
     /// The policy's id.
     pub policy_id: String,
@@ -103,6 +108,7 @@ pub struct RuleSource {
 
 /// A firewall rule name that several policies define differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleConflict {
     /// The rule name (first-seen spelling).
     pub rule_name: String,
@@ -116,6 +122,7 @@ pub struct RuleConflict {
 
 /// What one setting is on a device, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingOutcome {
     /// The setting's id.
     pub setting_id: String,
@@ -149,6 +156,7 @@ impl SettingOutcome {
 
 /// What one device ends up with: one outcome per configured setting, sorted by setting id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Resolution {
     /// One outcome per setting configured by any of the policies, sorted by setting id.
     pub settings: Vec<SettingOutcome>,

@@ -69,6 +69,7 @@ impl Edition {
 
 /// A device's host name: 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen, not all digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Hostname(String);
 
@@ -118,6 +119,7 @@ impl std::fmt::Display for Hostname {
 
 /// An OS build number such as `10.0.22631.4460`: three or four dot-separated numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct OsBuild(String);
 
@@ -150,6 +152,7 @@ impl From<OsBuild> for String {
 
 /// The id of a device registration in the directory: a GUID, kept in lower case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct DirectoryDeviceId(String);
 
@@ -195,6 +198,7 @@ impl std::fmt::Display for DirectoryDeviceId {
 
 /// Everything a device reports about itself at onboarding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceFacts {
     /// Host name.
     pub hostname: Hostname,

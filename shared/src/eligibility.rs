@@ -69,6 +69,7 @@ pub fn eligibility(support: EligibilityCode, switches: TenantSwitches) -> Eligib
 
 /// A device's eligibility as the admin center shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Eligibility {
     /// Eligible, or the reason it is not.
     pub code: EligibilityCode,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One problem with an input: where it is (`facts.hostname`, `sort`) and what is wrong, in words an admin understands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Violation {
     /// Path to the offending field, dotted, with `[i]` for list items; empty for the input as a whole.
     pub path: String,
@@ -20,6 +21,7 @@ impl Violation {
 
 /// Machine-readable error codes. The HTTP status follows from the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The input was malformed or broke a rule; `violations` lists every problem.
@@ -67,6 +69,7 @@ impl ErrorCode {
 
 /// The body of every error response: `{"error": {"code": …, "message": …, "violations": […]}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorEnvelope {
     /// The error itself.
     pub error: ErrorBody,
@@ -74,6 +77,7 @@ pub struct ErrorEnvelope {
 
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// Machine-readable code.
     pub code: ErrorCode,

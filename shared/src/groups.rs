@@ -89,6 +89,7 @@ impl Expr {
 
 /// A dynamic group's rule: the text the admin wrote and what it means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Rule {
     text: String,

@@ -20,6 +20,7 @@ pub const PLATFORM: &str = crate::catalog::PLATFORM;
 
 /// One group a policy is assigned to (included or excluded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentTarget {
     /// The group's id (`all-devices` for *All devices*).
@@ -38,6 +39,7 @@ impl AssignmentTarget {
 
 /// Who gets a policy: members of an included group, unless they are in an excluded group (exclusion wins).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Assignments {
     /// Included groups.
@@ -62,6 +64,7 @@ impl Assignments {
 
 /// What an admin writes: the body of create and update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDraft {
     /// The profile (and with it the policy type: Antivirus or Firewall).
@@ -206,6 +209,7 @@ pub fn definition_name(id: &str) -> String {
 
 /// A stored policy at its current version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Policy {
     /// Id.
     pub id: String,
@@ -231,6 +235,7 @@ impl Policy {
 
 /// A policy in the list of its type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicySummary {
     /// Id.
     pub id: String,
@@ -259,6 +264,7 @@ pub struct PolicySummary {
 
 /// What importing one exported policy file did (`POST /api/v1/policies/import`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportReport {
     /// The policy created from the file (without assignments).
     pub policy: Policy,
@@ -268,6 +274,7 @@ pub struct ImportReport {
 
 /// One version in a policy's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyVersion {
     /// The version number.
     pub version: u64,
@@ -281,6 +288,7 @@ pub struct PolicyVersion {
 
 /// One difference between two versions of a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     /// What changed: `name`, `description`, a setting id, `assignments.include`, `assignments.exclude`.
     pub field: String,

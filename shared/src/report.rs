@@ -34,6 +34,7 @@ string_enum! {
 
 /// One setting's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingResult {
     /// The setting.
     pub setting_id: String,
@@ -56,6 +57,7 @@ impl SettingResult {
 
 /// One policy's results on a device, for the version the device applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyResult {
     /// The policy.
     pub policy_id: String,
@@ -84,6 +86,7 @@ impl PolicyResult {
 
 /// A device's report: per policy results and the resulting local preferences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceReport {
     /// The policy set the report is for (the hash of the check-in answer).
     pub policies_hash: String,
@@ -190,6 +193,7 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
 
 /// Device counts by the state of one policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatusCounts {
     /// Applied without conflict or error.
     pub succeeded: u64,
@@ -256,6 +260,7 @@ pub fn targeted_state(current_version: u64, eligible: bool, reported: Option<(u6
 
 /// One setting of a policy with device counts by its state ("Per setting status").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingCounts {
     /// The setting.
     pub setting_id: String,
@@ -312,6 +317,7 @@ pub fn setting_counts<'a>(
 
 /// Another policy's value for a setting, on one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OtherPolicyValue {
     /// The policy.
     pub policy_id: String,
@@ -324,6 +330,7 @@ pub struct OtherPolicyValue {
 /// One setting of a policy on one device: what the policy asks, what the device reported, what took effect, and the
 /// other policies that manage the same setting there (the source of a conflict).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingOnDevice {
     /// The setting.
     pub setting_id: String,

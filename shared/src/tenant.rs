@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The two switches that must both be on before any device is managed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenantSwitches {
     /// Defender side: "Security settings management" (MDE-attach) for the tenant.
     pub security_settings_management: bool,
@@ -20,6 +21,7 @@ impl TenantSwitches {
 
 /// Licences the admin declares the tenant holds. Rampart cannot check them; it records the declaration.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Licences {
     /// Microsoft Defender for Endpoint licences for the devices.
     pub defender_for_endpoint: bool,
@@ -47,6 +49,7 @@ pub const REPORTING_WINDOW_SECS: i64 = 3 * 60 * 60;
 
 /// One line of the prerequisite checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prerequisite {
     /// Stable id, for tests and links.
     pub id: String,

@@ -8,13 +8,13 @@ use shared::catalog::{Category, PLATFORM, Profile, SettingDefinition};
 use crate::auth::AdminSession;
 
 /// The catalog as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CatalogView {
     platform: &'static str,
     profiles: Vec<ProfileView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct ProfileView {
     profile: Profile,
     label: &'static str,
@@ -22,14 +22,14 @@ struct ProfileView {
     categories: Vec<CategoryView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct CategoryView {
     category: Category,
     label: &'static str,
     settings: Vec<SettingView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct SettingView {
     #[serde(flatten)]
     definition: &'static SettingDefinition,

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod catalog;
+pub use catalog::CatalogView;
 mod devices;
 pub(crate) mod groups;
 mod health;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// The syntax a text value (or each entry of a text list) must follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TextFormat {
     /// Free text of at most [`TextFormat::TEXT_MAX`] characters, without control characters other than line breaks.

@@ -12,6 +12,7 @@ use crate::device::OsProduct;
 
 /// One setting of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingDefinition {
     /// The Graph settingDefinitionId, e.g. `device_vendor_msft_policy_config_defender_allowrealtimemonitoring`.
     pub id: &'static str,
@@ -37,6 +38,7 @@ pub struct SettingDefinition {
 
 /// The type of a setting's value, with what is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum SettingKind {
     /// Exactly one of the options.
@@ -71,6 +73,7 @@ pub enum SettingKind {
 
 /// One allowed value of a choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChoiceOption {
     /// The value stored in a configured setting and sent to the device (`"1"`, `"true"`, `"remove"`); the Graph
     /// itemId is the setting id, `_`, and this value.
@@ -83,6 +86,7 @@ pub struct ChoiceOption {
 
 /// The range, unit and security order of an integer setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IntegerRange {
     /// The smallest allowed value.
     pub min: i64,
@@ -118,6 +122,7 @@ string_enum! {
 
 /// What a setting depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Parent {
     /// Configured beside its parent, and only when the parent is configured with this option (e.g. the
@@ -155,6 +160,7 @@ string_enum! {
 
 /// A catalog default, as static data; [`DefaultValue::to_value`] turns it into a [`SettingValue`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DefaultValue {
     /// One option value.
@@ -178,6 +184,7 @@ impl DefaultValue {
 
 /// Operating systems on which a device cannot apply a setting, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Unsupported {
     /// The operating systems concerned.
     pub os: &'static [OsProduct],

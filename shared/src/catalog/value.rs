@@ -10,6 +10,7 @@ use crate::device::OsProduct;
 
 /// One setting configured by a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfiguredSetting {
     /// The settingDefinitionId of the catalog definition.
@@ -27,6 +28,7 @@ impl ConfiguredSetting {
 
 /// The value of a configured setting; its shape must match the definition's [`SettingKind`](super::SettingKind).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingValue {
     /// One option, by its value (`"1"`, `"true"`, `"remove"`), not the full Graph itemId.
@@ -149,6 +151,7 @@ impl InterfaceType {
 /// One firewall rule. Unset fields take the device's default: enabled, allow, outbound, any protocol, all ports,
 /// any address, all network and interface types, all users, no edge traversal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FirewallRule {
     /// The rule's name; unique within a policy, and the key by which policies' rules merge on a device.

@@ -35,6 +35,7 @@ pub const TECHNOLOGIES: &str = "mdm,microsoftSense";
 
 /// A policy read from a Graph export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportedPolicy {
     /// The profile, from the file's template (or, without one, from its settings).
     pub profile: Profile,
@@ -51,6 +52,7 @@ pub struct ImportedPolicy {
 
 /// A setting of an imported file that Rampart could not map onto its catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UnmappedSetting {
     /// Where the setting is in the file: `settings[4]` for a top-level setting, a JSON path below it
     /// (`settings[3].settingInstance.choiceSettingValue.children[2]`) for a nested one.
