@@ -131,7 +131,11 @@ async fn roles_decide_what_each_user_sees_and_the_audit_log_shows_a_policy_edit(
         .await?;
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     app.sign_in().await?;
-    app.open("/audit?object_type=policy").await?;
+    app.open(&format!("/policies/{}", policy.id)).await?;
+    let audit_link =
+        app.wait_for(Locator::XPath("//a[normalize-space()='Audit log' and contains(@class, 'button')]")).await?;
+    app.click(&audit_link).await?;
+    app.wait_for_text("[data-testid=filter-object]", |text| text.contains(&policy.id)).await?;
     let row = app
         .wait_for_text("[data-testid=audit-table] tbody tr[data-action=policy_update]", |text| !text.is_empty())
         .await?;

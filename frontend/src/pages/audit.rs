@@ -26,7 +26,7 @@ pub fn AuditPage() -> impl IntoView {
     // The API's query string: the URL's filters, with the period turned into `since`.
     let api_query = Memo::new(move |_| {
         let mut pairs = Vec::new();
-        for key in ["actor", "object_type", "action", "page"] {
+        for key in ["actor", "object_type", "object_id", "action", "page"] {
             let value = param(key);
             if !value.is_empty() {
                 pairs.push(format!("{key}={}", shared::query::percent_encode(&value)));
@@ -44,7 +44,7 @@ pub fn AuditPage() -> impl IntoView {
     });
     let set = move |key: &'static str, value: String| {
         let mut pairs: Vec<(String, String)> = query.with(|q| {
-            ["actor", "object_type", "action", "period"]
+            ["actor", "object_type", "object_id", "action", "period"]
                 .iter()
                 .filter(|k| **k != key)
                 .map(|k| (k.to_string(), q.get(k).unwrap_or_default()))
@@ -86,6 +86,19 @@ pub fn AuditPage() -> impl IntoView {
                     {AuditAction::ALL.iter().map(|a| view! { <option value=a.code() selected=move || param("action") == a.code()>{a.label()}</option> }).collect_view()}
                 </select>
             </label>
+            {let set = set.clone(); move || {
+                let id = param("object_id");
+                (!id.is_empty()).then(|| {
+                    let set = set.clone();
+                    view! {
+                        <span class="field"><span>"Object"</span>
+                            <span class="chip" data-testid="filter-object">{id}
+                                " " <button class="link-button" aria-label="Any object" on:click=move |_| set("object_id", String::new())>"×"</button>
+                            </span>
+                        </span>
+                    }
+                })
+            }}
             <label class="field">"Period"
                 <select on:change={let set = set.clone(); move |ev| set("period", event_target_value(&ev))}>
                     {PERIODS.iter().map(|(code, label, _)| view! { <option value=*code selected=move || param("period") == *code>{*label}</option> }).collect_view()}
@@ -130,7 +143,7 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 fn page_href(query: &leptos_router::params::ParamsMap, page: u32) -> String {
-    let mut text: Vec<String> = ["actor", "object_type", "action", "period"]
+    let mut text: Vec<String> = ["actor", "object_type", "object_id", "action", "period"]
         .iter()
         .filter_map(|k| query.get(k).map(|v| format!("{k}={}", shared::query::percent_encode(&v))))
         .collect();
@@ -184,7 +197,9 @@ fn changes(entry: &AuditEntry) -> Vec<(String, String, String)> {
                 })
                 .collect();
         }
-        let one = before.or(after).map(|d| format!("{} ({} settings)", d.name, d.settings.len()));
+        let one = before.or(after).map(|d| {
+            format!("{} ({} setting{})", d.name, d.settings.len(), if d.settings.len() == 1 { "" } else { "s" })
+        });
         return one
             .map(|text| {
                 vec![(

@@ -80,6 +80,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
                     <button class="button subtle" on:click=duplicate.clone()>"Duplicate"</button>
                 </Can>
                 <a class="button subtle" href=format!("/policies/{}/history", policy.id)>"History"</a>
+                <a class="button subtle" href=format!("/audit?object_type=policy&object_id={}", policy.id)>"Audit log"</a>
                 <a class="button subtle" href=api::export_url(&policy.id) download="">"Export"</a>
                 <Can permission=shared::access::Permission::ManageEndpointSecurity>
                     <button class="button danger" on:click=move |_| confirming.set(true)>"Delete…"</button>
