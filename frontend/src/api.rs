@@ -367,3 +367,8 @@ pub fn audit_csv_url(query: &str) -> String {
 pub async fn sync_device(id: &str) -> ApiResult<()> {
     request::<(), ()>("POST", &format!("/api/v1/devices/{}/sync", shared::query::percent_encode(id)), None).await
 }
+
+/// What the conflict preview needs of the tenant.
+pub async fn snapshot() -> ApiResult<shared::preview::Snapshot> {
+    get("/api/v1/snapshot").await
+}

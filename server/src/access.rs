@@ -122,6 +122,8 @@ pub const ROUTES: &[RouteSpec] = &[
         .ok(schema::<dto::EffectiveConfiguration>),
     route("GET", "/devices/{id}/status", Needs(Read), "The device's reported status per policy")
         .ok(schema::<dto::DeviceStatus>),
+    route("GET", "/snapshot", Needs(Read), "What the conflict preview needs: devices, groups, policies, switches")
+        .ok(schema::<shared::preview::Snapshot>),
     route("GET", "/groups", Needs(Read), "Every group").ok(schema::<Vec<dto::GroupSummary>>),
     route("POST", "/groups", Needs(Manage), "Create a group")
         .takes(schema::<dto::CreateGroup>)

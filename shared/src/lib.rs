@@ -52,6 +52,7 @@ pub mod error;
 pub mod graph;
 pub mod groups;
 pub mod policy;
+pub mod preview;
 pub mod query;
 pub mod report;
 pub mod tenant;

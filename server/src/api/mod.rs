@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/devices/{id}/sync", post(devices::devices_sync))
         .route("/devices/{id}/effective", get(devices::devices_effective))
         .route("/devices/{id}/status", get(devices::devices_status))
+        .route("/snapshot", get(devices::snapshot_get))
         .route("/groups", get(groups::groups_list).post(groups::groups_create))
         .route("/groups/preview", post(groups::groups_preview))
         .route("/groups/{id}", get(groups::groups_get).patch(groups::groups_update).delete(groups::groups_delete))

@@ -4,6 +4,7 @@ mod history;
 mod import;
 mod list;
 mod overview;
+mod preview;
 mod report;
 mod rules_editor;
 mod settings_form;

@@ -183,6 +183,9 @@ fn Wizard(draft: RwSignal<PolicyDraft>, existing: Option<(String, u64)>) -> impl
                 Step::Review => view! { <ReviewStep draft groups violations/> }.into_any(),
             }}
         </div>
+        <Show when=move || matches!(step.get(), Step::Settings | Step::Assignments | Step::Review)>
+            <super::preview::PreviewPanel draft editing=existing.get_value().map(|(id, _)| id)/>
+        </Show>
         <div class="wizard-actions">
             <button class="button subtle" type="button" disabled=move || step.get().index() == 0 || (editing && step.get() == Step::Basics)
                 on:click=move |_| step.update(|s| *s = Step::ALL[s.index().saturating_sub(1)])>"Previous"</button>

@@ -1,0 +1,315 @@
+//! The conflict preview: what a policy draft would do on the fleet *before* it is saved — how many devices it would
+//! reach, and per setting where it would conflict with another policy, merge with one, or repeat one's value — from
+//! a snapshot of the tenant, with the same membership and conflict rules the devices use. It runs in the browser
+//! (wasm) on every edit; the server only hands out the snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::UnixSeconds;
+use crate::conflict::{DecidedBy, SettingStatus, applies_to, resolve};
+use crate::device::DeviceFacts;
+use crate::eligibility::{EligibilityCode, eligibility};
+use crate::groups::{ALL_DEVICES, GroupDefinition, Membership, Rule, resolve_members};
+use crate::policy::{Policy, PolicyDraft, definition_name, describe_value};
+use crate::tenant::TenantSwitches;
+
+/// What the preview needs of the tenant (`GET /api/v1/snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Snapshot {
+    /// When the server took it.
+    pub taken_at: UnixSeconds,
+    /// The tenant switches.
+    pub switches: TenantSwitches,
+    /// Every device.
+    pub devices: Vec<SnapshotDevice>,
+    /// Every group.
+    pub groups: Vec<SnapshotGroup>,
+    /// Every policy at its current version.
+    pub policies: Vec<Policy>,
+}
+
+/// A device as the preview needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SnapshotDevice {
+    /// Id.
+    pub id: String,
+    /// Facts (dynamic rules match them).
+    pub facts: DeviceFacts,
+    /// Support from its own facts, before the switches.
+    pub support: EligibilityCode,
+}
+
+/// A group as the preview needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SnapshotGroup {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The rule of a dynamic group.
+    pub rule: Option<String>,
+    /// The own members of a static group.
+    pub members: Vec<String>,
+    /// Groups nested in it.
+    pub children: Vec<String>,
+}
+
+string_enum! {
+    /// How a setting of the draft meets another policy on a device.
+    pub enum Overlap {
+        Conflict = ("conflict", "Conflict"),
+        Merged = ("merged", "Merged"),
+        Identical = ("identical", "Identical"),
+    }
+}
+
+/// Another policy that configures the same setting on some of the devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Competitor {
+    /// Its id.
+    pub policy_id: String,
+    /// Its name.
+    pub policy_name: String,
+    /// Its value, in words.
+    pub value: String,
+}
+
+/// One setting of the draft that another policy also configures on at least one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewSetting {
+    /// The setting.
+    pub setting_id: String,
+    /// Its display name.
+    pub name: String,
+    /// Conflict, merged list, or identical value.
+    pub overlap: Overlap,
+    /// The draft's value, in words.
+    pub value: String,
+    /// The other policies involved, with their values.
+    pub others: Vec<Competitor>,
+    /// Devices where this happens.
+    pub n_devices: u64,
+    /// A few of them (names), to open.
+    pub sample: Vec<(String, String)>,
+    /// For a conflict: the value that would take effect and the rule that picks it; for a merge: the merged list.
+    pub effective: String,
+    /// For a conflict, the rule that decides.
+    pub decided_by: Option<DecidedBy>,
+}
+
+/// The preview of a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// Devices in the draft's groups (included minus excluded).
+    pub n_targeted: u64,
+    /// Of those, the eligible ones: the policy would apply to them.
+    pub n_applies: u64,
+    /// Overlaps, conflicts first, then merges, then identical values.
+    pub settings: Vec<PreviewSetting>,
+}
+
+/// The group memberships of a snapshot, resolved once (the preview of each edit reuses them).
+#[derive(Debug, Clone, Default)]
+pub struct Memberships {
+    members: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Memberships {
+    /// Resolves every group of `snapshot` through nesting and rules.
+    pub fn of(snapshot: &Snapshot) -> Self {
+        let definitions: BTreeMap<String, GroupDefinition> = snapshot
+            .groups
+            .iter()
+            .map(|group| {
+                let membership = match &group.rule {
+                    Some(text) => match Rule::parse(text, "rule") {
+                        Ok(rule) => Membership::Dynamic(rule),
+                        Err(_) => Membership::Static(BTreeSet::new()),
+                    },
+                    None => Membership::Static(group.members.iter().cloned().collect()),
+                };
+                (group.id.clone(), GroupDefinition { membership, children: group.children.clone() })
+            })
+            .collect();
+        let devices: Vec<(&str, &DeviceFacts)> = snapshot.devices.iter().map(|d| (d.id.as_str(), &d.facts)).collect();
+        let members = definitions
+            .keys()
+            .map(|id| (id.clone(), resolve_members(id, &definitions, devices.iter().copied())))
+            .collect();
+        Self { members }
+    }
+
+    fn contains(&self, group: &str, device: &str) -> bool {
+        group == ALL_DEVICES || self.members.get(group).is_some_and(|m| m.contains(device))
+    }
+}
+
+/// The preview of `draft` (a new policy, or the policy `editing` as it would become) on `snapshot`.
+pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Preview {
+    let id = editing.unwrap_or("draft").to_owned();
+    // The draft would be the most recently modified policy once saved.
+    let newest = snapshot.policies.iter().map(|p| p.updated_at).max().unwrap_or(0).max(snapshot.taken_at) + 1;
+    let candidate = Policy { updated_at: newest, ..Policy::first_version(id.clone(), draft.clone(), "", newest) };
+    let others: Vec<&Policy> = snapshot.policies.iter().filter(|p| p.id != id).collect();
+    let mut result = Preview::default();
+    let mut found: BTreeMap<(String, Overlap), PreviewSetting> = BTreeMap::new();
+    for device in &snapshot.devices {
+        let in_group = |group: &str| memberships.contains(group, &device.id);
+        if !applies_to(&candidate, in_group) {
+            continue;
+        }
+        result.n_targeted += 1;
+        if eligibility(device.support, snapshot.switches) != EligibilityCode::Eligible {
+            continue;
+        }
+        result.n_applies += 1;
+        let mut applicable: Vec<&Policy> = others.iter().copied().filter(|p| applies_to(p, in_group)).collect();
+        if applicable.is_empty() {
+            continue;
+        }
+        applicable.push(&candidate);
+        let resolution = resolve(&applicable);
+        for configured in &draft.settings {
+            let Some(outcome) = resolution.setting(&configured.id) else { continue };
+            if outcome.sources.len() < 2 {
+                continue;
+            }
+            let overlap = if outcome.status == SettingStatus::Conflict {
+                Overlap::Conflict
+            } else if !outcome.contributions.is_empty() {
+                Overlap::Merged
+            } else {
+                Overlap::Identical
+            };
+            let entry = found.entry((configured.id.clone(), overlap)).or_insert_with(|| PreviewSetting {
+                setting_id: configured.id.clone(),
+                name: definition_name(&configured.id),
+                overlap,
+                value: describe_value(&configured.id, &configured.value),
+                others: Vec::new(),
+                n_devices: 0,
+                sample: Vec::new(),
+                effective: describe_value(&configured.id, &outcome.effective),
+                decided_by: outcome.decided_by,
+            });
+            entry.n_devices += 1;
+            if entry.sample.len() < 5 {
+                entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
+            }
+            for source in outcome.other_sources(&id) {
+                if !entry.others.iter().any(|o| o.policy_id == source.policy_id) {
+                    entry.others.push(Competitor {
+                        policy_id: source.policy_id.clone(),
+                        policy_name: source.policy_name.clone(),
+                        value: describe_value(&configured.id, &source.value),
+                    });
+                }
+            }
+        }
+    }
+    let mut settings: Vec<PreviewSetting> = found.into_values().collect();
+    settings.sort_by_key(|s| (s.overlap, std::cmp::Reverse(s.n_devices)));
+    result.settings = settings;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::{ConfiguredSetting, Profile, SettingValue};
+    use crate::policy::{AssignmentTarget, Assignments};
+
+    const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+    const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+    const PATHS: &str = "device_vendor_msft_policy_config_defender_excludedpaths";
+
+    fn device(id: &str, managed_by: &str) -> SnapshotDevice {
+        let facts = DeviceFacts::parse(
+            &json!({
+                "hostname": id.to_uppercase(), "os": "windows_11", "edition": "enterprise", "os_build": "10.0.22631.4460",
+                "required_update_installed": true, "downlevel_agent_installed": false, "join_type": "workgroup",
+                "directory_device_id": null, "managed_by": managed_by
+            }),
+            "facts",
+        )
+        .expect("valid facts");
+        let support = crate::eligibility::device_support(&facts);
+        SnapshotDevice { id: id.to_owned(), facts, support }
+    }
+
+    fn draft(name: &str, cloud: &str, path: &str, include: &str) -> PolicyDraft {
+        PolicyDraft {
+            profile: Profile::Antivirus,
+            name: name.into(),
+            description: String::new(),
+            settings: vec![
+                ConfiguredSetting::new(REALTIME, SettingValue::Choice("1".into())),
+                ConfiguredSetting::new(CLOUD, SettingValue::Choice(cloud.into())),
+                ConfiguredSetting::new(PATHS, SettingValue::StringList(vec![path.into()])),
+            ],
+            assignments: Assignments { include: vec![AssignmentTarget::group(include)], exclude: Vec::new() },
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            taken_at: 100,
+            switches: TenantSwitches { security_settings_management: true, enforce_security_configuration: true },
+            devices: vec![device("d1", "mde"), device("d2", "mde"), device("d3", "intune")],
+            groups: vec![SnapshotGroup {
+                id: "pilot".into(),
+                name: "Pilot".into(),
+                rule: None,
+                members: vec!["d1".into()],
+                children: Vec::new(),
+            }],
+            policies: vec![Policy::first_version(
+                "a".into(),
+                draft("Baseline", "4", r"C:\A", ALL_DEVICES),
+                "admin",
+                50,
+            )],
+        }
+    }
+
+    #[test]
+    fn a_draft_shows_its_conflict_its_merge_and_its_identical_value_before_it_is_saved() {
+        let snapshot = snapshot();
+        let memberships = Memberships::of(&snapshot);
+        let preview = preview(&snapshot, &memberships, &draft("Strict", "6", r"D:\B", ALL_DEVICES), None);
+        assert_eq!((preview.n_targeted, preview.n_applies), (3, 2), "the Intune-managed device is not eligible");
+        let kinds: Vec<(&str, Overlap, u64)> =
+            preview.settings.iter().map(|s| (s.setting_id.as_str(), s.overlap, s.n_devices)).collect();
+        assert_eq!(
+            kinds,
+            [(CLOUD, Overlap::Conflict, 2), (PATHS, Overlap::Merged, 2), (REALTIME, Overlap::Identical, 2)]
+        );
+        let conflict = &preview.settings[0];
+        assert_eq!((conflict.effective.as_str(), conflict.decided_by), ("Zero tolerance", Some(DecidedBy::MostSecure)));
+        assert_eq!(
+            conflict.others,
+            [Competitor { policy_id: "a".into(), policy_name: "Baseline".into(), value: "High plus".into() }]
+        );
+        assert_eq!(preview.settings[1].effective, r"C:\A; D:\B");
+        assert_eq!(conflict.sample.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>(), ["D1", "D2"]);
+    }
+
+    #[test]
+    fn a_narrower_draft_and_the_policy_being_edited_are_previewed_as_they_would_be() {
+        let snapshot = snapshot();
+        let memberships = Memberships::of(&snapshot);
+        let pilot = preview(&snapshot, &memberships, &draft("Strict", "6", r"D:\B", "pilot"), None);
+        assert_eq!((pilot.n_targeted, pilot.settings[0].n_devices), (1, 1));
+        // Editing Baseline itself: it does not compete with its own saved version.
+        let editing = preview(&snapshot, &memberships, &draft("Baseline", "6", r"C:\A", ALL_DEVICES), Some("a"));
+        assert_eq!(editing.n_applies, 2);
+        assert!(editing.settings.is_empty());
+    }
+}
