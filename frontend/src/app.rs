@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenant") view=TenantPage/>
                     <Route path=path!("users") view=crate::pages::users::UsersPage/>
                     <Route path=path!("audit") view=crate::pages::audit::AuditPage/>
+                    <Route path=path!("conflicts") view=crate::pages::conflicts::ConflictsPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -106,6 +107,7 @@ fn Shell() -> impl IntoView {
                 <span class="nav-heading">"Endpoint security"</span>
                 <A href="/endpoint-security/antivirus">"Antivirus"</A>
                 <A href="/endpoint-security/firewall">"Firewall"</A>
+                <A href="/conflicts">"Conflicts"</A>
                 <span class="nav-heading">"Administration"</span>
                 <Can permission=Permission::ViewTenant>
                     <A href="/tenant">"Tenant administration"</A>

@@ -218,6 +218,71 @@ pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDra
     result
 }
 
+/// A conflict in the tenant as it is: one setting that several policies give different values on the same devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantConflict {
+    /// The setting.
+    pub setting_id: String,
+    /// Its display name.
+    pub name: String,
+    /// The competing policies and their values.
+    pub policies: Vec<Competitor>,
+    /// Devices where they meet.
+    pub n_devices: u64,
+    /// A few of them (id, name).
+    pub sample: Vec<(String, String)>,
+    /// The value that takes effect there.
+    pub effective: String,
+    /// The rule that picks it.
+    pub decided_by: Option<DecidedBy>,
+}
+
+/// Every current conflict of the tenant (setting × competing policies × devices), most devices first: what devices
+/// report as Conflict, computed from the snapshot with the devices' own rules.
+pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<TenantConflict> {
+    let mut found: BTreeMap<(String, Vec<String>), TenantConflict> = BTreeMap::new();
+    for device in &snapshot.devices {
+        if eligibility(device.support, snapshot.switches) != EligibilityCode::Eligible {
+            continue;
+        }
+        let applicable: Vec<&Policy> = snapshot
+            .policies
+            .iter()
+            .filter(|p| applies_to(p, |group| memberships.contains(group, &device.id)))
+            .collect();
+        if applicable.len() < 2 {
+            continue;
+        }
+        for outcome in resolve(&applicable).conflicts() {
+            let ids: Vec<String> = outcome.sources.iter().map(|s| s.policy_id.clone()).collect();
+            let entry = found.entry((outcome.setting_id.clone(), ids)).or_insert_with(|| TenantConflict {
+                setting_id: outcome.setting_id.clone(),
+                name: definition_name(&outcome.setting_id),
+                policies: outcome
+                    .sources
+                    .iter()
+                    .map(|source| Competitor {
+                        policy_id: source.policy_id.clone(),
+                        policy_name: source.policy_name.clone(),
+                        value: describe_value(&outcome.setting_id, &source.value),
+                    })
+                    .collect(),
+                n_devices: 0,
+                sample: Vec::new(),
+                effective: describe_value(&outcome.setting_id, &outcome.effective),
+                decided_by: outcome.decided_by,
+            });
+            entry.n_devices += 1;
+            if entry.sample.len() < 5 {
+                entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
+            }
+        }
+    }
+    let mut conflicts: Vec<TenantConflict> = found.into_values().collect();
+    conflicts.sort_by(|a, b| b.n_devices.cmp(&a.n_devices).then_with(|| a.name.cmp(&b.name)));
+    conflicts
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -299,6 +364,22 @@ mod tests {
         );
         assert_eq!(preview.settings[1].effective, r"C:\A; D:\B");
         assert_eq!(conflict.sample.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>(), ["D1", "D2"]);
+    }
+
+    #[test]
+    fn the_tenant_conflicts_list_every_setting_policies_disagree_on_with_the_devices() {
+        let mut snapshot = snapshot();
+        snapshot.policies.push(Policy::first_version("b".into(), draft("Strict", "6", r"D:\B", "pilot"), "admin", 60));
+        let conflicts = tenant_conflicts(&snapshot, &Memberships::of(&snapshot));
+        assert_eq!(conflicts.len(), 1, "the cloud level; merged paths and equal real-time monitoring are no conflict");
+        let cloud = &conflicts[0];
+        assert_eq!(
+            (cloud.setting_id.as_str(), cloud.n_devices, cloud.effective.as_str()),
+            (CLOUD, 1, "Zero tolerance")
+        );
+        let names: Vec<&str> = cloud.policies.iter().map(|p| p.policy_name.as_str()).collect();
+        assert_eq!(names, ["Baseline", "Strict"]);
+        assert_eq!(cloud.sample, [("d1".to_owned(), "D1".to_owned())]);
     }
 
     #[test]

@@ -172,6 +172,15 @@ async fn the_demo_tenant_reports_conflicts_and_errors_as_soon_as_its_devices_che
     assert!(detail.contains("0x87D1FDE8") && detail.contains("Allow Network Protection Down Level"), "{detail}");
     app.screenshot("demo-device-error").await?;
 
+    // The tenant-wide conflicts page lists the cloud level that the strict policy and the baselines disagree on.
+    app.open("/conflicts").await?;
+    let cloud = app
+        .wait_for_text("[data-testid=conflicts-table] tr[data-setting='device_vendor_msft_policy_config_defender_cloudblocklevel']", |t| !t.is_empty())
+        .await?;
+    assert!(cloud.contains("Strict cloud protection") && cloud.contains("Zero tolerance"), "{cloud}");
+    assert!(cloud.contains("the most secure value"), "{cloud}");
+    app.screenshot("demo-conflicts").await?;
+
     let errors = app.console_errors().await?;
     assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
     Ok(())

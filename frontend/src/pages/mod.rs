@@ -1,6 +1,7 @@
 //! One folder or file per screen.
 
 pub mod audit;
+pub mod conflicts;
 pub mod devices;
 pub mod groups;
 pub mod login;
