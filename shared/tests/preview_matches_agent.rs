@@ -52,35 +52,37 @@ fn facts(i: usize, kind: u8) -> DeviceFacts {
 /// A policy's settings from small choices: each of four settings absent or one of a few values.
 fn settings(choices: [u8; 4]) -> Vec<ConfiguredSetting> {
     let mut out = Vec::new();
-    if choices[0] % 3 != 0 {
+    if !choices[0].is_multiple_of(3) {
         out.push(ConfiguredSetting::new(
             REALTIME,
             SettingValue::Choice(if choices[0] % 3 == 1 { "1" } else { "0" }.into()),
         ));
     }
-    if choices[1] % 4 != 0 {
+    if !choices[1].is_multiple_of(4) {
         out.push(ConfiguredSetting::new(
             CLOUD,
             SettingValue::Choice(["2", "4", "6"][usize::from(choices[1] % 4) - 1].into()),
         ));
     }
-    if choices[2] % 3 != 0 {
+    if !choices[2].is_multiple_of(3) {
         let path = if choices[2] % 3 == 1 { r"C:\A" } else { r"D:\B" };
         out.push(ConfiguredSetting::new(PATHS, SettingValue::StringList(vec![path.into()])));
     }
-    if choices[3] % 3 != 0 {
+    if !choices[3].is_multiple_of(3) {
         out.push(ConfiguredSetting::new(CPU, SettingValue::Integer(if choices[3] % 3 == 1 { 30 } else { 50 })));
     }
     out
 }
+
+/// (settings choices, included group indexes — past the groups means All devices —, excluded, updated_at)
+type GeneratedPolicy = ([u8; 4], Vec<usize>, Vec<usize>, i64);
 
 #[derive(Debug, Clone)]
 struct Tenant {
     devices: Vec<u8>,
     /// (static members as device indexes, rule index or none, nested child group indexes)
     groups: Vec<(Vec<usize>, Option<usize>, Vec<usize>)>,
-    /// (settings choices, included group indexes (group count = All devices), excluded, updated_at)
-    policies: Vec<([u8; 4], Vec<usize>, Vec<usize>, i64)>,
+    policies: Vec<GeneratedPolicy>,
     draft: ([u8; 4], Vec<usize>, Vec<usize>),
 }
 
