@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::api::UnixSeconds;
-use crate::conflict::{DecidedBy, SettingStatus, applies_to, resolve};
+use crate::conflict::{DecidedBy, SettingStatus, resolve};
 use crate::device::DeviceFacts;
 use crate::eligibility::{EligibilityCode, eligibility};
-use crate::groups::{ALL_DEVICES, GroupDefinition, Membership, Rule, resolve_members};
+use crate::groups::{ALL_DEVICES, Rule};
 use crate::policy::{Policy, PolicyDraft, definition_name, describe_value};
 use crate::tenant::TenantSwitches;
 
@@ -113,40 +113,177 @@ pub struct Preview {
     pub settings: Vec<PreviewSetting>,
 }
 
-/// The group memberships of a snapshot, resolved once (the preview of each edit reuses them).
+/// A set of device indexes (positions in the snapshot's device list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn empty(n: usize) -> Self {
+        Self(vec![0; n.div_ceil(64)])
+    }
+    fn full(n: usize) -> Self {
+        let mut bits = Self(vec![u64::MAX; n.div_ceil(64)]);
+        if n % 64 != 0
+            && let Some(last) = bits.0.last_mut()
+        {
+            *last = (1u64 << (n % 64)) - 1;
+        }
+        bits
+    }
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|word| word & (1 << (i % 64)) != 0)
+    }
+    fn union_with(&mut self, other: &Self) {
+        self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a |= b);
+    }
+    fn subtract(&mut self, other: &Self) {
+        self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= !b);
+    }
+    fn intersect(&mut self, other: &Self) {
+        self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
+    }
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, word)| {
+            let mut word = *word;
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let bit = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    w * 64 + bit
+                })
+            })
+        })
+    }
+}
+
+/// What every preview of one snapshot shares, computed once: each group's devices through nesting and rules, the
+/// eligible devices, and the devices each saved policy applies to — all as bitsets over the snapshot's devices.
 #[derive(Debug, Clone, Default)]
 pub struct Memberships {
-    members: BTreeMap<String, BTreeSet<String>>,
+    n_devices: usize,
+    groups: BTreeMap<String, Bits>,
+    eligible: Bits,
+    /// Per saved policy (in snapshot order), the devices it applies to (eligible, targeted).
+    policies: Vec<Bits>,
 }
 
 impl Memberships {
-    /// Resolves every group of `snapshot` through nesting and rules.
+    /// Resolves `snapshot`: the same membership rules as `groups::resolve_members` (a dynamic rule is evaluated once
+    /// per distinct rule text, nested groups are unioned once each), and `conflict::applies_to` per policy.
     pub fn of(snapshot: &Snapshot) -> Self {
-        let definitions: BTreeMap<String, GroupDefinition> = snapshot
+        let n = snapshot.devices.len();
+        let index: BTreeMap<&str, usize> =
+            snapshot.devices.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
+        let mut by_rule: BTreeMap<&str, Bits> = BTreeMap::new();
+        let own: BTreeMap<&str, Bits> = snapshot
             .groups
             .iter()
             .map(|group| {
-                let membership = match &group.rule {
-                    Some(text) => match Rule::parse(text, "rule") {
-                        Ok(rule) => Membership::Dynamic(rule),
-                        Err(_) => Membership::Static(BTreeSet::new()),
-                    },
-                    None => Membership::Static(group.members.iter().cloned().collect()),
+                let bits = match &group.rule {
+                    Some(text) => by_rule
+                        .entry(text.as_str())
+                        .or_insert_with(|| {
+                            let mut bits = Bits::empty(n);
+                            if let Ok(rule) = Rule::parse(text, "rule") {
+                                for (i, device) in snapshot.devices.iter().enumerate() {
+                                    if rule.matches(&device.facts) {
+                                        bits.insert(i);
+                                    }
+                                }
+                            }
+                            bits
+                        })
+                        .clone(),
+                    None => {
+                        let mut bits = Bits::empty(n);
+                        group.members.iter().filter_map(|m| index.get(m.as_str())).for_each(|i| bits.insert(*i));
+                        bits
+                    }
                 };
-                (group.id.clone(), GroupDefinition { membership, children: group.children.clone() })
+                (group.id.as_str(), bits)
             })
             .collect();
-        let devices: Vec<(&str, &DeviceFacts)> = snapshot.devices.iter().map(|d| (d.id.as_str(), &d.facts)).collect();
-        let members = definitions
-            .keys()
-            .map(|id| (id.clone(), resolve_members(id, &definitions, devices.iter().copied())))
-            .collect();
-        Self { members }
+        let children: BTreeMap<&str, &[String]> =
+            snapshot.groups.iter().map(|g| (g.id.as_str(), g.children.as_slice())).collect();
+        let mut groups: BTreeMap<String, Bits> = BTreeMap::new();
+        for group in &snapshot.groups {
+            resolve_nested(&group.id, &own, &children, &mut groups, &mut BTreeSet::new());
+        }
+        let mut eligible = Bits::empty(n);
+        for (i, device) in snapshot.devices.iter().enumerate() {
+            if eligibility(device.support, snapshot.switches) == EligibilityCode::Eligible {
+                eligible.insert(i);
+            }
+        }
+        let mut memberships = Self { n_devices: n, groups, eligible, policies: Vec::new() };
+        memberships.policies = snapshot.policies.iter().map(|p| memberships.applies(&p.draft)).collect();
+        memberships
     }
 
-    fn contains(&self, group: &str, device: &str) -> bool {
-        group == ALL_DEVICES || self.members.get(group).is_some_and(|m| m.contains(device))
+    fn group(&self, id: &str) -> Bits {
+        if id == ALL_DEVICES {
+            Bits::full(self.n_devices)
+        } else {
+            self.groups.get(id).cloned().unwrap_or_else(|| Bits::empty(self.n_devices))
+        }
     }
+
+    /// The devices a draft is assigned to: included minus excluded (exclusion wins), eligible or not.
+    fn targeted(&self, draft: &PolicyDraft) -> Bits {
+        let mut bits = Bits::empty(self.n_devices);
+        draft.assignments.included().for_each(|id| bits.union_with(&self.group(id)));
+        draft.assignments.excluded().for_each(|id| bits.subtract(&self.group(id)));
+        bits
+    }
+
+    /// The devices a draft applies to: targeted and eligible.
+    fn applies(&self, draft: &PolicyDraft) -> Bits {
+        let mut bits = self.targeted(draft);
+        bits.intersect(&self.eligible);
+        bits
+    }
+}
+
+/// A group's devices through nesting, memoized. The API never stores a nesting loop; were there one, a group met
+/// again on the current path adds nothing, so resolution still ends.
+fn resolve_nested(
+    id: &str,
+    own: &BTreeMap<&str, Bits>,
+    children: &BTreeMap<&str, &[String]>,
+    done: &mut BTreeMap<String, Bits>,
+    path: &mut BTreeSet<String>,
+) -> Option<Bits> {
+    if let Some(bits) = done.get(id) {
+        return Some(bits.clone());
+    }
+    let mut bits = own.get(id)?.clone();
+    if !path.insert(id.to_owned()) {
+        return None;
+    }
+    for child in children.get(id).copied().unwrap_or_default() {
+        if let Some(child_bits) = resolve_nested(child, own, children, done, path) {
+            bits.union_with(&child_bits);
+        }
+    }
+    path.remove(id);
+    done.insert(id.to_owned(), bits.clone());
+    Some(bits)
+}
+
+/// Devices grouped by the set of policies (indexes into `policies`) that apply to them: devices with the same set
+/// resolve the same way, so each set is resolved once.
+fn by_policy_set(devices: &Bits, policies: &[&Bits]) -> BTreeMap<Vec<u32>, Vec<usize>> {
+    let mut sets: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
+    let mut key = Vec::new();
+    for device in devices.iter() {
+        key.clear();
+        key.extend(policies.iter().enumerate().filter(|(_, bits)| bits.contains(device)).map(|(p, _)| p as u32));
+        sets.entry(key.clone()).or_default().push(device);
+    }
+    sets
 }
 
 /// The preview of `draft` (a new policy, or the policy `editing` as it would become) on `snapshot`.
@@ -154,24 +291,23 @@ pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDra
     let id = editing.unwrap_or("draft").to_owned();
     // The draft would be the most recently modified policy once saved.
     let newest = snapshot.policies.iter().map(|p| p.updated_at).max().unwrap_or(0).max(snapshot.taken_at) + 1;
-    let candidate = Policy { updated_at: newest, ..Policy::first_version(id.clone(), draft.clone(), "", newest) };
-    let others: Vec<&Policy> = snapshot.policies.iter().filter(|p| p.id != id).collect();
-    let mut result = Preview::default();
+    let candidate = Policy::first_version(id.clone(), draft.clone(), "", newest);
+    let (others, other_bits): (Vec<&Policy>, Vec<&Bits>) =
+        snapshot.policies.iter().zip(&memberships.policies).filter(|(p, _)| p.id != id).unzip();
+    let targeted = memberships.targeted(draft);
+    let mut applies = targeted.clone();
+    applies.intersect(&memberships.eligible);
+    let mut result = Preview {
+        n_targeted: targeted.iter().count() as u64,
+        n_applies: applies.iter().count() as u64,
+        settings: Vec::new(),
+    };
     let mut found: BTreeMap<(String, Overlap), PreviewSetting> = BTreeMap::new();
-    for device in &snapshot.devices {
-        let in_group = |group: &str| memberships.contains(group, &device.id);
-        if !applies_to(&candidate, in_group) {
+    for (set, devices) in by_policy_set(&applies, &other_bits) {
+        if set.is_empty() {
             continue;
         }
-        result.n_targeted += 1;
-        if eligibility(device.support, snapshot.switches) != EligibilityCode::Eligible {
-            continue;
-        }
-        result.n_applies += 1;
-        let mut applicable: Vec<&Policy> = others.iter().copied().filter(|p| applies_to(p, in_group)).collect();
-        if applicable.is_empty() {
-            continue;
-        }
+        let mut applicable: Vec<&Policy> = set.iter().map(|p| others[*p as usize]).collect();
         applicable.push(&candidate);
         let resolution = resolve(&applicable);
         for configured in &draft.settings {
@@ -197,8 +333,9 @@ pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDra
                 effective: describe_value(&configured.id, &outcome.effective),
                 decided_by: outcome.decided_by,
             });
-            entry.n_devices += 1;
-            if entry.sample.len() < 5 {
+            entry.n_devices += devices.len() as u64;
+            for device in devices.iter().take(5usize.saturating_sub(entry.sample.len())) {
+                let device = &snapshot.devices[*device];
                 entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
             }
             for source in outcome.other_sources(&id) {
@@ -213,6 +350,7 @@ pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDra
         }
     }
     let mut settings: Vec<PreviewSetting> = found.into_values().collect();
+    settings.iter_mut().for_each(|s| s.sample.sort_by(|a, b| a.1.cmp(&b.1)));
     settings.sort_by_key(|s| (s.overlap, std::cmp::Reverse(s.n_devices)));
     result.settings = settings;
     result
@@ -241,18 +379,12 @@ pub struct TenantConflict {
 /// report as Conflict, computed from the snapshot with the devices' own rules.
 pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<TenantConflict> {
     let mut found: BTreeMap<(String, Vec<String>), TenantConflict> = BTreeMap::new();
-    for device in &snapshot.devices {
-        if eligibility(device.support, snapshot.switches) != EligibilityCode::Eligible {
+    let bits: Vec<&Bits> = memberships.policies.iter().collect();
+    for (set, devices) in by_policy_set(&memberships.eligible, &bits) {
+        if set.len() < 2 {
             continue;
         }
-        let applicable: Vec<&Policy> = snapshot
-            .policies
-            .iter()
-            .filter(|p| applies_to(p, |group| memberships.contains(group, &device.id)))
-            .collect();
-        if applicable.len() < 2 {
-            continue;
-        }
+        let applicable: Vec<&Policy> = set.iter().map(|p| &snapshot.policies[*p as usize]).collect();
         for outcome in resolve(&applicable).conflicts() {
             let ids: Vec<String> = outcome.sources.iter().map(|s| s.policy_id.clone()).collect();
             let entry = found.entry((outcome.setting_id.clone(), ids)).or_insert_with(|| TenantConflict {
@@ -272,13 +404,15 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
                 effective: describe_value(&outcome.setting_id, &outcome.effective),
                 decided_by: outcome.decided_by,
             });
-            entry.n_devices += 1;
-            if entry.sample.len() < 5 {
+            entry.n_devices += devices.len() as u64;
+            for device in devices.iter().take(5usize.saturating_sub(entry.sample.len())) {
+                let device = &snapshot.devices[*device];
                 entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
             }
         }
     }
     let mut conflicts: Vec<TenantConflict> = found.into_values().collect();
+    conflicts.iter_mut().for_each(|c| c.sample.sort_by(|a, b| a.1.cmp(&b.1)));
     conflicts.sort_by(|a, b| b.n_devices.cmp(&a.n_devices).then_with(|| a.name.cmp(&b.name)));
     conflicts
 }
