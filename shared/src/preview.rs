@@ -123,7 +123,7 @@ impl Bits {
     }
     fn full(n: usize) -> Self {
         let mut bits = Self(vec![u64::MAX; n.div_ceil(64)]);
-        if n % 64 != 0
+        if !n.is_multiple_of(64)
             && let Some(last) = bits.0.last_mut()
         {
             *last = (1u64 << (n % 64)) - 1;
@@ -286,28 +286,83 @@ fn by_policy_set(devices: &Bits, policies: &[&Bits]) -> BTreeMap<Vec<u32>, Vec<u
     sets
 }
 
+/// The part of a preview that depends only on the draft's assignments: the devices it reaches, grouped by the set
+/// of other policies that apply to them. Editing settings keeps it; only a change of assignments recomputes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    assignments: crate::policy::Assignments,
+    editing: Option<String>,
+    n_targeted: u64,
+    n_applies: u64,
+    /// (indexes of the other policies, in snapshot order without the edited one; the devices with that set).
+    sets: Vec<(Vec<u32>, Vec<usize>)>,
+}
+
+impl Reach {
+    /// Computes the reach of `draft`.
+    pub fn of(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Self {
+        let id = editing.unwrap_or("draft");
+        let other_bits: Vec<&Bits> = snapshot
+            .policies
+            .iter()
+            .zip(&memberships.policies)
+            .filter(|(p, _)| p.id != id)
+            .map(|(_, bits)| bits)
+            .collect();
+        let targeted = memberships.targeted(draft);
+        let mut applies = targeted.clone();
+        applies.intersect(&memberships.eligible);
+        Self {
+            assignments: draft.assignments.clone(),
+            editing: editing.map(str::to_owned),
+            n_targeted: targeted.iter().count() as u64,
+            n_applies: applies.iter().count() as u64,
+            sets: by_policy_set(&applies, &other_bits).into_iter().filter(|(set, _)| !set.is_empty()).collect(),
+        }
+    }
+
+    /// Distinct sets of other policies among the devices reached (each is resolved once per preview).
+    pub fn n_policy_sets(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Whether this reach still holds for `draft` (same assignments, same policy being edited).
+    pub fn fits(&self, draft: &PolicyDraft, editing: Option<&str>) -> bool {
+        self.assignments == draft.assignments && self.editing.as_deref() == editing
+    }
+}
+
 /// The preview of `draft` (a new policy, or the policy `editing` as it would become) on `snapshot`.
 pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Preview {
-    let id = editing.unwrap_or("draft").to_owned();
+    preview_within(snapshot, &Reach::of(snapshot, memberships, draft, editing), draft)
+}
+
+/// The preview of `draft` with a [`Reach`] computed before (see [`Reach::fits`]): what an edit of its settings costs.
+pub fn preview_within(snapshot: &Snapshot, reach: &Reach, draft: &PolicyDraft) -> Preview {
+    let id = reach.editing.clone().unwrap_or_else(|| "draft".to_owned());
     // The draft would be the most recently modified policy once saved.
     let newest = snapshot.policies.iter().map(|p| p.updated_at).max().unwrap_or(0).max(snapshot.taken_at) + 1;
     let candidate = Policy::first_version(id.clone(), draft.clone(), "", newest);
-    let (others, other_bits): (Vec<&Policy>, Vec<&Bits>) =
-        snapshot.policies.iter().zip(&memberships.policies).filter(|(p, _)| p.id != id).unzip();
-    let targeted = memberships.targeted(draft);
-    let mut applies = targeted.clone();
-    applies.intersect(&memberships.eligible);
-    let mut result = Preview {
-        n_targeted: targeted.iter().count() as u64,
-        n_applies: applies.iter().count() as u64,
-        settings: Vec::new(),
-    };
+    // Only the draft's settings matter: the other policies, cut down to those, resolve faster.
+    let wanted: BTreeSet<&str> = draft.settings.iter().map(|s| s.id.as_str()).collect();
+    let others: Vec<Policy> = snapshot
+        .policies
+        .iter()
+        .filter(|p| p.id != id)
+        .map(|p| {
+            let mut trimmed = p.clone();
+            trimmed.draft.settings.retain(|s| wanted.contains(s.id.as_str()));
+            trimmed
+        })
+        .collect();
+    let mut result = Preview { n_targeted: reach.n_targeted, n_applies: reach.n_applies, settings: Vec::new() };
     let mut found: BTreeMap<(String, Overlap), PreviewSetting> = BTreeMap::new();
-    for (set, devices) in by_policy_set(&applies, &other_bits) {
-        if set.is_empty() {
+    for (set, devices) in &reach.sets {
+        let mut applicable: Vec<&Policy> =
+            set.iter().map(|p| &others[*p as usize]).filter(|p| !p.draft.settings.is_empty()).collect();
+        if applicable.is_empty() {
             continue;
         }
-        let mut applicable: Vec<&Policy> = set.iter().map(|p| others[*p as usize]).collect();
         applicable.push(&candidate);
         let resolution = resolve(&applicable);
         for configured in &draft.settings {
@@ -514,6 +569,18 @@ mod tests {
         let names: Vec<&str> = cloud.policies.iter().map(|p| p.policy_name.as_str()).collect();
         assert_eq!(names, ["Baseline", "Strict"]);
         assert_eq!(cloud.sample, [("d1".to_owned(), "D1".to_owned())]);
+    }
+
+    #[test]
+    fn a_reach_is_reused_across_setting_edits_and_refused_after_an_assignment_change() {
+        let snapshot = snapshot();
+        let memberships = Memberships::of(&snapshot);
+        let first = draft("Strict", "6", r"D:\B", ALL_DEVICES);
+        let reach = Reach::of(&snapshot, &memberships, &first, None);
+        let edited = draft("Strict", "2", r"E:\C", ALL_DEVICES);
+        assert!(reach.fits(&edited, None) && !reach.fits(&edited, Some("a")));
+        assert_eq!(preview_within(&snapshot, &reach, &edited), preview(&snapshot, &memberships, &edited, None));
+        assert!(!reach.fits(&draft("Strict", "6", r"D:\B", "pilot"), None));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use shared::conflict::DecidedBy;
 use shared::policy::PolicyDraft;
-use shared::preview::{Memberships, Overlap, Preview, Snapshot, preview};
+use shared::preview::{Memberships, Overlap, Preview, Reach, Snapshot, preview_within};
 
 use crate::api;
 use crate::components::ErrorNotice;
@@ -32,8 +32,18 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
     let taken_at = snapshot.taken_at;
     let memberships = Memberships::of(&snapshot);
     let data = StoredValue::new((snapshot, memberships));
+    // Which devices the draft reaches changes only with its assignments; edits of settings reuse it.
+    let reach = StoredValue::new(None::<Reach>);
     let result: Memo<Preview> = Memo::new(move |_| {
-        draft.with(|d| data.with_value(|(snapshot, memberships)| preview(snapshot, memberships, d, editing.as_deref())))
+        draft.with(|d| {
+            data.with_value(|(snapshot, memberships)| {
+                let editing = editing.as_deref();
+                if !reach.with_value(|r| r.as_ref().is_some_and(|r| r.fits(d, editing))) {
+                    reach.set_value(Some(Reach::of(snapshot, memberships, d, editing)));
+                }
+                reach.with_value(|r| r.as_ref().map(|r| preview_within(snapshot, r, d)).unwrap_or_default())
+            })
+        })
     });
     let section = move |overlap: Overlap, title: &'static str, help: &'static str| {
         move || {
