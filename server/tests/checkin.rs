@@ -406,3 +406,24 @@ async fn membership_and_switch_changes_reach_the_next_check_in_despite_the_cache
     assert_eq!(device.n_check_ins, 4);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_effective_view_says_through_which_groups_each_policy_reaches_the_device() -> anyhow::Result<()> {
+    let fleet = fleet().await?;
+    let inner = fleet.static_group("Inner", &[0]).await?;
+    let outer = fleet.static_group("Outer", &[]).await?;
+    let path = format!("/api/v1/groups/{outer}/nested");
+    let response =
+        fleet.app.admin_request(Method::POST, &path, &fleet.cookie).json(&json!({"group_id": inner})).send().await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let nested = fleet.create_policy("Through nesting", &[&outer], &[]).await?;
+    let everyone = fleet.create_policy("Everyone", &["all-devices"], &[]).await?;
+    let effective: shared::api::EffectiveConfiguration =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/devices/{}/effective", fleet.devices[0].0)).await?;
+    assert_eq!(
+        effective.through.get(&nested.id).map(Vec::as_slice),
+        Some(&["Outer".to_owned(), "Inner (member)".to_owned()][..])
+    );
+    assert_eq!(effective.through.get(&everyone.id).map(Vec::as_slice), Some(&["All devices".to_owned()][..]));
+    Ok(())
+}

@@ -157,6 +157,10 @@ pub const CHECK_IN_INTERVAL_HEADER: &str = "x-rampart-check-in-interval";
 pub struct EffectiveConfiguration {
     /// The policies that apply (none when the device is not eligible).
     pub policies: Vec<PolicyRef>,
+    /// Per policy id, how the device gets it: the included group and, through nesting, the group that holds the
+    /// device, by name, with "(rule)" or "(member)" on the last one; *All devices* alone when included so.
+    #[serde(default)]
+    pub through: std::collections::BTreeMap<String, Vec<String>>,
     /// Per setting: effective value, status, sources, and the rule that decided a conflict.
     pub resolution: crate::conflict::Resolution,
 }

@@ -448,6 +448,44 @@ pub fn is_member(
     false
 }
 
+/// How a device is in a group, from the group down: each step is a group id, the last one holds the device
+/// directly (as a static member) or by its rule. `None` when the device is not in the group. *All devices* holds
+/// every device: `[ALL_DEVICES]`.
+pub fn membership_path(
+    group_id: &str,
+    groups: &BTreeMap<String, GroupDefinition>,
+    device_id: &str,
+    facts: &DeviceFacts,
+) -> Option<Vec<String>> {
+    fn walk(
+        id: &str,
+        groups: &BTreeMap<String, GroupDefinition>,
+        device_id: &str,
+        facts: &DeviceFacts,
+        path: &mut Vec<String>,
+    ) -> bool {
+        if path.iter().any(|seen| seen == id) {
+            return false;
+        }
+        let Some(group) = groups.get(id) else { return false };
+        path.push(id.to_owned());
+        let direct = match &group.membership {
+            Membership::Static(ids) => ids.contains(device_id),
+            Membership::Dynamic(rule) => rule.matches(facts),
+        };
+        if direct || group.children.iter().any(|child| walk(child, groups, device_id, facts, path)) {
+            return true;
+        }
+        path.pop();
+        false
+    }
+    if group_id == ALL_DEVICES {
+        return Some(vec![ALL_DEVICES.to_owned()]);
+    }
+    let mut path = Vec::new();
+    walk(group_id, groups, device_id, facts, &mut path).then_some(path)
+}
+
 /// If nesting `child` in `parent` would make a group contain itself, the chain of groups that closes the loop
 /// (`[child, …, parent]`); `children_of` gives the groups already nested in a group.
 pub fn nesting_cycle(parent: &str, child: &str, children_of: impl Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
@@ -600,8 +638,17 @@ mod tests {
         for group in ["laptops", "servers", "everything", ALL_DEVICES, "unknown"] {
             for (id, facts) in devices {
                 assert_eq!(is_member(group, &groups, id, facts), members(group).contains(id), "{id} in {group}");
+                let path = membership_path(group, &groups, id, facts);
+                assert_eq!(
+                    path.is_some(),
+                    members(group).contains(id),
+                    "a path exactly when a member: {id} in {group}"
+                );
             }
         }
+        assert_eq!(membership_path("everything", &groups, "b", &b), Some(vec!["everything".into(), "servers".into()]));
+        assert_eq!(membership_path("everything", &groups, "a", &a), Some(vec!["everything".into(), "laptops".into()]));
+        assert_eq!(membership_path(ALL_DEVICES, &groups, "c", &c), Some(vec![ALL_DEVICES.into()]));
     }
 
     #[test]

@@ -90,6 +90,37 @@ pub async fn devices_effective(
     let policies = crate::effective::policies_for(&state, &device).await?;
     let refs: Vec<&shared::policy::Policy> = policies.iter().collect();
     let resolution = shared::conflict::resolve(&refs);
+    let records = state.store.list_groups().await?;
+    let definitions = crate::api::groups::definitions(&records)?;
+    let describe = |id: &str| -> String {
+        if id == shared::groups::ALL_DEVICES {
+            return "All devices".to_owned();
+        }
+        records.iter().find(|g| g.id == id).map_or_else(|| id.to_owned(), |g| g.name.clone())
+    };
+    let through = policies
+        .iter()
+        .filter_map(|policy| {
+            let path =
+                policy.draft.assignments.included().find_map(|group| {
+                    shared::groups::membership_path(group, &definitions, &device.id, &device.facts)
+                })?;
+            let last = path.len() - 1;
+            let steps = path
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let name = describe(id);
+                    let how = records
+                        .iter()
+                        .find(|g| &g.id == id)
+                        .map(|g| if g.rule.is_some() { " (rule)" } else { " (member)" });
+                    if i == last { format!("{name}{}", how.unwrap_or_default()) } else { name }
+                })
+                .collect();
+            Some((policy.id.clone(), steps))
+        })
+        .collect();
     let policies = policies
         .iter()
         .map(|p| PolicyRef {
@@ -99,7 +130,7 @@ pub async fn devices_effective(
             version: p.version,
         })
         .collect();
-    Ok(Json(EffectiveConfiguration { policies, resolution }))
+    Ok(Json(EffectiveConfiguration { policies, through, resolution }))
 }
 
 /// Every policy that applies to the device with its reported state (Pending until the current version is reported),

@@ -124,7 +124,15 @@ fn EffectiveView(effective: EffectiveConfiguration) -> impl IntoView {
     let applied = if effective.policies.is_empty() {
         "No policy applies to this device.".to_owned()
     } else {
-        effective.policies.iter().map(|p| format!("{} (version {})", p.name, p.version)).collect::<Vec<_>>().join(", ")
+        effective
+            .policies
+            .iter()
+            .map(|p| match effective.through.get(&p.id) {
+                Some(path) => format!("{} (version {}) through {}", p.name, p.version, path.join(" › ")),
+                None => format!("{} (version {})", p.name, p.version),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     view! {
         <section class="card wide">
