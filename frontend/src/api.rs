@@ -40,6 +40,78 @@ impl std::fmt::Display for ApiFailure {
     }
 }
 
+/// The offline copy of what the admin center read: the last answer of each read that matters offline (the signed-in
+/// user, groups, policies, the preview's snapshot), kept in the browser's local storage, and since when the server
+/// has been unreachable.
+pub mod offline {
+    use leptos::prelude::*;
+
+    thread_local! {
+        static SINCE: std::cell::Cell<Option<RwSignal<Option<f64>>>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// When the server stopped answering (browser time in ms), or `None` while it answers. Call once at start.
+    pub fn provide() -> RwSignal<Option<f64>> {
+        let signal = RwSignal::new(None);
+        SINCE.with(|since| since.set(Some(signal)));
+        signal
+    }
+
+    fn set(value: Option<f64>) {
+        if let Some(signal) = SINCE.with(std::cell::Cell::get)
+            && signal.get_untracked().is_some() != value.is_some()
+        {
+            signal.set(value);
+        }
+    }
+
+    fn kept(path: &str) -> bool {
+        let path = path.split('?').next().unwrap_or_default();
+        matches!(path, "/api/v1/auth/me" | "/api/v1/groups" | "/api/v1/policies" | "/api/v1/snapshot")
+            || (path.starts_with("/api/v1/policies/") && path.matches('/').count() == 4)
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok().flatten()
+    }
+
+    /// Keeps the answer of a read that matters offline; the server answered, so it is online.
+    pub fn keep(path: &str, text: &str) {
+        set(None);
+        if kept(path)
+            && let Some(storage) = storage()
+        {
+            // A full storage only means no offline copy of this one.
+            let _ = storage.set_item(&format!("rampart:{path}"), text);
+            let _ = storage.set_item("rampart:saved-at", &js_sys::Date::now().to_string());
+        }
+    }
+
+    /// The kept answer of a read, when the server cannot be reached.
+    pub fn recall(path: &str) -> Option<String> {
+        let text = storage()?.get_item(&format!("rampart:{path}")).ok().flatten()?;
+        set(Some(js_sys::Date::now()));
+        Some(text)
+    }
+
+    /// When the kept copies were last refreshed (Unix seconds).
+    pub fn saved_at() -> Option<i64> {
+        let text = storage()?.get_item("rampart:saved-at").ok().flatten()?;
+        text.parse::<f64>().ok().map(|ms| (ms / 1000.0) as i64)
+    }
+
+    /// Forgets every kept copy (at sign-out).
+    pub fn forget() {
+        if let Some(storage) = storage() {
+            let keys: Vec<String> =
+                (0..storage.length().unwrap_or(0)).filter_map(|i| storage.key(i).ok().flatten()).collect();
+            keys.iter().filter(|k| k.starts_with("rampart:")).for_each(|k| {
+                let _ = storage.remove_item(k);
+            });
+        }
+    }
+}
+
 /// Result of an API call.
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
@@ -75,7 +147,19 @@ async fn send<T: DeserializeOwned>(
     body: Option<(wasm_bindgen::JsValue, &str)>,
     if_match: Option<u64>,
 ) -> ApiResult<T> {
-    let text = fetch(method, path, body, if_match).await?;
+    let text = match fetch(method, path, body, if_match).await {
+        Ok(text) => {
+            if method == "GET" {
+                offline::keep(path, &text);
+            }
+            text
+        }
+        // Reads that the server cannot answer are answered from the last copy, and the admin center says so.
+        Err(ApiFailure::Network(message)) if method == "GET" => {
+            offline::recall(path).ok_or(ApiFailure::Network(message))?
+        }
+        Err(failure) => return Err(failure),
+    };
     let text = if text.is_empty() { "null" } else { &text };
     serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
 }

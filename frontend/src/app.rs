@@ -7,6 +7,7 @@ use leptos_router::{NavigateOptions, path};
 
 use crate::api;
 use crate::components::Can;
+use crate::format;
 use crate::pages::devices::{DeviceDetailPage, DevicesPage};
 use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let session = use_session();
+    let offline_since = api::offline::provide();
     let navigate = use_navigate();
     let location = use_location();
     let to_login = {
@@ -81,6 +83,7 @@ fn Shell() -> impl IntoView {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let _ = api::logout().await;
+            api::offline::forget();
             session.0.set(None);
             navigate("/login", NavigateOptions { replace: true, ..Default::default() });
         });
@@ -116,6 +119,13 @@ fn Shell() -> impl IntoView {
                 <A href="/audit">"Audit log"</A>
             </nav>
             <main class="content">
+                {move || offline_since.get().map(|_| view! {
+                    <div class="notice warning offline" role="status" data-testid="offline-banner">
+                        <p><strong>"Offline: the server cannot be reached."</strong>
+                            {format!(" Pages show the data as of {}. The preview works; saving waits for the connection.",
+                                api::offline::saved_at().map_or_else(|| "the last visit".to_owned(), format::date_time))}</p>
+                    </div>
+                })}
                 <Show when=move || session.0.get().is_some() fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     <Show
                         when=move || session.0.get().is_some_and(|me| !me.must_change_password)

@@ -9,5 +9,9 @@ mod session;
 
 fn main() {
     console_error_panic_hook::set_once();
+    // The app-shell service worker lets the admin center open when the server cannot be reached.
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().service_worker().register("/sw.js");
+    }
     leptos::mount::mount_to_body(app::App);
 }

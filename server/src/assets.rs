@@ -22,5 +22,8 @@ pub fn serve(app: Router, dir: &Path) -> Router {
         }))
     });
     let never_cache = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    app.nest_service("/assets", cache_found_forever.layer(hashed)).fallback_service(never_cache.layer(index))
+    let worker = ServeFile::new(dir.join("sw.js"));
+    app.nest_service("/assets", cache_found_forever.layer(hashed))
+        .route_service("/sw.js", never_cache.clone().layer(worker))
+        .fallback_service(never_cache.layer(index))
 }

@@ -112,6 +112,12 @@ fn build_all() -> anyhow::Result<()> {
     step("cargo build --release (server, agent)", cargo().args(["build", "--release", "-p", "server", "-p", "agent"]))
 }
 
+/// A JSON array of strings (the names are ours: letters, digits, `-`, `.`, `/`).
+fn serde_json_array(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 /// Builds the wasm bundle into `target/site`: `index.html` plus content-hashed assets, each also as `.br` and `.gz`.
 fn build_site() -> anyhow::Result<()> {
     let root = root();
@@ -156,6 +162,16 @@ fn build_site() -> anyhow::Result<()> {
         .replace("{{wasm}}", &format!("/assets/{wasm_name}"));
     std::fs::write(site.join("index.html"), &index)?;
     precompress(&site.join("index.html"))?;
+    // The app-shell service worker, with the exact list of this build's assets and a cache named after them.
+    let shell = ["/index.html".to_owned()]
+        .into_iter()
+        .chain([&css_name, &icon_name, &boot_name, &js_name, &wasm_name].iter().map(|name| format!("/assets/{name}")))
+        .collect::<Vec<_>>();
+    let cache = format!("rampart-{}", &wasm_name.trim_start_matches("rampart-").trim_end_matches(".wasm"));
+    let worker = std::fs::read_to_string(frontend.join("static/sw.js"))?
+        .replace("{{cache}}", &cache)
+        .replace("{{shell}}", &serde_json_array(&shell));
+    std::fs::write(site.join("sw.js"), worker)?;
     for entry in std::fs::read_dir(&assets)? {
         let path = entry?.path();
         if !path.extension().is_some_and(|ext| ext == "br" || ext == "gz") {

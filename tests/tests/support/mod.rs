@@ -176,6 +176,11 @@ impl Harness {
         Ok(String::from_utf8(output.stdout)?)
     }
 
+    /// Stops the server (SIGKILL), as if it became unreachable; the browser stays.
+    pub fn stop_server(&mut self) -> std::io::Result<()> {
+        self._server.kill()
+    }
+
     /// A client of the admin API signed in as the harness's admin.
     pub async fn api(&self) -> anyhow::Result<Api> {
         Api::sign_in(&self.url, &self.username, &self.password).await

@@ -1,0 +1,86 @@
+//! End to end, offline: after one visit, the server stops; the admin center still opens (app-shell service worker),
+//! says it is offline and since when its data is, and the wizard's conflict preview still works from the kept
+//! snapshot — computed in the browser with no server at all.
+
+mod support;
+
+use std::time::Instant;
+
+use fantoccini::Locator;
+use serde_json::json;
+use shared::api::DevicePage;
+use shared::policy::Policy;
+use support::{DEADLINE, Harness};
+
+const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+
+async fn click_button(app: &Harness, text: &str) -> anyhow::Result<()> {
+    let xpath = format!("//button[normalize-space()='{text}']");
+    let button = app.wait_for(Locator::XPath(&xpath)).await?;
+    app.click(&button).await
+}
+
+async fn write_draft(app: &Harness) -> anyhow::Result<()> {
+    app.open("/policies/new?profile=microsoft_defender_antivirus").await?;
+    click_button(app, "Next").await?;
+    app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
+    click_button(app, "Next").await?;
+    app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
+        .await?
+        .select_by_label("Allowed")
+        .await?;
+    app.wait_for(Locator::Css(&format!("[data-setting='{CLOUD}'] select")))
+        .await?
+        .select_by_label("Zero tolerance")
+        .await?;
+    app.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
+    click_button(app, "Next").await?;
+    app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_the_server_gone_the_admin_center_opens_and_the_preview_still_works() -> anyhow::Result<()> {
+    let mut app = Harness::start().await?;
+    app.onboard_devices(24, 11).await?;
+    let api = app.api().await?;
+    let _: Policy = api
+        .post(
+            "/api/v1/policies",
+            &json!({
+                "profile": "microsoft_defender_antivirus", "name": "Baseline AV", "description": "",
+                "settings": [{"id": CLOUD, "value": {"choice": "2"}}],
+                "assignments": {"include": [{"group_id": "all-devices"}], "exclude": []}
+            }),
+        )
+        .await?;
+    let n = api.get::<DevicePage>("/api/v1/devices?eligibility=eligible&per_page=100").await?.total;
+
+    // One visit online: the wizard reads the user, the groups and the snapshot; the service worker takes the page.
+    app.sign_in().await?;
+    write_draft(&app).await?;
+    app.wait_for_text("[data-testid=preview-reach]", |text| text.starts_with(&format!("Would apply to {n} devices")))
+        .await?;
+    let started = Instant::now();
+    while app.browser.execute("return !!navigator.serviceWorker.controller;", vec![]).await? != json!(true) {
+        anyhow::ensure!(started.elapsed() < DEADLINE, "the service worker never took control of the page");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    app.stop_server()?;
+    write_draft(&app).await?;
+    let banner = app.wait_for_text("[data-testid=offline-banner]", |text| !text.is_empty()).await?;
+    assert!(
+        banner.starts_with("Offline: the server cannot be reached.") && banner.contains("saving waits"),
+        "{banner}"
+    );
+    app.wait_for_text("[data-testid=preview-reach]", |text| text.starts_with(&format!("Would apply to {n} devices")))
+        .await?;
+    let conflict = app
+        .wait_for_text(&format!("[data-testid=preview-conflict] tr[data-setting='{CLOUD}']"), |t| !t.is_empty())
+        .await?;
+    assert!(conflict.contains("Baseline AV") && conflict.contains("Zero tolerance"), "{conflict}");
+    app.screenshot("offline-preview").await?;
+    Ok(())
+}
