@@ -84,3 +84,49 @@ async fn with_the_server_gone_the_admin_center_opens_and_the_preview_still_works
     app.screenshot("offline-preview").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn exported_policies_loaded_from_files_are_previewed_with_no_server_at_all() -> anyhow::Result<()> {
+    let mut app = Harness::start().await?;
+    app.sign_in().await?;
+    app.open("/conflicts").await?;
+    app.wait_for(Locator::Css("[data-testid=files-preview]")).await?;
+    let started = Instant::now();
+    while app.browser.execute("return !!navigator.serviceWorker.controller;", vec![]).await? != json!(true) {
+        anyhow::ensure!(started.elapsed() < DEADLINE, "the service worker never took control of the page");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.stop_server()?;
+
+    // Two exports of the same baseline, one with a stricter cloud level.
+    let sample =
+        std::fs::read_to_string(format!("{}/../shared/tests/samples/antivirus.json", env!("CARGO_MANIFEST_DIR")))?;
+    let stricter = sample
+        .replace("cloudblocklevel_4", "cloudblocklevel_6")
+        .replace("Workstations - Antivirus baseline", "Workstations - stricter");
+    let dir = tempfile::tempdir()?;
+    let (first, second) = (dir.path().join("baseline.json"), dir.path().join("stricter.json"));
+    std::fs::write(&first, &sample)?;
+    std::fs::write(&second, &stricter)?;
+
+    app.open("/conflicts").await?;
+    app.wait_for_text("[data-testid=offline-banner]", |text| !text.is_empty()).await?;
+    let input = app.wait_for(Locator::Css("[data-testid=preview-files]")).await?;
+    input.send_keys(&format!("{}\n{}", first.display(), second.display())).await?;
+    let report = app.wait_for_text("[data-testid=preview-files-report]", |text| text.contains("stricter.json")).await?;
+    assert!(report.contains("baseline.json → \"Workstations - Antivirus baseline\""), "{report}");
+    let cloud = app
+        .wait_for_text(
+            "[data-testid=files-preview] tr[data-setting='device_vendor_msft_policy_config_defender_cloudblocklevel']",
+            |t| !t.is_empty(),
+        )
+        .await?;
+    assert!(cloud.contains("Workstations - stricter") && cloud.contains("Zero tolerance"), "{cloud}");
+    let rows = app
+        .browser
+        .find_all(Locator::Css("[data-testid=files-preview] [data-testid=conflicts-table] tbody tr"))
+        .await?;
+    assert_eq!(rows.len(), 1, "only the cloud level differs");
+    app.screenshot("offline-files-preview").await?;
+    Ok(())
+}

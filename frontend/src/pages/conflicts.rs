@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 use shared::conflict::DecidedBy;
-use shared::preview::{Memberships, tenant_conflicts};
+use shared::groups::ALL_DEVICES;
+use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft};
+use shared::preview::{Memberships, Snapshot, SnapshotDevice, tenant_conflicts};
+use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::components::ErrorNotice;
@@ -14,51 +17,151 @@ use crate::format;
 pub fn ConflictsPage() -> impl IntoView {
     let snapshot = LocalResource::new(api::snapshot);
     view! {
-        <div class="page-head">
+        <div class="page-head row">
+            <div>
             <p class="breadcrumb">"Endpoint security"</p>
             <h1>"Conflicts"</h1>
             <p class="muted">"Settings that two or more policies give different values on the same devices, with the value the devices apply. Computed in your browser with the same rules the devices use."</p>
+            </div>
+            <div class="actions">
+                <a class="button subtle" href="/api/v1/snapshot" download="rampart-snapshot.json">"Download snapshot"</a>
+            </div>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading the tenant…"</p> }>
             {move || snapshot.get().map(|result| match result {
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
-                Ok(snapshot) => {
-                    let conflicts = tenant_conflicts(&snapshot, &Memberships::of(&snapshot));
-                    let taken_at = snapshot.taken_at;
-                    if conflicts.is_empty() {
-                        return view! { <div class="card"><p class="empty" data-testid="no-conflicts">"No conflicts: wherever policies overlap, they agree or their lists merge."</p></div> }.into_any();
-                    }
-                    view! {
-                        <div class="table-wrap">
-                            <table class="grid" data-testid="conflicts-table">
-                                <thead><tr><th scope="col">"Setting"</th><th scope="col">"Policies and their values"</th><th scope="col">"Devices"</th><th scope="col">"Takes effect"</th></tr></thead>
-                                <tbody>
-                                    {conflicts.into_iter().map(|c| {
-                                        let why = match c.decided_by {
-                                            Some(DecidedBy::MostSecure) => "the most secure value",
-                                            Some(DecidedBy::MostRecentlyModified) => "the most recently modified policy",
-                                            None => "",
-                                        };
-                                        view! {
-                                            <tr data-setting=c.setting_id.clone()>
-                                                <td>{c.name}</td>
-                                                <td class="sub-wide">{c.policies.iter().map(|p| view! {
-                                                    <div><a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a>": "{p.value.clone()}</div>
-                                                }).collect_view()}</td>
-                                                <td>{c.n_devices}<div class="sub">{c.sample.iter().map(|(id, name)| view! {
-                                                    <a href=format!("/devices/{id}")>{name.clone()}</a>" "
-                                                }).collect_view()}</div></td>
-                                                <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                        <p class="help">{format!("As of {}.", format::date_time(taken_at))}</p>
-                    }.into_any()
-                }
+                Ok(snapshot) => view! { <ConflictsOf snapshot/> }.into_any(),
             })}
         </Transition>
+        <FilesPreview/>
+    }
+}
+
+/// The conflicts of a snapshot as a table.
+#[component]
+fn ConflictsOf(snapshot: Snapshot) -> impl IntoView {
+    let conflicts = tenant_conflicts(&snapshot, &Memberships::of(&snapshot));
+    let taken_at = snapshot.taken_at;
+    if conflicts.is_empty() {
+        return view! { <div class="card"><p class="empty" data-testid="no-conflicts">"No conflicts: wherever policies overlap, they agree or their lists merge."</p></div> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="grid" data-testid="conflicts-table">
+                <thead><tr><th scope="col">"Setting"</th><th scope="col">"Policies and their values"</th><th scope="col">"Devices"</th><th scope="col">"Takes effect"</th></tr></thead>
+                <tbody>
+                    {conflicts.into_iter().map(|c| {
+                        let why = match c.decided_by {
+                            Some(DecidedBy::MostSecure) => "the most secure value",
+                            Some(DecidedBy::MostRecentlyModified) => "the most recently modified policy",
+                            None => "",
+                        };
+                        view! {
+                            <tr data-setting=c.setting_id.clone()>
+                                <td>{c.name}</td>
+                                <td class="sub-wide">{c.policies.iter().map(|p| view! {
+                                    <div><a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a>": "{p.value.clone()}</div>
+                                }).collect_view()}</td>
+                                <td>{c.n_devices}<div class="sub">{c.sample.iter().map(|(id, name)| view! {
+                                    <a href=format!("/devices/{id}")>{name.clone()}</a>" "
+                                }).collect_view()}</div></td>
+                                <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <p class="help">{format!("As of {}.", format::date_time(taken_at))}</p>
+    }
+    .into_any()
+}
+
+/// A device that takes every policy, for previewing exported policies against each other with no tenant at all.
+fn any_device() -> Option<SnapshotDevice> {
+    let facts = shared::device::DeviceFacts::parse(
+        &serde_json::json!({
+            "hostname": "ANY-DEVICE", "os": "windows_11", "edition": "enterprise", "os_build": "10.0.26100.4275",
+            "required_update_installed": true, "downlevel_agent_installed": false, "join_type": "workgroup",
+            "directory_device_id": null, "managed_by": "mde"
+        }),
+        "facts",
+    )
+    .ok()?;
+    Some(SnapshotDevice { id: "any-device".to_owned(), support: shared::eligibility::device_support(&facts), facts })
+}
+
+/// Previews conflicts from files alone: a downloaded snapshot, exported Intune policies, or both (the exported
+/// policies are added to the snapshot, assigned to All devices). No server is needed.
+#[component]
+fn FilesPreview() -> impl IntoView {
+    let loaded = RwSignal::new(None::<(Vec<String>, Snapshot)>);
+    let on_change = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(list) = input.files() else { return };
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        input.set_value("");
+        leptos::task::spawn_local(async move {
+            let mut notes = Vec::new();
+            let mut snapshot = None::<Snapshot>;
+            let mut policies = Vec::new();
+            for (i, file) in files.iter().enumerate() {
+                let name = file.name();
+                let Ok(bytes) = crate::pages::policies::import::read(file).await else {
+                    notes.push(format!("{name}: cannot be read"));
+                    continue;
+                };
+                if let Ok(found) = serde_json::from_slice::<Snapshot>(&bytes) {
+                    notes.push(format!("{name}: the tenant as of {}", format::date_time(found.taken_at)));
+                    snapshot = Some(found);
+                    continue;
+                }
+                match shared::graph::import_policy(&bytes) {
+                    Ok(imported) => {
+                        notes.push(format!("{name} → \"{}\" ({} settings)", imported.name, imported.settings.len()));
+                        let draft = PolicyDraft {
+                            profile: imported.profile,
+                            name: imported.name,
+                            description: imported.description,
+                            settings: imported.settings,
+                            assignments: Assignments {
+                                include: vec![AssignmentTarget::group(ALL_DEVICES)],
+                                exclude: Vec::new(),
+                            },
+                        };
+                        policies.push(Policy::first_version(format!("file-{i}"), draft, "file", i as i64));
+                    }
+                    Err(problems) => notes.push(format!(
+                        "{name}: neither a snapshot nor an exported policy ({})",
+                        problems.first().map_or_else(String::new, |v| v.message.clone())
+                    )),
+                }
+            }
+            let mut snapshot = snapshot.unwrap_or_else(|| Snapshot {
+                taken_at: format::now(),
+                switches: shared::tenant::TenantSwitches {
+                    security_settings_management: true,
+                    enforce_security_configuration: true,
+                },
+                devices: any_device().into_iter().collect(),
+                groups: Vec::new(),
+                policies: Vec::new(),
+            });
+            snapshot.policies.extend(policies);
+            loaded.set(Some((notes, snapshot)));
+        });
+    };
+    view! {
+        <section class="card" data-testid="files-preview">
+            <h2>"Preview files, without the server"</h2>
+            <p class="muted">"Load a downloaded snapshot, exported Intune policies (Graph JSON), or both: the conflicts are computed here, in your browser. Exported policies count as assigned to All devices."</p>
+            <label class="button subtle file-button">"Load files…"
+                <input type="file" multiple accept=".json,application/json" aria-label="Preview files" data-testid="preview-files" on:change=on_change/>
+            </label>
+            {move || loaded.get().map(|(notes, snapshot)| view! {
+                <ul class="plain-list" data-testid="preview-files-report">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                <ConflictsOf snapshot/>
+            })}
+        </section>
     }
 }

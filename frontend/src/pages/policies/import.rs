@@ -15,7 +15,7 @@ pub struct FileOutcome {
     result: Result<ImportReport, ApiFailure>,
 }
 
-async fn read(file: &web_sys::File) -> Result<Vec<u8>, ApiFailure> {
+pub(crate) async fn read(file: &web_sys::File) -> Result<Vec<u8>, ApiFailure> {
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|_| ApiFailure::Network(format!("cannot read {}", file.name())))?;

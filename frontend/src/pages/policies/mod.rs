@@ -1,7 +1,7 @@
 //! Endpoint security policies: the list per type, the create/edit wizard, a policy's overview and its history.
 
 mod history;
-mod import;
+pub(crate) mod import;
 mod list;
 mod overview;
 mod preview;
