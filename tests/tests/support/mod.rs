@@ -118,7 +118,7 @@ pub struct Harness {
     pub browser: Client,
     _server: ChildGuard,
     _driver: ChildGuard,
-    _profile: TempDir,
+    _profile: BrowserProfile,
 }
 
 impl Harness {
@@ -303,7 +303,29 @@ impl fantoccini::wd::WebDriverCompatibleCommand for GetLog {
     }
 }
 
-async fn start_browser() -> anyhow::Result<(ChildGuard, Client, TempDir)> {
+/// The browser's profile directory; when dropped, every Chromium process started with it is killed (chromedriver's
+/// death does not end the browser it started) and the directory removed.
+pub struct BrowserProfile(TempDir);
+
+impl Drop for BrowserProfile {
+    fn drop(&mut self) {
+        let marker = format!("--user-data-dir={}", self.0.path().display());
+        let Ok(entries) = std::fs::read_dir("/proc") else { return };
+        let pids: Vec<String> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                String::from_utf8_lossy(&cmdline).contains(&marker).then(|| pid.to_string())
+            })
+            .collect();
+        if !pids.is_empty() {
+            let _ = Command::new("kill").arg("-9").args(&pids).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+async fn start_browser() -> anyhow::Result<(ChildGuard, Client, BrowserProfile)> {
     let port = free_port()?;
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -344,7 +366,7 @@ async fn start_browser() -> anyhow::Result<(ChildGuard, Client, TempDir)> {
         .connect(&driver_url)
         .await
         .context("cannot open a Chromium session")?;
-    Ok((driver, browser, profile))
+    Ok((driver, browser, BrowserProfile(profile)))
 }
 
 /// The admin API, signed in.
