@@ -8,6 +8,7 @@ use shared::conflict::applicable_policies;
 use shared::eligibility::{EligibilityCode, eligibility};
 use shared::groups::{GroupDefinition, is_member};
 use shared::policy::Policy;
+use shared::preview::{Memberships, Snapshot, SnapshotDevice, SnapshotGroup};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -81,13 +82,41 @@ pub async fn policies_for(state: &AppState, device: &DeviceRecord) -> Result<Vec
     Ok(world.policies_for(device).into_iter().cloned().collect())
 }
 
-/// The whole fleet as policy reports need it: every device, its eligibility, and the members of every group, resolved
-/// once with `shared::groups` so that each policy's targeted devices follow from set lookups.
+/// The preview's view of the tenant (`shared::preview::Snapshot`) from stored records: what the browser previews
+/// with, and what policy reports resolve targeting with.
+pub fn snapshot_of(
+    devices: &[DeviceRecord],
+    groups: &[crate::store::GroupRecord],
+    switches: shared::tenant::TenantSwitches,
+    policies: Vec<Policy>,
+) -> Snapshot {
+    Snapshot {
+        taken_at: crate::now(),
+        switches,
+        devices: devices
+            .iter()
+            .map(|d| SnapshotDevice { id: d.id.clone(), facts: d.facts.clone(), support: d.support })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|g| SnapshotGroup {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                rule: g.rule.clone(),
+                members: g.members.iter().cloned().collect(),
+                children: g.children.clone(),
+            })
+            .collect(),
+        policies,
+    }
+}
+
+/// The whole fleet as policy reports need it: every device, and the group memberships and eligibility resolved once
+/// with `shared::preview::Memberships` — the same targeting the conflict preview uses.
 pub struct Fleet {
     /// Every device, by name.
     pub devices: Vec<DeviceRecord>,
-    switches: shared::tenant::TenantSwitches,
-    members: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    memberships: Memberships,
 }
 
 impl Fleet {
@@ -95,28 +124,17 @@ impl Fleet {
     pub async fn load(state: &AppState) -> Result<Self, ApiError> {
         let switches = state.store.tenant().await?.switches;
         let devices = state.store.all_devices().await?;
-        let groups = crate::api::groups::definitions(&state.store.list_groups().await?)?;
-        let facts: Vec<(&str, &shared::device::DeviceFacts)> =
-            devices.iter().map(|device| (device.id.as_str(), &device.facts)).collect();
-        let members = groups
-            .keys()
-            .map(|id| (id.clone(), shared::groups::resolve_members(id, &groups, facts.iter().copied())))
-            .collect();
-        Ok(Self { devices, switches, members })
+        let groups = state.store.list_groups().await?;
+        let memberships = Memberships::of(&snapshot_of(&devices, &groups, switches, Vec::new()));
+        Ok(Self { devices, memberships })
     }
 
-    /// The devices `policy` is assigned to (included minus excluded groups, through nesting and rules), eligible or
-    /// not.
-    pub fn targeted<'a>(&'a self, policy: &'a Policy) -> impl Iterator<Item = &'a DeviceRecord> + 'a {
-        self.devices.iter().filter(move |device| {
-            shared::conflict::applies_to(policy, |group| {
-                group == shared::groups::ALL_DEVICES || self.members.get(group).is_some_and(|m| m.contains(&device.id))
-            })
-        })
-    }
-
-    /// Whether the device can receive policies now.
-    pub fn eligible(&self, device: &DeviceRecord) -> bool {
-        eligibility(device.support, self.switches) == EligibilityCode::Eligible
+    /// The devices `policy` is assigned to (included minus excluded groups, through nesting and rules), each with
+    /// whether it is eligible.
+    pub fn targeted<'a>(&'a self, policy: &Policy) -> impl Iterator<Item = (&'a DeviceRecord, bool)> + 'a {
+        self.memberships
+            .assigned(&policy.draft)
+            .into_iter()
+            .map(|i| (&self.devices[i], self.memberships.is_eligible(i)))
     }
 }

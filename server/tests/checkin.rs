@@ -11,6 +11,7 @@ use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse, GroupDetail};
 use shared::policy::Policy;
 
 const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
 
 struct Fleet {
     app: TestApp,
@@ -61,6 +62,23 @@ impl Fleet {
             StatusCode::CREATED,
         )
         .await
+    }
+
+    /// Policies A (cloud level 4) and B (cloud level 6) for All devices, both allowing real-time monitoring: one
+    /// equal setting, one conflict.
+    async fn overlapping_policies(&self) -> anyhow::Result<Vec<Policy>> {
+        let mut created = Vec::new();
+        for (name, level) in [("A", "4"), ("B", "6")] {
+            let body = json!({
+                "profile": "microsoft_defender_antivirus", "name": name,
+                "settings": [{"id": REALTIME, "value": {"choice": "1"}}, {"id": CLOUD, "value": {"choice": level}}],
+                "assignments": {"include": [{"group_id": "all-devices"}]}
+            });
+            let response =
+                self.app.admin_request(Method::POST, "/api/v1/policies", &self.cookie).json(&body).send().await?;
+            created.push(json_body(response, StatusCode::CREATED).await?);
+        }
+        Ok(created)
     }
 
     async fn static_group(&self, name: &str, members: &[usize]) -> anyhow::Result<String> {
@@ -216,21 +234,7 @@ async fn a_report_computed_as_the_agent_does_shows_conflicts_and_preferences_and
 -> anyhow::Result<()> {
     use shared::report::{PolicyState, device_report};
     let fleet = fleet().await?;
-    let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
-    let mut created = Vec::new();
-    for (name, level) in [("A", "4"), ("B", "6")] {
-        let body = json!({
-            "profile": "microsoft_defender_antivirus", "name": name,
-            "settings": [{"id": REALTIME, "value": {"choice": "1"}}, {"id": cloud, "value": {"choice": level}}],
-            "assignments": {"include": [{"group_id": "all-devices"}]}
-        });
-        let policy: Policy = json_body(
-            fleet.app.admin_request(Method::POST, "/api/v1/policies", &fleet.cookie).json(&body).send().await?,
-            StatusCode::CREATED,
-        )
-        .await?;
-        created.push(policy);
-    }
+    let created = fleet.overlapping_policies().await?;
     let status_path = format!("/api/v1/devices/{}/status", fleet.devices[0].0);
     let before: shared::api::DeviceStatus = fleet.app.admin_get(&fleet.cookie, &status_path).await?;
     assert!(before.policies.iter().all(|p| p.state == PolicyState::Pending), "nothing reported yet");
@@ -293,21 +297,7 @@ async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_th
     use shared::policy::PolicySummary;
     use shared::report::{PolicyState, SettingState, device_report};
     let fleet = fleet().await?;
-    let cloud = "device_vendor_msft_policy_config_defender_cloudblocklevel";
-    let mut created = Vec::new();
-    for (name, level) in [("A", "4"), ("B", "6")] {
-        let body = json!({
-            "profile": "microsoft_defender_antivirus", "name": name,
-            "settings": [{"id": REALTIME, "value": {"choice": "1"}}, {"id": cloud, "value": {"choice": level}}],
-            "assignments": {"include": [{"group_id": "all-devices"}]}
-        });
-        let policy: Policy = json_body(
-            fleet.app.admin_request(Method::POST, "/api/v1/policies", &fleet.cookie).json(&body).send().await?,
-            StatusCode::CREATED,
-        )
-        .await?;
-        created.push(policy);
-    }
+    let created = fleet.overlapping_policies().await?;
     // Device 0 reports; device 1 has not yet; device 2 (Intune-managed) is not eligible.
     let answer = fleet.policies_of(0).await?;
     let refs: Vec<&Policy> = answer.policies.iter().collect();
@@ -332,14 +322,14 @@ async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_th
     );
     let per_setting: Vec<(&str, u64, u64)> =
         summary.settings.iter().map(|s| (s.setting_id.as_str(), s.succeeded, s.conflict)).collect();
-    assert_eq!(per_setting, [(REALTIME, 1, 0), (cloud, 0, 1)], "the equal setting is no conflict");
+    assert_eq!(per_setting, [(REALTIME, 1, 0), (CLOUD, 0, 1)], "the equal setting is no conflict");
 
     let list: Vec<PolicySummary> = fleet.app.admin_get(&fleet.cookie, "/api/v1/policies?type=antivirus").await?;
     assert!(list.iter().all(|p| p.status == counts), "the list carries the same summary: {list:?}");
 
     let device_path = format!("/api/v1/policies/{}/report/devices/{}", a.id, fleet.devices[0].0);
     let detail: PolicyDeviceReport = fleet.app.admin_get(&fleet.cookie, &device_path).await?;
-    let row = detail.settings.iter().find(|s| s.setting_id == cloud).expect("listed");
+    let row = detail.settings.iter().find(|s| s.setting_id == CLOUD).expect("listed");
     assert_eq!((row.state, row.effective.as_str()), (Some(SettingState::Conflict), "Zero tolerance"));
     assert_eq!(
         row.others.iter().map(|o| (o.policy_name.as_str(), o.value.as_str())).collect::<Vec<_>>(),

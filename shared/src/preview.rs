@@ -239,6 +239,16 @@ impl Memberships {
         bits
     }
 
+    /// The devices (indexes into the snapshot's devices) a draft is assigned to, eligible or not.
+    pub fn assigned(&self, draft: &PolicyDraft) -> Vec<usize> {
+        self.targeted(draft).iter().collect()
+    }
+
+    /// Whether the device at this index can receive policies.
+    pub fn is_eligible(&self, device: usize) -> bool {
+        self.eligible.contains(device)
+    }
+
     /// The devices a draft applies to: targeted and eligible.
     fn applies(&self, draft: &PolicyDraft) -> Bits {
         let mut bits = self.targeted(draft);
@@ -271,6 +281,14 @@ fn resolve_nested(
     path.remove(id);
     done.insert(id.to_owned(), bits.clone());
     Some(bits)
+}
+
+/// Adds devices (indexes) to a sample of at most five (id, name) pairs.
+fn add_sample(sample: &mut Vec<(String, String)>, snapshot: &Snapshot, devices: &[usize]) {
+    for device in devices.iter().take(5usize.saturating_sub(sample.len())) {
+        let device = &snapshot.devices[*device];
+        sample.push((device.id.clone(), device.facts.hostname.to_string()));
+    }
 }
 
 /// Devices grouped by the set of policies (indexes into `policies`) that apply to them: devices with the same set
@@ -389,10 +407,7 @@ pub fn preview_within(snapshot: &Snapshot, reach: &Reach, draft: &PolicyDraft) -
                 decided_by: outcome.decided_by,
             });
             entry.n_devices += devices.len() as u64;
-            for device in devices.iter().take(5usize.saturating_sub(entry.sample.len())) {
-                let device = &snapshot.devices[*device];
-                entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
-            }
+            add_sample(&mut entry.sample, snapshot, devices);
             for source in outcome.other_sources(&id) {
                 if !entry.others.iter().any(|o| o.policy_id == source.policy_id) {
                     entry.others.push(Competitor {
@@ -460,10 +475,7 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
                 decided_by: outcome.decided_by,
             });
             entry.n_devices += devices.len() as u64;
-            for device in devices.iter().take(5usize.saturating_sub(entry.sample.len())) {
-                let device = &snapshot.devices[*device];
-                entry.sample.push((device.id.clone(), device.facts.hostname.to_string()));
-            }
+            add_sample(&mut entry.sample, snapshot, &devices);
         }
     }
     let mut conflicts: Vec<TenantConflict> = found.into_values().collect();

@@ -15,17 +15,21 @@ use support::{DEADLINE, Harness};
 const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
 const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
 
-async fn click_button(app: &Harness, text: &str) -> anyhow::Result<()> {
-    let xpath = format!("//button[normalize-space()='{text}']");
-    let button = app.wait_for(Locator::XPath(&xpath)).await?;
-    app.click(&button).await
+/// Waits until the app-shell service worker controls the page.
+async fn service_worker_in_control(app: &Harness) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while app.browser.execute("return !!navigator.serviceWorker.controller;", vec![]).await? != json!(true) {
+        anyhow::ensure!(started.elapsed() < DEADLINE, "the service worker never took control of the page");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
 }
 
 async fn write_draft(app: &Harness) -> anyhow::Result<()> {
     app.open("/policies/new?profile=microsoft_defender_antivirus").await?;
-    click_button(app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
-    click_button(app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
         .await?
         .select_by_label("Allowed")
@@ -35,7 +39,7 @@ async fn write_draft(app: &Harness) -> anyhow::Result<()> {
         .select_by_label("Zero tolerance")
         .await?;
     app.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
-    click_button(app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
     Ok(())
 }
@@ -62,11 +66,7 @@ async fn with_the_server_gone_the_admin_center_opens_and_the_preview_still_works
     write_draft(&app).await?;
     app.wait_for_text("[data-testid=preview-reach]", |text| text.starts_with(&format!("Would apply to {n} devices")))
         .await?;
-    let started = Instant::now();
-    while app.browser.execute("return !!navigator.serviceWorker.controller;", vec![]).await? != json!(true) {
-        anyhow::ensure!(started.elapsed() < DEADLINE, "the service worker never took control of the page");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    service_worker_in_control(&app).await?;
 
     app.stop_server()?;
     write_draft(&app).await?;
@@ -91,11 +91,7 @@ async fn exported_policies_loaded_from_files_are_previewed_with_no_server_at_all
     app.sign_in().await?;
     app.open("/conflicts").await?;
     app.wait_for(Locator::Css("[data-testid=files-preview]")).await?;
-    let started = Instant::now();
-    while app.browser.execute("return !!navigator.serviceWorker.controller;", vec![]).await? != json!(true) {
-        anyhow::ensure!(started.elapsed() < DEADLINE, "the service worker never took control of the page");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    service_worker_in_control(&app).await?;
     app.stop_server()?;
 
     // Two exports of the same baseline, one with a stricter cloud level.

@@ -11,18 +11,12 @@ use support::Harness;
 const CPU: &str = "device_vendor_msft_policy_config_defender_avgcpuloadfactor";
 const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
 
-async fn click_button(app: &Harness, text: &str) -> anyhow::Result<()> {
-    let xpath = format!("//button[normalize-space()='{text}']");
-    let button = app.wait_for(Locator::XPath(&xpath)).await?;
-    app.click(&button).await
-}
-
 async fn create_static_group(app: &Harness, name: &str) -> anyhow::Result<()> {
     app.open("/groups").await?;
     app.wait_for(Locator::Css("[data-testid=groups-table]")).await?;
-    click_button(app, "New group").await?;
+    app.click_button("New group").await?;
     app.wait_for(Locator::Css("#group-name")).await?.send_keys(name).await?;
-    click_button(app, "Create").await?;
+    app.click_button("Create").await?;
     app.wait_for_text("h1", |text| text == name).await?;
     Ok(())
 }
@@ -41,9 +35,9 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     let profile = app.wait_for(Locator::Css("#profile")).await?;
     assert_eq!(profile.prop("value").await?.as_deref(), Some("microsoft_defender_antivirus"));
     app.screenshot("policy-wizard-profile").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Workstations AV").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
 
     // Configuration settings: search, configure, make a mistake, see it next to the field, correct it.
     app.wait_for(Locator::Css("input[aria-label='Search settings']")).await?.send_keys("realtime").await?;
@@ -61,17 +55,17 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     cpu.send_keys("40").await?;
     app.wait_for_text("[data-testid=configured-count]", |text| text == "2 configured").await?;
     assert!(app.browser.find_all(Locator::Css(&format!("[data-setting='{CPU}'] .field-errors"))).await?.is_empty());
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
 
     // Assignments: include All devices, exclude Kiosks.
     app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
     app.browser.find(Locator::Css("input[aria-label='Exclude Kiosks']")).await?.click().await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for_text("[data-testid=review-name]", |text| text == "Workstations AV").await?;
     let settings = app.wait_for_text("[data-testid=review-settings]", |text| text.contains("40 %")).await?;
     assert!(settings.contains("Allow Realtime Monitoring"), "{settings}");
     app.screenshot("policy-wizard-review").await?;
-    click_button(&app, "Create").await?;
+    app.click_button("Create").await?;
     app.wait_for_url(|url| url.path() == "/endpoint-security/antivirus").await?;
     app.wait_for_text("[data-testid=policies-table] tbody", |text| text.contains("Workstations AV")).await?;
     assert_eq!(app.texts("[data-testid=included]").await?, ["All devices"]);
@@ -81,13 +75,13 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     app.open("/endpoint-security/firewall").await?;
     app.wait_for(Locator::XPath("//a[normalize-space()='Create policy']")).await?.click().await?;
     app.wait_for_text("h1", |text| text == "Create policy").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Branch firewall").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     let blocker = app.wait_for_text("[data-testid=submit-blocker]", |_| true).await?;
     assert!(blocker.is_empty(), "nothing to fix yet: {blocker}");
     for _ in 0..2 {
-        click_button(&app, "Add rule").await?;
+        app.click_button("Add rule").await?;
     }
     let rules = app.browser.find_all(Locator::Css("[data-testid=firewall-rule]")).await?;
     assert_eq!(rules.len(), 2);
@@ -110,14 +104,14 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     rules[1].find(Locator::XPath(".//label[span='Protocol']/select")).await?.select_by_label("TCP").await?;
     fill(1, "Local ports", "23").await?;
     app.screenshot("policy-wizard-firewall-rules").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("input[aria-label='Include Kiosks']")).await?.click().await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for_text("[data-testid=review-settings]", |text| {
         text.contains("2 rules: Allow RDP from admins, Block telnet")
     })
     .await?;
-    click_button(&app, "Create").await?;
+    app.click_button("Create").await?;
     app.wait_for_url(|url| url.path() == "/endpoint-security/firewall").await?;
     app.wait_for_text("[data-testid=policies-table] tbody", |text| text.contains("Branch firewall")).await?;
     assert_eq!(app.texts("[data-testid=included]").await?, ["Kiosks"]);
@@ -153,13 +147,13 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     app.screenshot("policy-overview").await?;
     app.browser.find(Locator::XPath("//a[normalize-space()='Edit']")).await?.click().await?;
     app.wait_for(Locator::Css("#policy-name")).await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     let cpu = app.wait_for(Locator::Css(&format!("[data-setting='{CPU}'] input"))).await?;
     cpu.clear().await?;
     cpu.send_keys("25").await?;
-    click_button(&app, "Next").await?;
-    click_button(&app, "Next").await?;
-    click_button(&app, "Save").await?;
+    app.click_button("Next").await?;
+    app.click_button("Next").await?;
+    app.click_button("Save").await?;
     app.wait_for_text("p.muted", |text| text.contains("version 2")).await?;
     app.browser.find(Locator::XPath("//a[normalize-space()='History']")).await?.click().await?;
     let diff = app.wait_for_text("[data-testid=diff-table] tbody", |text| text.contains("Avg CPU Load Factor")).await?;

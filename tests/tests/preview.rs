@@ -13,12 +13,6 @@ use support::Harness;
 const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
 const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
 
-async fn click_button(app: &Harness, text: &str) -> anyhow::Result<()> {
-    let xpath = format!("//button[normalize-space()='{text}']");
-    let button = app.wait_for(Locator::XPath(&xpath)).await?;
-    app.click(&button).await
-}
-
 #[tokio::test]
 async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyhow::Result<()> {
     let app = Harness::start().await?;
@@ -39,9 +33,9 @@ async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyh
 
     app.sign_in().await?;
     app.open("/policies/new?profile=microsoft_defender_antivirus").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
         .await?
         .select_by_label("Allowed")
@@ -52,7 +46,7 @@ async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyh
         .await?;
     // Not assigned yet: it would reach nobody.
     app.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
-    click_button(&app, "Next").await?;
+    app.click_button("Next").await?;
     app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
     let reach = app
         .wait_for_text("[data-testid=preview-reach]", |text| text.starts_with(&format!("Would apply to {n} devices")))
@@ -76,8 +70,8 @@ async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyh
         .execute("arguments[0].scrollIntoView({block: 'start'});", vec![serde_json::to_value(&section)?])
         .await?;
     app.screenshot("wizard-conflict-preview").await?;
-    click_button(&app, "Next").await?;
-    click_button(&app, "Create").await?;
+    app.click_button("Next").await?;
+    app.click_button("Create").await?;
     app.wait_for_url(|url| url.path() == "/endpoint-security/antivirus").await?;
 
     // The devices check in and report: exactly what the preview said.

@@ -10,6 +10,9 @@ use crate::api;
 use crate::components::ErrorNotice;
 use crate::format;
 
+/// The filters the page keeps in its URL.
+const FILTERS: [&str; 5] = ["actor", "object_type", "object_id", "action", "period"];
+
 const PERIODS: &[(&str, &str, i64)] = &[
     ("", "Any time", 0),
     ("day", "Last 24 hours", 86_400),
@@ -26,7 +29,7 @@ pub fn AuditPage() -> impl IntoView {
     // The API's query string: the URL's filters, with the period turned into `since`.
     let api_query = Memo::new(move |_| {
         let mut pairs = Vec::new();
-        for key in ["actor", "object_type", "object_id", "action", "page"] {
+        for key in FILTERS.iter().filter(|k| **k != "period").chain(&["page"]) {
             let value = param(key);
             if !value.is_empty() {
                 pairs.push(format!("{key}={}", shared::query::percent_encode(&value)));
@@ -44,11 +47,7 @@ pub fn AuditPage() -> impl IntoView {
     });
     let set = move |key: &'static str, value: String| {
         let mut pairs: Vec<(String, String)> = query.with(|q| {
-            ["actor", "object_type", "object_id", "action", "period"]
-                .iter()
-                .filter(|k| **k != key)
-                .map(|k| (k.to_string(), q.get(k).unwrap_or_default()))
-                .collect()
+            FILTERS.iter().filter(|k| **k != key).map(|k| (k.to_string(), q.get(k).unwrap_or_default())).collect()
         });
         pairs.push((key.to_owned(), value));
         let text: Vec<String> = pairs
@@ -143,7 +142,7 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 fn page_href(query: &leptos_router::params::ParamsMap, page: u32) -> String {
-    let mut text: Vec<String> = ["actor", "object_type", "object_id", "action", "period"]
+    let mut text: Vec<String> = FILTERS
         .iter()
         .filter_map(|k| query.get(k).map(|v| format!("{k}={}", shared::query::percent_encode(&v))))
         .collect();

@@ -175,28 +175,9 @@ pub async fn snapshot_get(
     State(state): State<AppState>,
     _session: AdminSession,
 ) -> Result<Json<shared::preview::Snapshot>, ApiError> {
-    use shared::preview::{Snapshot, SnapshotDevice, SnapshotGroup};
     let switches = switches(&state).await?;
-    let devices = state
-        .store
-        .all_devices()
-        .await?
-        .into_iter()
-        .map(|d| SnapshotDevice { id: d.id, facts: d.facts, support: d.support })
-        .collect();
-    let groups = state
-        .store
-        .list_groups()
-        .await?
-        .into_iter()
-        .map(|g| SnapshotGroup {
-            id: g.id,
-            name: g.name,
-            rule: g.rule,
-            members: g.members.into_iter().collect(),
-            children: g.children,
-        })
-        .collect();
+    let devices = state.store.all_devices().await?;
+    let groups = state.store.list_groups().await?;
     let policies = state.store.list_policies().await?;
-    Ok(Json(Snapshot { taken_at: crate::now(), switches, devices, groups, policies }))
+    Ok(Json(crate::effective::snapshot_of(&devices, &groups, switches, policies)))
 }

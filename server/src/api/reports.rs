@@ -56,10 +56,10 @@ pub async fn status_summaries(
         .map(|policy| {
             let counts = fleet
                 .targeted(policy)
-                .map(|device| {
+                .map(|(device, eligible)| {
                     key.0.clone_from(&policy.id);
                     key.1.clone_from(&device.id);
-                    targeted_state(policy.version, fleet.eligible(device), reported.get(&key).copied())
+                    targeted_state(policy.version, eligible, reported.get(&key).copied())
                 })
                 .collect();
             (policy.id.clone(), counts)
@@ -74,13 +74,13 @@ async fn build_report(state: &AppState, id: &str) -> Result<PolicyReport, ApiErr
     let mut check_in = CheckInCounts::default();
     let devices: Vec<PolicyDeviceRow> = fleet
         .targeted(&policy)
-        .map(|device| {
+        .map(|(device, eligible)| {
             match device.last_check_in {
                 None => check_in.never += 1,
                 Some(at) if at >= policy.updated_at => check_in.since_change += 1,
                 Some(_) => check_in.before_change += 1,
             }
-            row(&policy, device, fleet.eligible(device), reports.get(&device.id))
+            row(&policy, device, eligible, reports.get(&device.id))
         })
         .collect();
     let counts = devices.iter().map(|row| row.state).collect();
@@ -174,15 +174,15 @@ async fn build_device_report(state: &AppState, id: &str, device_id: &str) -> Res
     let device =
         state.store.get_device(device_id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
     let fleet = Fleet::load(state).await?;
-    if !fleet.targeted(&policy).any(|targeted| targeted.id == device.id) {
+    let Some((_, eligible)) = fleet.targeted(&policy).find(|(targeted, _)| targeted.id == device.id) else {
         return Err(ApiError::NotFound(format!(
             "The policy \"{}\" is not assigned to this device.",
             policy.draft.name
         )));
-    }
+    };
     let reports = state.store.device_reports(device_id).await?;
     let report = reports.iter().find(|r| r.policy_id == policy.id);
-    let row = row(&policy, &device, fleet.eligible(&device), report);
+    let row = row(&policy, &device, eligible, report);
     let applicable = policies_for(state, &device).await?;
     let mut refs: Vec<&Policy> = applicable.iter().collect();
     if !refs.iter().any(|p| p.id == policy.id) {

@@ -224,6 +224,13 @@ impl Harness {
         Ok(self.browser.wait().at_most(DEADLINE).for_element(locator).await?)
     }
 
+    /// Clicks the button whose text is `text`, once it is there.
+    pub async fn click_button(&self, text: &str) -> anyhow::Result<()> {
+        let xpath = format!("//button[normalize-space()='{text}']");
+        let button = self.wait_for(Locator::XPath(&xpath)).await?;
+        self.click(&button).await
+    }
+
     /// Waits until the text of the element matched by `css` satisfies `condition`; returns that text.
     pub async fn wait_for_text(&self, css: &str, condition: impl Fn(&str) -> bool) -> anyhow::Result<String> {
         let started = Instant::now();
