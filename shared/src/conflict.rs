@@ -191,6 +191,18 @@ pub fn resolve(policies: &[&Policy]) -> Resolution {
     Resolution { settings: by_setting.into_iter().map(|(id, entries)| resolve_setting(id, &entries)).collect() }
 }
 
+/// The outcome of ONE setting among `policies` (those that apply to a device), or `None` when none configures it:
+/// exactly `resolve(policies).setting(setting_id)`, since settings resolve independently, without resolving the rest.
+/// The conflict preview calls it once per setting and distinct set of policies configuring it.
+pub fn resolve_one(setting_id: &str, policies: &[&Policy]) -> Option<SettingOutcome> {
+    let mut entries: Vec<(&Policy, &SettingValue)> = policies
+        .iter()
+        .filter_map(|policy| policy.draft.settings.iter().find(|s| s.id == setting_id).map(|s| (*policy, &s.value)))
+        .collect();
+    entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    (!entries.is_empty()).then(|| resolve_setting(setting_id, &entries))
+}
+
 /// One setting's outcome from its (policy, value) entries, in policy id order.
 fn resolve_setting(setting_id: &str, entries: &[(&Policy, &SettingValue)]) -> SettingOutcome {
     let sources = entries
@@ -769,6 +781,8 @@ mod tests {
                 resolution.settings.iter().map(|o| (o.setting_id.clone(), o.effective.clone(), o.decided_by)).collect();
             assert_eq!(actual, reference(&policies), "round {round}: {policies:#?}");
             for outcome in &resolution.settings {
+                let one = resolve_one(&outcome.setting_id, &refs(&policies));
+                assert_eq!(one.as_ref(), Some(outcome), "round {round}: one setting resolves as in the whole");
                 assert_eq!(outcome.decided_by.is_some(), outcome.status == SettingStatus::Conflict, "round {round}");
                 let winner = outcome.winning_policy_id.as_deref();
                 if let Some(winner) = winner {

@@ -3,12 +3,13 @@
 //! a snapshot of the tenant, with the same membership and conflict rules the devices use. It runs in the browser
 //! (wasm) on every edit; the server only hands out the snapshot.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::UnixSeconds;
-use crate::conflict::{DecidedBy, SettingStatus, resolve};
+use crate::catalog::ConfiguredSetting;
+use crate::conflict::{DecidedBy, SettingOutcome, SettingStatus, resolve_one};
 use crate::device::DeviceFacts;
 use crate::eligibility::{EligibilityCode, eligibility};
 use crate::groups::{ALL_DEVICES, Rule};
@@ -132,6 +133,9 @@ impl Bits {
     }
     fn insert(&mut self, i: usize) {
         self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn len(&self) -> usize {
+        self.0.iter().map(|word| word.count_ones() as usize).sum()
     }
     fn contains(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|word| word & (1 << (i % 64)) != 0)
@@ -291,41 +295,60 @@ fn add_sample(sample: &mut Vec<(String, String)>, snapshot: &Snapshot, devices: 
     }
 }
 
-/// Devices grouped by the set of policies (indexes into `policies`) that apply to them: devices with the same set
-/// resolve the same way, so each set is resolved once.
-fn by_policy_set(devices: &Bits, policies: &[&Bits]) -> BTreeMap<Vec<u32>, Vec<usize>> {
-    let mut sets: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
-    let mut key = Vec::new();
-    for device in devices.iter() {
-        key.clear();
-        key.extend(policies.iter().enumerate().filter(|(_, bits)| bits.contains(device)).map(|(p, _)| p as u32));
-        sets.entry(key.clone()).or_default().push(device);
+/// Devices grouped by the set of policies that apply to them (snapshot indexes, ascending), sets in ascending order:
+/// devices with the same set resolve the same way, so each set is resolved once. The cost follows the memberships
+/// (each policy's devices are walked once), not devices × policies.
+fn by_policy_set(devices: &Bits, policies: &[(u32, &Bits)]) -> Vec<(Vec<u32>, Vec<usize>)> {
+    let mut keys: Vec<Vec<u32>> = vec![Vec::new(); devices.0.len() * 64];
+    for (index, bits) in policies {
+        for (w, (a, b)) in bits.0.iter().zip(&devices.0).enumerate() {
+            let mut word = a & b;
+            while word != 0 {
+                keys[w * 64 + word.trailing_zeros() as usize].push(*index);
+                word &= word - 1;
+            }
+        }
     }
+    let mut sets: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
+    for device in devices.iter() {
+        sets.entry(std::mem::take(&mut keys[device])).or_default().push(device);
+    }
+    let mut sets: Vec<(Vec<u32>, Vec<usize>)> = sets.into_iter().collect();
+    sets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     sets
 }
 
+/// Which snapshot policies configure `setting_id` (by snapshot index).
+fn configuring(snapshot: &Snapshot, setting_id: &str) -> Vec<bool> {
+    snapshot.policies.iter().map(|p| p.draft.settings.iter().any(|s| s.id == setting_id)).collect()
+}
+
 /// The part of a preview that depends only on the draft's assignments: the devices it reaches, grouped by the set
-/// of other policies that apply to them. Editing settings keeps it; only a change of assignments recomputes it.
+/// of other policies that apply to them. Editing settings keeps it; only a change of assignments recomputes it. It
+/// also keeps each setting's last result, so that after an edit only the settings that changed are computed again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     assignments: crate::policy::Assignments,
     editing: Option<String>,
     n_targeted: u64,
     n_applies: u64,
-    /// (indexes of the other policies, in snapshot order without the edited one; the devices with that set).
+    /// (snapshot indexes of the other policies that apply, the devices with that set), sets not empty.
     sets: Vec<(Vec<u32>, Vec<usize>)>,
+    /// The overlaps of each setting as last previewed, by the setting as configured then.
+    settings: Vec<(ConfiguredSetting, Vec<PreviewSetting>)>,
 }
 
 impl Reach {
     /// Computes the reach of `draft`.
     pub fn of(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Self {
         let id = editing.unwrap_or("draft");
-        let other_bits: Vec<&Bits> = snapshot
+        let others: Vec<(u32, &Bits)> = snapshot
             .policies
             .iter()
             .zip(&memberships.policies)
-            .filter(|(p, _)| p.id != id)
-            .map(|(_, bits)| bits)
+            .enumerate()
+            .filter(|(_, (p, _))| p.id != id)
+            .map(|(i, (_, bits))| (i as u32, bits))
             .collect();
         let targeted = memberships.targeted(draft);
         let mut applies = targeted.clone();
@@ -333,13 +356,14 @@ impl Reach {
         Self {
             assignments: draft.assignments.clone(),
             editing: editing.map(str::to_owned),
-            n_targeted: targeted.iter().count() as u64,
-            n_applies: applies.iter().count() as u64,
-            sets: by_policy_set(&applies, &other_bits).into_iter().filter(|(set, _)| !set.is_empty()).collect(),
+            n_targeted: targeted.len() as u64,
+            n_applies: applies.len() as u64,
+            sets: by_policy_set(&applies, &others).into_iter().filter(|(set, _)| !set.is_empty()).collect(),
+            settings: Vec::new(),
         }
     }
 
-    /// Distinct sets of other policies among the devices reached (each is resolved once per preview).
+    /// Distinct sets of other policies among the devices reached.
     pub fn n_policy_sets(&self) -> usize {
         self.sets.len()
     }
@@ -352,78 +376,90 @@ impl Reach {
 
 /// The preview of `draft` (a new policy, or the policy `editing` as it would become) on `snapshot`.
 pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Preview {
-    preview_within(snapshot, &Reach::of(snapshot, memberships, draft, editing), draft)
+    preview_within(snapshot, &mut Reach::of(snapshot, memberships, draft, editing), draft)
 }
 
-/// The preview of `draft` with a [`Reach`] computed before (see [`Reach::fits`]): what an edit of its settings costs.
-pub fn preview_within(snapshot: &Snapshot, reach: &Reach, draft: &PolicyDraft) -> Preview {
+/// The preview of `draft` with a [`Reach`] computed before (see [`Reach::fits`]): what an edit of its settings
+/// costs. Settings configured as at the last call are taken from the reach; the others are computed.
+pub fn preview_within(snapshot: &Snapshot, reach: &mut Reach, draft: &PolicyDraft) -> Preview {
     let id = reach.editing.clone().unwrap_or_else(|| "draft".to_owned());
     // The draft would be the most recently modified policy once saved.
     let newest = snapshot.policies.iter().map(|p| p.updated_at).max().unwrap_or(0).max(snapshot.taken_at) + 1;
-    let candidate = Policy::first_version(id.clone(), draft.clone(), "", newest);
-    // Only the draft's settings matter: the other policies, cut down to those, resolve faster.
-    let wanted: BTreeSet<&str> = draft.settings.iter().map(|s| s.id.as_str()).collect();
-    let others: Vec<Policy> = snapshot
-        .policies
-        .iter()
-        .filter(|p| p.id != id)
-        .map(|p| {
-            let mut trimmed = p.clone();
-            trimmed.draft.settings.retain(|s| wanted.contains(s.id.as_str()));
-            trimmed
-        })
-        .collect();
-    let mut result = Preview { n_targeted: reach.n_targeted, n_applies: reach.n_applies, settings: Vec::new() };
-    let mut found: BTreeMap<(String, Overlap), PreviewSetting> = BTreeMap::new();
+    let candidate = Policy::first_version(id, draft.clone(), "", newest);
+    let mut kept = std::mem::take(&mut reach.settings);
+    for configured in &draft.settings {
+        let overlaps = match kept.iter().position(|(setting, _)| setting == configured) {
+            Some(at) => kept.swap_remove(at).1,
+            None => setting_overlaps(snapshot, reach, &candidate, configured),
+        };
+        reach.settings.push((configured.clone(), overlaps));
+    }
+    let mut found: BTreeMap<(&str, Overlap), &PreviewSetting> = BTreeMap::new();
+    for overlap in reach.settings.iter().flat_map(|(_, overlaps)| overlaps) {
+        found.entry((overlap.setting_id.as_str(), overlap.overlap)).or_insert(overlap);
+    }
+    let mut settings: Vec<PreviewSetting> = found.into_values().cloned().collect();
+    settings.sort_by_key(|s| (s.overlap, std::cmp::Reverse(s.n_devices)));
+    Preview { n_targeted: reach.n_targeted, n_applies: reach.n_applies, settings }
+}
+
+/// How one setting of the draft meets the other policies on the devices it reaches: each set of policies is cut
+/// down to those configuring this setting, and each distinct cut is resolved once (with the devices' own rules).
+fn setting_overlaps(
+    snapshot: &Snapshot,
+    reach: &Reach,
+    candidate: &Policy,
+    configured: &ConfiguredSetting,
+) -> Vec<PreviewSetting> {
+    let configures = configuring(snapshot, &configured.id);
+    let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
+    let mut found: BTreeMap<Overlap, PreviewSetting> = BTreeMap::new();
+    let mut cut: Vec<u32> = Vec::new();
     for (set, devices) in &reach.sets {
-        let mut applicable: Vec<&Policy> =
-            set.iter().map(|p| &others[*p as usize]).filter(|p| !p.draft.settings.is_empty()).collect();
-        if applicable.is_empty() {
+        cut.clear();
+        cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
+        if cut.is_empty() {
             continue;
         }
-        applicable.push(&candidate);
-        let resolution = resolve(&applicable);
-        for configured in &draft.settings {
-            let Some(outcome) = resolution.setting(&configured.id) else { continue };
-            if outcome.sources.len() < 2 {
-                continue;
-            }
-            let overlap = if outcome.status == SettingStatus::Conflict {
-                Overlap::Conflict
-            } else if !outcome.contributions.is_empty() {
-                Overlap::Merged
-            } else {
-                Overlap::Identical
-            };
-            let entry = found.entry((configured.id.clone(), overlap)).or_insert_with(|| PreviewSetting {
-                setting_id: configured.id.clone(),
-                name: definition_name(&configured.id),
-                overlap,
-                value: describe_value(&configured.id, &configured.value),
-                others: Vec::new(),
-                n_devices: 0,
-                sample: Vec::new(),
-                effective: describe_value(&configured.id, &outcome.effective),
-                decided_by: outcome.decided_by,
-            });
-            entry.n_devices += devices.len() as u64;
-            add_sample(&mut entry.sample, snapshot, devices);
-            for source in outcome.other_sources(&id) {
-                if !entry.others.iter().any(|o| o.policy_id == source.policy_id) {
-                    entry.others.push(Competitor {
-                        policy_id: source.policy_id.clone(),
-                        policy_name: source.policy_name.clone(),
-                        value: describe_value(&configured.id, &source.value),
-                    });
-                }
+        if !outcomes.contains_key(cut.as_slice()) {
+            let mut policies: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
+            policies.push(candidate);
+            outcomes.insert(cut.clone(), resolve_one(&configured.id, &policies));
+        }
+        let Some(Some(outcome)) = outcomes.get(cut.as_slice()) else { continue };
+        let overlap = if outcome.status == SettingStatus::Conflict {
+            Overlap::Conflict
+        } else if !outcome.contributions.is_empty() {
+            Overlap::Merged
+        } else {
+            Overlap::Identical
+        };
+        let entry = found.entry(overlap).or_insert_with(|| PreviewSetting {
+            setting_id: configured.id.clone(),
+            name: definition_name(&configured.id),
+            overlap,
+            value: describe_value(&configured.id, &configured.value),
+            others: Vec::new(),
+            n_devices: 0,
+            sample: Vec::new(),
+            effective: describe_value(&configured.id, &outcome.effective),
+            decided_by: outcome.decided_by,
+        });
+        entry.n_devices += devices.len() as u64;
+        add_sample(&mut entry.sample, snapshot, devices);
+        for source in outcome.other_sources(&candidate.id) {
+            if !entry.others.iter().any(|o| o.policy_id == source.policy_id) {
+                entry.others.push(Competitor {
+                    policy_id: source.policy_id.clone(),
+                    policy_name: source.policy_name.clone(),
+                    value: describe_value(&configured.id, &source.value),
+                });
             }
         }
     }
-    let mut settings: Vec<PreviewSetting> = found.into_values().collect();
-    settings.iter_mut().for_each(|s| s.sample.sort_by(|a, b| a.1.cmp(&b.1)));
-    settings.sort_by_key(|s| (s.overlap, std::cmp::Reverse(s.n_devices)));
-    result.settings = settings;
-    result
+    let mut overlaps: Vec<PreviewSetting> = found.into_values().collect();
+    overlaps.iter_mut().for_each(|s| s.sample.sort_by(|a, b| a.1.cmp(&b.1)));
+    overlaps
 }
 
 /// A conflict in the tenant as it is: one setting that several policies give different values on the same devices.
@@ -448,14 +484,33 @@ pub struct TenantConflict {
 /// Every current conflict of the tenant (setting × competing policies × devices), most devices first: what devices
 /// report as Conflict, computed from the snapshot with the devices' own rules.
 pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<TenantConflict> {
+    let policies: Vec<(u32, &Bits)> = memberships.policies.iter().enumerate().map(|(i, b)| (i as u32, b)).collect();
+    let sets: Vec<(Vec<u32>, Vec<usize>)> =
+        by_policy_set(&memberships.eligible, &policies).into_iter().filter(|(set, _)| set.len() >= 2).collect();
+    // Only settings that at least two policies configure can conflict; each is resolved per distinct set of the
+    // policies configuring it.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for policy in &snapshot.policies {
+        let ids: BTreeSet<&str> = policy.draft.settings.iter().map(|s| s.id.as_str()).collect();
+        ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
+    }
     let mut found: BTreeMap<(String, Vec<String>), TenantConflict> = BTreeMap::new();
-    let bits: Vec<&Bits> = memberships.policies.iter().collect();
-    for (set, devices) in by_policy_set(&memberships.eligible, &bits) {
-        if set.len() < 2 {
-            continue;
-        }
-        let applicable: Vec<&Policy> = set.iter().map(|p| &snapshot.policies[*p as usize]).collect();
-        for outcome in resolve(&applicable).conflicts() {
+    let mut cut: Vec<u32> = Vec::new();
+    for setting_id in counts.into_iter().filter(|(_, n)| *n >= 2).map(|(id, _)| id) {
+        let configures = configuring(snapshot, setting_id);
+        let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
+        for (set, devices) in &sets {
+            cut.clear();
+            cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
+            if cut.len() < 2 {
+                continue;
+            }
+            if !outcomes.contains_key(cut.as_slice()) {
+                let applicable: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
+                let outcome = resolve_one(setting_id, &applicable).filter(|o| o.status == SettingStatus::Conflict);
+                outcomes.insert(cut.clone(), outcome);
+            }
+            let Some(Some(outcome)) = outcomes.get(cut.as_slice()) else { continue };
             let ids: Vec<String> = outcome.sources.iter().map(|s| s.policy_id.clone()).collect();
             let entry = found.entry((outcome.setting_id.clone(), ids)).or_insert_with(|| TenantConflict {
                 setting_id: outcome.setting_id.clone(),
@@ -475,7 +530,7 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
                 decided_by: outcome.decided_by,
             });
             entry.n_devices += devices.len() as u64;
-            add_sample(&mut entry.sample, snapshot, &devices);
+            add_sample(&mut entry.sample, snapshot, devices);
         }
     }
     let mut conflicts: Vec<TenantConflict> = found.into_values().collect();
@@ -588,10 +643,10 @@ mod tests {
         let snapshot = snapshot();
         let memberships = Memberships::of(&snapshot);
         let first = draft("Strict", "6", r"D:\B", ALL_DEVICES);
-        let reach = Reach::of(&snapshot, &memberships, &first, None);
+        let mut reach = Reach::of(&snapshot, &memberships, &first, None);
         let edited = draft("Strict", "2", r"E:\C", ALL_DEVICES);
         assert!(reach.fits(&edited, None) && !reach.fits(&edited, Some("a")));
-        assert_eq!(preview_within(&snapshot, &reach, &edited), preview(&snapshot, &memberships, &edited, None));
+        assert_eq!(preview_within(&snapshot, &mut reach, &edited), preview(&snapshot, &memberships, &edited, None));
         assert!(!reach.fits(&draft("Strict", "6", r"D:\B", "pilot"), None));
     }
 

@@ -2,7 +2,9 @@
 //! policies with includes and excludes, a random draft — the preview's prediction for every device is what the
 //! agent reports after checking in. The "reality" side is built the way the server and the agent do it: the
 //! check-in's per-device membership (`groups::is_member`) and applicable policies, then `report::device_report`. The
-//! preview resolves groups for the whole fleet at once (`groups::resolve_members`) and aggregates.
+//! preview resolves groups for the whole fleet at once (bitsets) and aggregates. A second property checks the
+//! incremental path (a setting edited with the reach reused equals a fresh preview) and the tenant-wide conflicts
+//! against a naive reference: every eligible device resolved on its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +17,9 @@ use shared::device::DeviceFacts;
 use shared::eligibility::{EligibilityCode, device_support, eligibility};
 use shared::groups::{ALL_DEVICES, GroupDefinition, Membership, Rule, is_member};
 use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft};
-use shared::preview::{Memberships, Overlap, Snapshot, SnapshotDevice, SnapshotGroup, preview};
+use shared::preview::{
+    Memberships, Overlap, Reach, Snapshot, SnapshotDevice, SnapshotGroup, preview, preview_within, tenant_conflicts,
+};
 use shared::report::{SettingState, device_report};
 use shared::tenant::TenantSwitches;
 
@@ -84,6 +88,8 @@ struct Tenant {
     groups: Vec<(Vec<usize>, Option<usize>, Vec<usize>)>,
     policies: Vec<GeneratedPolicy>,
     draft: ([u8; 4], Vec<usize>, Vec<usize>),
+    /// The draft's settings after an edit.
+    edit: [u8; 4],
 }
 
 fn tenant() -> impl Strategy<Value = Tenant> {
@@ -99,8 +105,9 @@ fn tenant() -> impl Strategy<Value = Tenant> {
         prop::collection::vec(group, 0..5),
         prop::collection::vec(policy, 0..5),
         (any::<[u8; 4]>(), prop::collection::vec(0usize..8, 1..3), prop::collection::vec(0usize..6, 0..2)),
+        any::<[u8; 4]>(),
     )
-        .prop_map(|(devices, groups, policies, draft)| Tenant { devices, groups, policies, draft })
+        .prop_map(|(devices, groups, policies, draft, edit)| Tenant { devices, groups, policies, draft, edit })
 }
 
 fn targets(indexes: &[usize], group_ids: &[String]) -> Vec<AssignmentTarget> {
@@ -113,53 +120,93 @@ fn targets(indexes: &[usize], group_ids: &[String]) -> Vec<AssignmentTarget> {
         .collect()
 }
 
-proptest! {
-    #![proptest_config(Config { cases: 300, failure_persistence: None, ..Config::default() })]
-
-    #[test]
-    fn the_preview_predicts_what_every_device_reports(t in tenant()) {
-        let switches = TenantSwitches { security_settings_management: true, enforce_security_configuration: true };
-        let devices: Vec<SnapshotDevice> = t.devices.iter().enumerate().map(|(i, kind)| {
+/// The tenant as a snapshot, the draft, and the groups as the server's check-in reads them.
+fn setup(t: &Tenant) -> (Snapshot, PolicyDraft, BTreeMap<String, GroupDefinition>) {
+    let switches = TenantSwitches { security_settings_management: true, enforce_security_configuration: true };
+    let devices: Vec<SnapshotDevice> = t
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
             let facts = facts(i, *kind);
             SnapshotDevice { id: format!("d{i}"), support: device_support(&facts), facts }
-        }).collect();
-        let group_ids: Vec<String> = (0..t.groups.len()).map(|i| format!("g{i}")).collect();
-        let groups: Vec<SnapshotGroup> = t.groups.iter().enumerate().map(|(i, (members, rule, children))| SnapshotGroup {
+        })
+        .collect();
+    let group_ids: Vec<String> = (0..t.groups.len()).map(|i| format!("g{i}")).collect();
+    let groups: Vec<SnapshotGroup> = t
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, (members, rule, children))| SnapshotGroup {
             id: group_ids[i].clone(),
             name: format!("Group {i}"),
             rule: rule.map(|r| RULES[r].to_owned()),
             members: members.iter().filter(|m| **m < devices.len()).map(|m| format!("d{m}")).collect(),
             // Only nest later groups in earlier ones: no loops, as the API guarantees.
-            children: children.iter().filter(|c| **c > i && **c < t.groups.len()).map(|c| group_ids[*c].clone()).collect(),
-        }).collect();
-        let draft_of = |name: &str, choices: [u8; 4], include: &[usize], exclude: &[usize]| PolicyDraft {
-            profile: Profile::Antivirus,
-            name: name.into(),
-            description: String::new(),
-            settings: settings(choices),
-            assignments: Assignments { include: targets(include, &group_ids), exclude: targets(exclude, &group_ids) },
-        };
-        let policies: Vec<Policy> = t.policies.iter().enumerate().map(|(i, (choices, include, exclude, at))| {
-            Policy::first_version(format!("p{i}"), draft_of(&format!("Policy {i}"), *choices, include, exclude), "admin", *at)
-        }).collect();
-        let snapshot = Snapshot { taken_at: 100, switches, devices: devices.clone(), groups: groups.clone(), policies: policies.clone() };
-        let draft = draft_of("Draft", t.draft.0, &t.draft.1, &t.draft.2);
+            children: children
+                .iter()
+                .filter(|c| **c > i && **c < t.groups.len())
+                .map(|c| group_ids[*c].clone())
+                .collect(),
+        })
+        .collect();
+    let draft_of = |name: &str, choices: [u8; 4], include: &[usize], exclude: &[usize]| PolicyDraft {
+        profile: Profile::Antivirus,
+        name: name.into(),
+        description: String::new(),
+        settings: settings(choices),
+        assignments: Assignments { include: targets(include, &group_ids), exclude: targets(exclude, &group_ids) },
+    };
+    let policies: Vec<Policy> = t
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, (choices, include, exclude, at))| {
+            Policy::first_version(
+                format!("p{i}"),
+                draft_of(&format!("Policy {i}"), *choices, include, exclude),
+                "admin",
+                *at,
+            )
+        })
+        .collect();
+    let snapshot = Snapshot {
+        taken_at: 100,
+        switches,
+        devices: devices.clone(),
+        groups: groups.clone(),
+        policies: policies.clone(),
+    };
+    let draft = draft_of("Draft", t.draft.0, &t.draft.1, &t.draft.2);
+    let definitions: BTreeMap<String, GroupDefinition> = groups
+        .iter()
+        .map(|g| {
+            let membership = match &g.rule {
+                Some(text) => Membership::Dynamic(Rule::parse(text, "rule").expect("test rules parse")),
+                None => Membership::Static(g.members.iter().cloned().collect()),
+            };
+            (g.id.clone(), GroupDefinition { membership, children: g.children.clone() })
+        })
+        .collect();
+    (snapshot, draft, definitions)
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn the_preview_predicts_what_every_device_reports(t in tenant()) {
+        let (snapshot, draft, definitions) = setup(&t);
+        let (switches, devices, policies) = (snapshot.switches, &snapshot.devices, &snapshot.policies);
         let predicted = preview(&snapshot, &Memberships::of(&snapshot), &draft, None);
 
         // Reality: the draft saved as the newest policy; each device checks in (per-device membership) and reports.
         let saved = Policy::first_version("draft".into(), draft.clone(), "admin", 101);
         let mut all = policies.clone();
         all.push(saved);
-        let definitions: BTreeMap<String, GroupDefinition> = groups.iter().map(|g| {
-            let membership = match &g.rule {
-                Some(text) => Membership::Dynamic(Rule::parse(text, "rule").expect("test rules parse")),
-                None => Membership::Static(g.members.iter().cloned().collect()),
-            };
-            (g.id.clone(), GroupDefinition { membership, children: g.children.clone() })
-        }).collect();
         let mut applies = 0u64;
         let mut reported: BTreeMap<(String, Overlap), u64> = BTreeMap::new();
-        for device in &devices {
+        for device in devices {
             if eligibility(device.support, switches) != EligibilityCode::Eligible {
                 continue;
             }
@@ -188,5 +235,44 @@ proptest! {
         let predicted_counts: BTreeMap<(String, Overlap), u64> =
             predicted.settings.iter().map(|s| ((s.setting_id.clone(), s.overlap), s.n_devices)).collect();
         prop_assert_eq!(predicted_counts, reported);
+    }
+
+    #[test]
+    fn an_edit_previews_as_a_fresh_preview_and_tenant_conflicts_are_what_devices_resolve(t in tenant()) {
+        let (snapshot, draft, definitions) = setup(&t);
+        let memberships = Memberships::of(&snapshot);
+        // One setting after another is edited: the reach (and each unchanged setting's result) is reused.
+        let mut reach = Reach::of(&snapshot, &memberships, &draft, None);
+        prop_assert_eq!(preview_within(&snapshot, &mut reach, &draft), preview(&snapshot, &memberships, &draft, None));
+        let mut edited = draft.clone();
+        for (at, choices) in t.edit.iter().enumerate() {
+            let mut mixed = t.draft.0;
+            mixed[at] = *choices;
+            edited.settings = settings(mixed);
+            prop_assert!(reach.fits(&edited, None));
+            prop_assert_eq!(
+                preview_within(&snapshot, &mut reach, &edited),
+                preview(&snapshot, &memberships, &edited, None)
+            );
+        }
+
+        // Naive reference for the tenant's conflicts: each eligible device, its policies, the full resolution.
+        let mut naive: BTreeMap<(String, Vec<String>), u64> = BTreeMap::new();
+        for device in &snapshot.devices {
+            if eligibility(device.support, snapshot.switches) != EligibilityCode::Eligible {
+                continue;
+            }
+            let applicable =
+                applicable_policies(&snapshot.policies, |g| is_member(g, &definitions, &device.id, &device.facts));
+            for outcome in shared::conflict::resolve(&applicable).conflicts() {
+                let ids = outcome.sources.iter().map(|s| s.policy_id.clone()).collect();
+                *naive.entry((outcome.setting_id.clone(), ids)).or_default() += 1;
+            }
+        }
+        let listed: BTreeMap<(String, Vec<String>), u64> = tenant_conflicts(&snapshot, &memberships)
+            .into_iter()
+            .map(|c| ((c.setting_id, c.policies.into_iter().map(|p| p.policy_id).collect()), c.n_devices))
+            .collect();
+        prop_assert_eq!(listed, naive);
     }
 }

@@ -32,7 +32,8 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
     let taken_at = snapshot.taken_at;
     let memberships = Memberships::of(&snapshot);
     let data = StoredValue::new((snapshot, memberships));
-    // Which devices the draft reaches changes only with its assignments; edits of settings reuse it.
+    // Which devices the draft reaches changes only with its assignments; edits of settings reuse it, and only the
+    // settings that changed are computed again.
     let reach = StoredValue::new(None::<Reach>);
     let result: Memo<Preview> = Memo::new(move |_| {
         draft.with(|d| {
@@ -41,7 +42,10 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
                 if !reach.with_value(|r| r.as_ref().is_some_and(|r| r.fits(d, editing))) {
                     reach.set_value(Some(Reach::of(snapshot, memberships, d, editing)));
                 }
-                reach.with_value(|r| r.as_ref().map(|r| preview_within(snapshot, r, d)).unwrap_or_default())
+                reach
+                    .try_update_value(|r| r.as_mut().map(|r| preview_within(snapshot, r, d)))
+                    .flatten()
+                    .unwrap_or_default()
             })
         })
     });
