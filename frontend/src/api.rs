@@ -41,8 +41,8 @@ impl std::fmt::Display for ApiFailure {
 }
 
 /// The offline copy of what the admin center read: the last answer of each read that matters offline (the signed-in
-/// user, groups, policies, the preview's snapshot), kept in the browser's local storage, and since when the server
-/// has been unreachable.
+/// user, groups, policies, the preview's snapshot — several MB for a large fleet), kept in the browser's IndexedDB,
+/// and since when the server has been unreachable.
 pub mod offline {
     use leptos::prelude::*;
 
@@ -71,43 +71,115 @@ pub mod offline {
             || (path.starts_with("/api/v1/policies/") && path.matches('/').count() == 4)
     }
 
-    fn storage() -> Option<web_sys::Storage> {
+    /// The small bits (when the copies were made) live in local storage, read synchronously by the banner.
+    fn local() -> Option<web_sys::Storage> {
         web_sys::window()?.local_storage().ok().flatten()
     }
 
-    /// Keeps the answer of a read that matters offline; the server answered, so it is online.
+    /// Keeps the answer of a read that matters offline; the server answered, so it is online. The copy is written
+    /// in the background: the page does not wait for it.
     pub fn keep(path: &str, text: &str) {
         set(None);
-        if kept(path)
-            && let Some(storage) = storage()
-        {
-            // A full storage only means no offline copy of this one.
-            let _ = storage.set_item(&format!("rampart:{path}"), text);
-            let _ = storage.set_item("rampart:saved-at", &js_sys::Date::now().to_string());
+        if kept(path) {
+            let (path, text) = (path.to_owned(), text.to_owned());
+            wasm_bindgen_futures::spawn_local(async move {
+                // A full or unavailable storage only means no offline copy of this one.
+                if idb::put(&path, &text).await.is_ok()
+                    && let Some(storage) = local()
+                {
+                    let _ = storage.set_item("rampart:saved-at", &js_sys::Date::now().to_string());
+                }
+            });
         }
     }
 
     /// The kept answer of a read, when the server cannot be reached.
-    pub fn recall(path: &str) -> Option<String> {
-        let text = storage()?.get_item(&format!("rampart:{path}")).ok().flatten()?;
+    pub async fn recall(path: &str) -> Option<String> {
+        let text = idb::get(path).await?;
         set(Some(js_sys::Date::now()));
         Some(text)
     }
 
     /// When the kept copies were last refreshed (Unix seconds).
     pub fn saved_at() -> Option<i64> {
-        let text = storage()?.get_item("rampart:saved-at").ok().flatten()?;
+        let text = local()?.get_item("rampart:saved-at").ok().flatten()?;
         text.parse::<f64>().ok().map(|ms| (ms / 1000.0) as i64)
     }
 
     /// Forgets every kept copy (at sign-out).
     pub fn forget() {
-        if let Some(storage) = storage() {
-            let keys: Vec<String> =
-                (0..storage.length().unwrap_or(0)).filter_map(|i| storage.key(i).ok().flatten()).collect();
-            keys.iter().filter(|k| k.starts_with("rampart:")).for_each(|k| {
-                let _ = storage.remove_item(k);
+        if let Some(storage) = local() {
+            let _ = storage.remove_item("rampart:saved-at");
+        }
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = idb::clear().await;
+        });
+    }
+
+    /// A key-value store of strings in IndexedDB (database `rampart`, object store `reads`).
+    mod idb {
+        use std::cell::RefCell;
+
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::{JsCast, JsValue};
+        use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
+
+        const STORE: &str = "reads";
+
+        thread_local! {
+            static DATABASE: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
+        }
+
+        /// Waits for a request to succeed (its result) or fail.
+        async fn done(request: &IdbRequest) -> Result<JsValue, JsValue> {
+            let promise = js_sys::Promise::new(&mut |resolve, reject| {
+                let succeeded = request.clone();
+                let on_success = Closure::once_into_js(move || {
+                    let _ = resolve.call1(&JsValue::NULL, &succeeded.result().unwrap_or(JsValue::UNDEFINED));
+                });
+                let on_error = Closure::once_into_js(move || {
+                    let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("IndexedDB request failed"));
+                });
+                request.set_onsuccess(Some(on_success.unchecked_ref()));
+                request.set_onerror(Some(on_error.unchecked_ref()));
             });
+            wasm_bindgen_futures::JsFuture::from(promise).await
+        }
+
+        async fn database() -> Result<IdbDatabase, JsValue> {
+            if let Some(database) = DATABASE.with(|d| d.borrow().clone()) {
+                return Ok(database);
+            }
+            let factory = web_sys::window().ok_or("no window")?.indexed_db()?.ok_or("no IndexedDB")?;
+            let request = factory.open_with_u32("rampart", 1)?;
+            let upgrading = request.clone();
+            let on_upgrade = Closure::once_into_js(move || {
+                if let Ok(database) = upgrading.result() {
+                    let _ = database.unchecked_into::<IdbDatabase>().create_object_store(STORE);
+                }
+            });
+            request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+            let database: IdbDatabase = done(&request).await?.unchecked_into();
+            DATABASE.with(|d| *d.borrow_mut() = Some(database.clone()));
+            Ok(database)
+        }
+
+        async fn store(mode: IdbTransactionMode) -> Result<IdbObjectStore, JsValue> {
+            database().await?.transaction_with_str_and_mode(STORE, mode)?.object_store(STORE)
+        }
+
+        pub async fn put(key: &str, value: &str) -> Result<(), JsValue> {
+            let store = store(IdbTransactionMode::Readwrite).await?;
+            done(&store.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))?).await.map(drop)
+        }
+
+        pub async fn get(key: &str) -> Option<String> {
+            let store = store(IdbTransactionMode::Readonly).await.ok()?;
+            done(&store.get(&JsValue::from_str(key)).ok()?).await.ok()?.as_string()
+        }
+
+        pub async fn clear() -> Result<(), JsValue> {
+            done(&store(IdbTransactionMode::Readwrite).await?.clear()?).await.map(drop)
         }
     }
 }
@@ -156,7 +228,7 @@ async fn send<T: DeserializeOwned>(
         }
         // Reads that the server cannot answer are answered from the last copy, and the admin center says so.
         Err(ApiFailure::Network(message)) if method == "GET" => {
-            offline::recall(path).ok_or(ApiFailure::Network(message))?
+            offline::recall(path).await.ok_or(ApiFailure::Network(message))?
         }
         Err(failure) => return Err(failure),
     };

@@ -38,11 +38,17 @@ fn facts(i: usize) -> DeviceFacts {
     .expect("valid facts")
 }
 
+/// A device id as the server makes them (a GUID).
+fn device_id(i: usize) -> String {
+    let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, (h >> 20) & 0xfff, i)
+}
+
 fn tenant() -> Snapshot {
     let devices: Vec<SnapshotDevice> = (0..N_DEVICES)
         .map(|i| {
             let facts = facts(i);
-            SnapshotDevice { id: format!("d{i:06}"), support: device_support(&facts), facts }
+            SnapshotDevice { id: device_id(i), support: device_support(&facts), facts }
         })
         .collect();
     let rules = [
@@ -68,7 +74,7 @@ fn tenant() -> Snapshot {
                 members: if dynamic {
                     Vec::new()
                 } else {
-                    (0..50).map(|k| format!("d{:06}", (g * 50 + k * 37) % N_DEVICES)).collect()
+                    (0..50).map(|k| device_id((g * 50 + k * 37) % N_DEVICES)).collect()
                 },
                 children,
             }
@@ -135,7 +141,13 @@ fn main() {
         "tenant: {N_DEVICES} devices, {N_GROUPS} groups (depth 3), {N_POLICIES} policies, built in {:.2?}",
         started.elapsed()
     );
-    println!("snapshot as JSON: {:.1} MB", serde_json::to_vec(&snapshot).map_or(0, |v| v.len()) as f64 / 1e6);
+    let (write, text) = time(3, || serde_json::to_string(&snapshot).expect("serializes"));
+    let (read, back) = time(3, || serde_json::from_str::<Snapshot>(&text).expect("reads"));
+    assert_eq!(back, snapshot);
+    println!(
+        "snapshot (compact JSON, as sent and stored): {:.2} MB; written in {write:.2?}, read in {read:.2?}",
+        text.len() as f64 / 1e6
+    );
     let (resolve, memberships) = time(1, || Memberships::of(&snapshot));
     println!("resolve every group's members: {resolve:.2?}");
     // A new policy for All devices, overlapping every existing policy somewhere.

@@ -16,9 +16,11 @@ use crate::groups::{ALL_DEVICES, Rule};
 use crate::policy::{Policy, PolicyDraft, definition_name, describe_value};
 use crate::tenant::TenantSwitches;
 
-/// What the preview needs of the tenant (`GET /api/v1/snapshot`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+mod wire;
+
+/// What the preview needs of the tenant (`GET /api/v1/snapshot`). It travels and is kept in a compact form (see
+/// `wire`): devices by column, static members by device position.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// When the server took it.
     pub taken_at: UnixSeconds,
@@ -32,9 +34,8 @@ pub struct Snapshot {
     pub policies: Vec<Policy>,
 }
 
-/// A device as the preview needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+/// A device as the preview needs it (its facts without a directory registration: the preview does not read it).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotDevice {
     /// Id.
     pub id: String,
@@ -45,8 +46,7 @@ pub struct SnapshotDevice {
 }
 
 /// A group as the preview needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotGroup {
     /// Id.
     pub id: String,
@@ -179,7 +179,7 @@ impl Memberships {
     /// per distinct rule text, nested groups are unioned once each), and `conflict::applies_to` per policy.
     pub fn of(snapshot: &Snapshot) -> Self {
         let n = snapshot.devices.len();
-        let index: BTreeMap<&str, usize> =
+        let index: HashMap<&str, usize> =
             snapshot.devices.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
         let mut by_rule: BTreeMap<&str, Bits> = BTreeMap::new();
         let own: BTreeMap<&str, Bits> = snapshot
@@ -598,6 +598,28 @@ mod tests {
                 50,
             )],
         }
+    }
+
+    #[test]
+    fn the_snapshot_travels_compact_and_comes_back_the_same_or_is_refused_with_the_reason() {
+        let mut snapshot = snapshot();
+        snapshot.groups[0].members.push("removed-device".into());
+        let text = serde_json::to_string(&snapshot).expect("serializes");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value["devices"]["kinds"].as_array().map(Vec::len), Some(2), "two kinds among three devices");
+        assert_eq!(value["groups"][0]["members"], json!([0]), "members by position; the removed device is left out");
+        let back: Snapshot = serde_json::from_str(&text).expect("reads back");
+        snapshot.groups[0].members.pop();
+        assert_eq!(back, snapshot);
+
+        let mut damaged = value.clone();
+        damaged["groups"][0]["members"] = json!([7]);
+        let error = serde_json::from_value::<Snapshot>(damaged).expect_err("refused");
+        assert!(error.to_string().contains("group pilot has member 7, but there are 3 devices"), "{error}");
+        let mut damaged = value;
+        damaged["devices"]["kind"] = json!([0, 1]);
+        let error = serde_json::from_value::<Snapshot>(damaged).expect_err("refused");
+        assert!(error.to_string().contains("3 ids but 3 host names and 2 kinds"), "{error}");
     }
 
     #[test]
