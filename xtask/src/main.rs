@@ -7,6 +7,8 @@ use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+mod bench_wasm;
 use sha2::{Digest, Sha256};
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -14,7 +16,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   build   build the admin center (target/site) and the binaries (release)
   run     build, then serve the demo (rampart serve --demo) with simulated devices checking in
-  test    lints (fmt, clippy native and wasm32), then every test, the end-to-end tests in headless Chromium included";
+  test    lints (fmt, clippy native and wasm32), then every test, the end-to-end tests in headless Chromium included
+  bench-wasm  the conflict preview benchmark compiled to wasm (the admin center's size profile), run in headless
+          Chromium: snapshot kept in IndexedDB and fetched over HTTP, then the previews; prints the figures";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +26,7 @@ fn main() -> ExitCode {
         Some("build") => build_all(),
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("bench-wasm") => bench_wasm::run(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -36,17 +41,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root());
     command
 }
 
-fn step(name: &str, command: &mut Command) -> anyhow::Result<()> {
+pub(crate) fn step(name: &str, command: &mut Command) -> anyhow::Result<()> {
     eprintln!("==> {name}");
     let started = Instant::now();
     let status = command.status().with_context(|| format!("cannot start {name}"))?;
@@ -66,7 +71,7 @@ fn on_path(program: &str) -> bool {
 }
 
 /// The wasm32 target, added through rustup when missing.
-fn ensure_wasm_target() -> anyhow::Result<()> {
+pub(crate) fn ensure_wasm_target() -> anyhow::Result<()> {
     let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     match installed {
         Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") => Ok(()),
@@ -81,7 +86,7 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 }
 
 /// Chromium and ChromeDriver from Debian's packages, installed when running as root.
-fn ensure_chromium() -> anyhow::Result<()> {
+pub(crate) fn ensure_chromium() -> anyhow::Result<()> {
     if on_path("chromium") && on_path("chromedriver") {
         return Ok(());
     }
@@ -212,7 +217,7 @@ fn precompress(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Kills the child when dropped, so that an error or Ctrl-C never leaves a server running.
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -280,6 +285,8 @@ fn test() -> anyhow::Result<()> {
             "frontend",
             "-p",
             "shared",
+            "-p",
+            "preview-bench",
             "--target",
             "wasm32-unknown-unknown",
             "--",
