@@ -123,6 +123,9 @@ async fn exported_policies_loaded_from_files_are_previewed_with_no_server_at_all
         .find_all(Locator::Css("[data-testid=files-preview] [data-testid=conflicts-table] tbody tr"))
         .await?;
     assert_eq!(rows.len(), 1, "only the cloud level differs");
+    let links =
+        app.browser.find_all(Locator::Css("[data-testid=files-preview] [data-testid=conflicts-table] a")).await?;
+    assert!(links.is_empty(), "policies and devices from files are not pages of this tenant: no links");
     app.screenshot("offline-files-preview").await?;
     Ok(())
 }

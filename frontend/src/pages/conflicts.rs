@@ -30,16 +30,17 @@ pub fn ConflictsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading the tenant…"</p> }>
             {move || snapshot.get().map(|result| match result {
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
-                Ok(snapshot) => view! { <ConflictsOf snapshot/> }.into_any(),
+                Ok(snapshot) => view! { <ConflictsOf snapshot links=true/> }.into_any(),
             })}
         </Transition>
         <FilesPreview/>
     }
 }
 
-/// The conflicts of a snapshot as a table.
+/// The conflicts of a snapshot as a table. `links`: policies and devices link to their pages (not for files, whose
+/// policies and devices need not exist in this tenant).
 #[component]
-fn ConflictsOf(snapshot: Snapshot) -> impl IntoView {
+fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
     let conflicts = tenant_conflicts(&snapshot, &Memberships::of(&snapshot));
     let taken_at = snapshot.taken_at;
     if conflicts.is_empty() {
@@ -59,11 +60,18 @@ fn ConflictsOf(snapshot: Snapshot) -> impl IntoView {
                         view! {
                             <tr data-setting=c.setting_id.clone()>
                                 <td>{c.name}</td>
-                                <td class="sub-wide">{c.policies.iter().map(|p| view! {
-                                    <div><a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a>": "{p.value.clone()}</div>
+                                <td class="sub-wide">{c.policies.iter().map(|p| {
+                                    let name = if links {
+                                        view! { <a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a> }.into_any()
+                                    } else {
+                                        view! { <strong>{p.policy_name.clone()}</strong> }.into_any()
+                                    };
+                                    view! { <div>{name}": "{p.value.clone()}</div> }
                                 }).collect_view()}</td>
-                                <td>{c.n_devices}<div class="sub">{c.sample.iter().map(|(id, name)| view! {
-                                    <a href=format!("/devices/{id}")>{name.clone()}</a>" "
+                                <td>{c.n_devices}<div class="sub">{c.sample.iter().map(|(id, name)| if links {
+                                    view! { <a href=format!("/devices/{id}")>{name.clone()}</a>" " }.into_any()
+                                } else {
+                                    view! { <span>{name.clone()}</span>" " }.into_any()
                                 }).collect_view()}</div></td>
                                 <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
                             </tr>
@@ -160,7 +168,7 @@ fn FilesPreview() -> impl IntoView {
             </label>
             {move || loaded.get().map(|(notes, snapshot)| view! {
                 <ul class="plain-list" data-testid="preview-files-report">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
-                <ConflictsOf snapshot/>
+                <ConflictsOf snapshot links=false/>
             })}
         </section>
     }
