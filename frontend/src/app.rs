@@ -79,6 +79,28 @@ fn Shell() -> impl IntoView {
             }
         });
     }
+    // The offline copies of what the preview and the lists need are refreshed once signed in and every ten minutes
+    // while online, so that the preview works offline even if the admin never opened it online.
+    let refresh = move || {
+        if session.0.get_untracked().is_some_and(|me| !me.must_change_password) {
+            leptos::task::spawn_local(async {
+                let _ = api::snapshot().await;
+                let _ = api::groups().await;
+                let _ = api::policies(shared::catalog::Profile::Antivirus).await;
+                let _ = api::policies(shared::catalog::Profile::Firewall).await;
+            });
+        }
+    };
+    Effect::new(move |refreshed: Option<bool>| {
+        let ready = session.0.with(|me| me.as_ref().is_some_and(|me| !me.must_change_password));
+        if ready && refreshed != Some(true) {
+            refresh();
+        }
+        ready || refreshed == Some(true)
+    });
+    if let Ok(interval) = set_interval_with_handle(refresh, std::time::Duration::from_secs(600)) {
+        on_cleanup(move || interval.clear());
+    }
     let sign_out = move |_| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
