@@ -3,7 +3,7 @@
 //! a snapshot of the tenant, with the same membership and conflict rules the devices use. It runs in the browser
 //! (wasm) on every edit; the server only hands out the snapshot.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -164,7 +164,8 @@ impl Bits {
 }
 
 /// What every preview of one snapshot shares, computed once: each group's devices through nesting and rules, the
-/// eligible devices, and the devices each saved policy applies to — all as bitsets over the snapshot's devices.
+/// eligible devices, and the devices each saved policy applies to — all as bitsets over the snapshot's devices —
+/// and the devices partitioned by the set of saved policies that apply to them (devices in one class resolve alike).
 #[derive(Debug, Clone, Default)]
 pub struct Memberships {
     n_devices: usize,
@@ -172,6 +173,11 @@ pub struct Memberships {
     eligible: Bits,
     /// Per saved policy (in snapshot order), the devices it applies to (eligible, targeted).
     policies: Vec<Bits>,
+    /// The distinct sets of saved policies (snapshot indexes, ascending) that apply to devices, with their devices
+    /// (ascending); the first class is the empty set when some devices get no policy.
+    classes: Vec<(Vec<u32>, Vec<usize>)>,
+    /// Each device's class (index into `classes`).
+    class_of: Vec<u32>,
 }
 
 impl Memberships {
@@ -222,8 +228,16 @@ impl Memberships {
                 eligible.insert(i);
             }
         }
-        let mut memberships = Self { n_devices: n, groups, eligible, policies: Vec::new() };
+        let mut memberships =
+            Self { n_devices: n, groups, eligible, policies: Vec::new(), classes: Vec::new(), class_of: Vec::new() };
         memberships.policies = snapshot.policies.iter().map(|p| memberships.applies(&p.draft)).collect();
+        let policies: Vec<(u32, &Bits)> = memberships.policies.iter().enumerate().map(|(i, b)| (i as u32, b)).collect();
+        memberships.classes = by_policy_set(&Bits::full(n), &policies);
+        let mut class_of = vec![0; n];
+        for (class, (_, devices)) in memberships.classes.iter().enumerate() {
+            devices.iter().for_each(|d| class_of[*d] = class as u32);
+        }
+        memberships.class_of = class_of;
         memberships
     }
 
@@ -339,26 +353,37 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// Computes the reach of `draft`.
+    /// Computes the reach of `draft`: its devices sorted into the classes of [`Memberships`] (one pass over them),
+    /// each class's set of policies without the policy being edited, classes that become equal merged.
     pub fn of(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDraft, editing: Option<&str>) -> Self {
         let id = editing.unwrap_or("draft");
-        let others: Vec<(u32, &Bits)> = snapshot
-            .policies
-            .iter()
-            .zip(&memberships.policies)
-            .enumerate()
-            .filter(|(_, (p, _))| p.id != id)
-            .map(|(i, (_, bits))| (i as u32, bits))
-            .collect();
+        let edited = snapshot.policies.iter().position(|p| p.id == id).map(|i| i as u32);
         let targeted = memberships.targeted(draft);
         let mut applies = targeted.clone();
         applies.intersect(&memberships.eligible);
+        let mut in_class: Vec<Vec<usize>> = vec![Vec::new(); memberships.classes.len()];
+        for device in applies.iter() {
+            in_class[memberships.class_of[device] as usize].push(device);
+        }
+        let mut sets: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
+        for ((set, _), devices) in memberships.classes.iter().zip(in_class) {
+            let set: Vec<u32> = set.iter().copied().filter(|p| Some(*p) != edited).collect();
+            if devices.is_empty() || set.is_empty() {
+                continue;
+            }
+            let into = sets.entry(set).or_default();
+            let merged = !into.is_empty();
+            into.extend(devices);
+            if merged {
+                into.sort_unstable();
+            }
+        }
         Self {
             assignments: draft.assignments.clone(),
             editing: editing.map(str::to_owned),
             n_targeted: targeted.len() as u64,
             n_applies: applies.len() as u64,
-            sets: by_policy_set(&applies, &others).into_iter().filter(|(set, _)| !set.is_empty()).collect(),
+            sets: sets.into_iter().collect(),
             settings: Vec::new(),
         }
     }
@@ -414,6 +439,7 @@ fn setting_overlaps(
     let configures = configuring(snapshot, &configured.id);
     let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
     let mut found: BTreeMap<Overlap, PreviewSetting> = BTreeMap::new();
+    let mut competitors: BTreeMap<Overlap, HashSet<String>> = BTreeMap::new();
     let mut cut: Vec<u32> = Vec::new();
     for (set, devices) in &reach.sets {
         cut.clear();
@@ -421,7 +447,9 @@ fn setting_overlaps(
         if cut.is_empty() {
             continue;
         }
-        if !outcomes.contains_key(cut.as_slice()) {
+        // A cut met before resolves as before, with the same competitors: only a new cut can add competitors.
+        let fresh = !outcomes.contains_key(cut.as_slice());
+        if fresh {
             let mut policies: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
             policies.push(candidate);
             outcomes.insert(cut.clone(), resolve_one(&configured.id, &policies));
@@ -447,8 +475,10 @@ fn setting_overlaps(
         });
         entry.n_devices += devices.len() as u64;
         add_sample(&mut entry.sample, snapshot, devices);
-        for source in outcome.other_sources(&candidate.id) {
-            if !entry.others.iter().any(|o| o.policy_id == source.policy_id) {
+        let seen = competitors.entry(overlap).or_default();
+        for source in outcome.other_sources(&candidate.id).filter(|_| fresh) {
+            if !seen.contains(&source.policy_id) {
+                seen.insert(source.policy_id.clone());
                 entry.others.push(Competitor {
                     policy_id: source.policy_id.clone(),
                     policy_name: source.policy_name.clone(),
@@ -484,9 +514,8 @@ pub struct TenantConflict {
 /// Every current conflict of the tenant (setting × competing policies × devices), most devices first: what devices
 /// report as Conflict, computed from the snapshot with the devices' own rules.
 pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<TenantConflict> {
-    let policies: Vec<(u32, &Bits)> = memberships.policies.iter().enumerate().map(|(i, b)| (i as u32, b)).collect();
-    let sets: Vec<(Vec<u32>, Vec<usize>)> =
-        by_policy_set(&memberships.eligible, &policies).into_iter().filter(|(set, _)| set.len() >= 2).collect();
+    // Policies apply only to eligible devices: every class with policies is of eligible devices.
+    let sets: Vec<&(Vec<u32>, Vec<usize>)> = memberships.classes.iter().filter(|(set, _)| set.len() >= 2).collect();
     // Only settings that at least two policies configure can conflict; each is resolved per distinct set of the
     // policies configuring it.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -499,7 +528,7 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
     for setting_id in counts.into_iter().filter(|(_, n)| *n >= 2).map(|(id, _)| id) {
         let configures = configuring(snapshot, setting_id);
         let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
-        for (set, devices) in &sets {
+        for (set, devices) in sets.iter().copied() {
             cut.clear();
             cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
             if cut.len() < 2 {
