@@ -243,7 +243,15 @@ proptest! {
         let memberships = Memberships::of(&snapshot);
         // One setting after another is edited: the reach (and each unchanged setting's result) is reused.
         let mut reach = Reach::of(&snapshot, &memberships, &draft, None);
-        prop_assert_eq!(preview_within(&snapshot, &mut reach, &draft), preview(&snapshot, &memberships, &draft, None));
+        let first = preview_within(&snapshot, &mut reach, &draft);
+        prop_assert_eq!(&first, &preview(&snapshot, &memberships, &draft, None));
+        for setting in &first.settings {
+            let devices: BTreeSet<usize> = reach.devices(setting).collect();
+            prop_assert_eq!(devices.len() as u64, setting.n_devices, "every device of an overlap, once");
+            for (id, _) in &setting.sample {
+                prop_assert!(devices.iter().any(|d| &snapshot.devices[*d].id == id), "the sample is among them");
+            }
+        }
         let mut edited = draft.clone();
         for (at, choices) in t.edit.iter().enumerate() {
             let mut mixed = t.draft.0;
@@ -269,7 +277,11 @@ proptest! {
                 *naive.entry((outcome.setting_id.clone(), ids)).or_default() += 1;
             }
         }
-        let listed: BTreeMap<(String, Vec<String>), u64> = tenant_conflicts(&snapshot, &memberships)
+        let conflicts = tenant_conflicts(&snapshot, &memberships);
+        for conflict in &conflicts {
+            prop_assert_eq!(memberships.devices_in(&conflict.classes).count() as u64, conflict.n_devices);
+        }
+        let listed: BTreeMap<(String, Vec<String>), u64> = conflicts
             .into_iter()
             .map(|c| ((c.setting_id, c.policies.into_iter().map(|p| p.policy_id).collect()), c.n_devices))
             .collect();

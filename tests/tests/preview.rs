@@ -61,6 +61,14 @@ async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyh
         conflict.contains(&format!(" {n} ")) && conflict.contains("Zero tolerance (the most secure value wins)"),
         "{conflict}"
     );
+    // Five devices are named; the rest open on demand.
+    app.click_button(&format!("Show all {n}")).await?;
+    app.wait_for_text("[data-testid=preview-conflict] [data-testid=affected-devices]", |t| !t.is_empty()).await?;
+    let listed = app
+        .browser
+        .find_all(Locator::Css("[data-testid=preview-conflict] [data-testid=affected-devices] a[href^='/devices/']"))
+        .await?;
+    assert_eq!(listed.len() as u64, n, "every affected device is listed, each linking to its page");
     let same = app
         .wait_for_text(&format!("[data-testid=preview-identical] tr[data-setting='{REALTIME}']"), |t| !t.is_empty())
         .await?;

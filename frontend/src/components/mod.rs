@@ -9,6 +9,51 @@ pub use status::{SettingBadge, StateBadge, StatusBar, StatusChart, describe as d
 
 use crate::api::ApiFailure;
 
+/// How many devices something happens on, a few of them, and on demand all of them (by name, the first 500): `all`
+/// lists them (id, name) when asked. `links`: the names open the devices' pages.
+#[component]
+pub fn AffectedDevices(
+    n: u64,
+    sample: Vec<(String, String)>,
+    all: Callback<(), Vec<(String, String)>>,
+    links: bool,
+) -> impl IntoView {
+    const SHOWN: usize = 500;
+    let open = RwSignal::new(false);
+    let device = move |(id, name): (String, String)| {
+        if links {
+            view! { <a href=format!("/devices/{id}")>{name}</a>" " }.into_any()
+        } else {
+            view! { <span>{name}</span>" " }.into_any()
+        }
+    };
+    let more = usize::try_from(n).unwrap_or(usize::MAX) > sample.len();
+    view! {
+        {n}
+        {move || (!open.get()).then(|| view! {
+            <div class="sub device-names">{sample.clone().into_iter().map(device).collect_view()}</div>
+        })}
+        {more.then(|| view! {
+            <button type="button" class="link-button more" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Hide the list".to_owned() } else { format!("Show all {n}") }}
+            </button>
+        })}
+        {move || open.get().then(|| {
+            let mut devices = all.run(());
+            devices.sort_by(|a, b| a.1.cmp(&b.1));
+            let rest = devices.len().saturating_sub(SHOWN);
+            devices.truncate(SHOWN);
+            view! {
+                <div class="sub device-names" data-testid="affected-devices">
+                    {devices.into_iter().map(device).collect_view()}
+                    {(rest > 0).then(|| view! { <p>{format!("…and {rest} more.")}</p> })}
+                </div>
+            }
+        })}
+    }
+}
+
 /// An error from the API, with every violation listed.
 #[component]
 pub fn ErrorNotice(failure: ApiFailure) -> impl IntoView {

@@ -9,7 +9,7 @@ use shared::preview::{Memberships, Snapshot, SnapshotDevice, tenant_conflicts};
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::components::ErrorNotice;
+use crate::components::{AffectedDevices, ErrorNotice};
 use crate::format;
 
 /// The Conflicts page.
@@ -41,8 +41,10 @@ pub fn ConflictsPage() -> impl IntoView {
 /// policies and devices need not exist in this tenant).
 #[component]
 fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
-    let conflicts = tenant_conflicts(&snapshot, &Memberships::of(&snapshot));
+    let memberships = Memberships::of(&snapshot);
+    let conflicts = tenant_conflicts(&snapshot, &memberships);
     let taken_at = snapshot.taken_at;
+    let data = StoredValue::new((snapshot, memberships));
     if conflicts.is_empty() {
         return view! { <div class="card"><p class="empty" data-testid="no-conflicts">"No conflicts: wherever policies overlap, they agree or their lists merge."</p></div> }.into_any();
     }
@@ -68,11 +70,15 @@ fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
                                     };
                                     view! { <div>{name}": "{p.value.clone()}</div> }
                                 }).collect_view()}</td>
-                                <td>{c.n_devices}<div class="sub">{c.sample.iter().map(|(id, name)| if links {
-                                    view! { <a href=format!("/devices/{id}")>{name.clone()}</a>" " }.into_any()
-                                } else {
-                                    view! { <span>{name.clone()}</span>" " }.into_any()
-                                }).collect_view()}</div></td>
+                                <td><AffectedDevices n=c.n_devices sample=c.sample.clone() links all=Callback::new({
+                                    let classes = c.classes.clone();
+                                    move |()| data.with_value(|(snapshot, memberships)| {
+                                        memberships.devices_in(&classes).map(|d| {
+                                            let device = &snapshot.devices[d];
+                                            (device.id.clone(), device.facts.hostname.to_string())
+                                        }).collect()
+                                    })
+                                })/></td>
                                 <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
                             </tr>
                         }

@@ -97,6 +97,8 @@ pub struct PreviewSetting {
     pub n_devices: u64,
     /// A few of them (names), to open.
     pub sample: Vec<(String, String)>,
+    /// Where it happens: indexes of the reach's device sets (all the devices: [`Reach::devices`]).
+    pub sets: Vec<u32>,
     /// For a conflict: the value that would take effect and the rule that picks it; for a merge: the merged list.
     pub effective: String,
     /// For a conflict, the rule that decides.
@@ -175,7 +177,7 @@ pub struct Memberships {
     policies: Vec<Bits>,
     /// The distinct sets of saved policies (snapshot indexes, ascending) that apply to devices, with their devices
     /// (ascending); the first class is the empty set when some devices get no policy.
-    classes: Vec<(Vec<u32>, Vec<usize>)>,
+    classes: Vec<PolicySet>,
     /// Each device's class (index into `classes`).
     class_of: Vec<u32>,
 }
@@ -262,6 +264,11 @@ impl Memberships {
         self.targeted(draft).iter().collect()
     }
 
+    /// Every device (index into the snapshot's devices) of these classes (see [`TenantConflict::classes`]).
+    pub fn devices_in<'a>(&'a self, classes: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
+        classes.iter().filter_map(|c| self.classes.get(*c as usize)).flat_map(|(_, devices)| devices.iter().copied())
+    }
+
     /// Whether the device at this index can receive policies.
     pub fn is_eligible(&self, device: usize) -> bool {
         self.eligible.contains(device)
@@ -309,10 +316,13 @@ fn add_sample(sample: &mut Vec<(String, String)>, snapshot: &Snapshot, devices: 
     }
 }
 
+/// A set of policies (snapshot indexes, ascending) and the devices (indexes, ascending) it applies to.
+type PolicySet = (Vec<u32>, Vec<usize>);
+
 /// Devices grouped by the set of policies that apply to them (snapshot indexes, ascending), sets in ascending order:
 /// devices with the same set resolve the same way, so each set is resolved once. The cost follows the memberships
 /// (each policy's devices are walked once), not devices × policies.
-fn by_policy_set(devices: &Bits, policies: &[(u32, &Bits)]) -> Vec<(Vec<u32>, Vec<usize>)> {
+fn by_policy_set(devices: &Bits, policies: &[(u32, &Bits)]) -> Vec<PolicySet> {
     let mut keys: Vec<Vec<u32>> = vec![Vec::new(); devices.0.len() * 64];
     for (index, bits) in policies {
         for (w, (a, b)) in bits.0.iter().zip(&devices.0).enumerate() {
@@ -327,7 +337,7 @@ fn by_policy_set(devices: &Bits, policies: &[(u32, &Bits)]) -> Vec<(Vec<u32>, Ve
     for device in devices.iter() {
         sets.entry(std::mem::take(&mut keys[device])).or_default().push(device);
     }
-    let mut sets: Vec<(Vec<u32>, Vec<usize>)> = sets.into_iter().collect();
+    let mut sets: Vec<PolicySet> = sets.into_iter().collect();
     sets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     sets
 }
@@ -347,7 +357,7 @@ pub struct Reach {
     n_targeted: u64,
     n_applies: u64,
     /// (snapshot indexes of the other policies that apply, the devices with that set), sets not empty.
-    sets: Vec<(Vec<u32>, Vec<usize>)>,
+    sets: Vec<PolicySet>,
     /// The overlaps of each setting as last previewed, by the setting as configured then.
     settings: Vec<(ConfiguredSetting, Vec<PreviewSetting>)>,
 }
@@ -386,6 +396,15 @@ impl Reach {
             sets: sets.into_iter().collect(),
             settings: Vec::new(),
         }
+    }
+
+    /// Every device (index into the snapshot's devices) where `setting` of a preview made with this reach happens.
+    pub fn devices<'a>(&'a self, setting: &'a PreviewSetting) -> impl Iterator<Item = usize> + 'a {
+        setting
+            .sets
+            .iter()
+            .filter_map(|at| self.sets.get(*at as usize))
+            .flat_map(|(_, devices)| devices.iter().copied())
     }
 
     /// Distinct sets of other policies among the devices reached.
@@ -441,7 +460,7 @@ fn setting_overlaps(
     let mut found: BTreeMap<Overlap, PreviewSetting> = BTreeMap::new();
     let mut competitors: BTreeMap<Overlap, HashSet<String>> = BTreeMap::new();
     let mut cut: Vec<u32> = Vec::new();
-    for (set, devices) in &reach.sets {
+    for (at, (set, devices)) in reach.sets.iter().enumerate() {
         cut.clear();
         cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
         if cut.is_empty() {
@@ -470,10 +489,12 @@ fn setting_overlaps(
             others: Vec::new(),
             n_devices: 0,
             sample: Vec::new(),
+            sets: Vec::new(),
             effective: describe_value(&configured.id, &outcome.effective),
             decided_by: outcome.decided_by,
         });
         entry.n_devices += devices.len() as u64;
+        entry.sets.push(at as u32);
         add_sample(&mut entry.sample, snapshot, devices);
         let seen = competitors.entry(overlap).or_default();
         for source in outcome.other_sources(&candidate.id).filter(|_| fresh) {
@@ -505,6 +526,8 @@ pub struct TenantConflict {
     pub n_devices: u64,
     /// A few of them (id, name).
     pub sample: Vec<(String, String)>,
+    /// Where they meet: indexes of the classes of devices (all the devices: [`Memberships::devices_in`]).
+    pub classes: Vec<u32>,
     /// The value that takes effect there.
     pub effective: String,
     /// The rule that picks it.
@@ -515,7 +538,8 @@ pub struct TenantConflict {
 /// report as Conflict, computed from the snapshot with the devices' own rules.
 pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<TenantConflict> {
     // Policies apply only to eligible devices: every class with policies is of eligible devices.
-    let sets: Vec<&(Vec<u32>, Vec<usize>)> = memberships.classes.iter().filter(|(set, _)| set.len() >= 2).collect();
+    let sets: Vec<(usize, &PolicySet)> =
+        memberships.classes.iter().enumerate().filter(|(_, (set, _))| set.len() >= 2).collect();
     // Only settings that at least two policies configure can conflict; each is resolved per distinct set of the
     // policies configuring it.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -528,7 +552,7 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
     for setting_id in counts.into_iter().filter(|(_, n)| *n >= 2).map(|(id, _)| id) {
         let configures = configuring(snapshot, setting_id);
         let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
-        for (set, devices) in sets.iter().copied() {
+        for (class, (set, devices)) in sets.iter().copied() {
             cut.clear();
             cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
             if cut.len() < 2 {
@@ -555,10 +579,12 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
                     .collect(),
                 n_devices: 0,
                 sample: Vec::new(),
+                classes: Vec::new(),
                 effective: describe_value(&outcome.setting_id, &outcome.effective),
                 decided_by: outcome.decided_by,
             });
             entry.n_devices += devices.len() as u64;
+            entry.classes.push(class as u32);
             add_sample(&mut entry.sample, snapshot, devices);
         }
     }

@@ -7,7 +7,7 @@ use shared::policy::PolicyDraft;
 use shared::preview::{Memberships, Overlap, Preview, Reach, Snapshot, preview_within};
 
 use crate::api;
-use crate::components::ErrorNotice;
+use crate::components::{AffectedDevices, ErrorNotice};
 use crate::format;
 
 /// The panel: loads the snapshot, then previews the draft as it changes.
@@ -59,6 +59,7 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
                     <thead><tr><th scope="col">"Setting"</th><th scope="col">"This policy"</th><th scope="col">"Other policies"</th><th scope="col">"Devices"</th><th scope="col">"On the device"</th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|row| {
+                            let setting = row.clone();
                             let why = match row.decided_by {
                                 Some(DecidedBy::MostSecure) => " (the most secure value wins)",
                                 Some(DecidedBy::MostRecentlyModified) => " (the most recently modified policy wins)",
@@ -71,9 +72,14 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
                                     <td class="sub-wide">{row.others.iter().map(|o| view! {
                                         <div><a href=format!("/policies/{}", o.policy_id)>{o.policy_name.clone()}</a>": "{o.value.clone()}</div>
                                     }).collect_view()}</td>
-                                    <td>{row.n_devices}<div class="sub">{row.sample.iter().map(|(id, name)| view! {
-                                        <a href=format!("/devices/{id}")>{name.clone()}</a>" "
-                                    }).collect_view()}</div></td>
+                                    <td><AffectedDevices n=row.n_devices sample=row.sample.clone() links=true all=Callback::new(
+                                        move |()| reach.with_value(|r| data.with_value(|(snapshot, _)| {
+                                            r.as_ref().map(|r| r.devices(&setting).map(|d| {
+                                                let device = &snapshot.devices[d];
+                                                (device.id.clone(), device.facts.hostname.to_string())
+                                            }).collect()).unwrap_or_default()
+                                        }))
+                                    )/></td>
                                     <td class="sub-wide">{format!("{}{why}", row.effective)}</td>
                                 </tr>
                             }
