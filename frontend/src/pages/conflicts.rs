@@ -125,7 +125,9 @@ fn FilesPreview() -> impl IntoView {
                     notes.push(format!("{name}: cannot be read"));
                     continue;
                 };
-                if let Ok(found) = serde_json::from_slice::<Snapshot>(&bytes) {
+                // From text, as every answer of the server: one JSON reader in the bundle.
+                let text = std::str::from_utf8(&bytes).unwrap_or_default();
+                if let Ok(found) = serde_json::from_str::<Snapshot>(text) {
                     notes.push(format!("{name}: the tenant as of {}", format::date_time(found.taken_at)));
                     snapshot = Some(found);
                     continue;
