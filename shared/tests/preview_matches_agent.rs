@@ -264,6 +264,16 @@ proptest! {
             );
         }
 
+        // Then the assignments change: the reach is refitted, what each set of policies resolves to is kept.
+        let mut moved = edited.clone();
+        moved.assignments = Assignments {
+            include: vec![AssignmentTarget::group(ALL_DEVICES)],
+            exclude: snapshot.groups.first().map(|g| AssignmentTarget::group(&g.id)).into_iter().collect(),
+        };
+        reach.refit(&snapshot, &memberships, &moved, None);
+        prop_assert!(reach.fits(&moved, None));
+        prop_assert_eq!(preview_within(&snapshot, &mut reach, &moved), preview(&snapshot, &memberships, &moved, None));
+
         // Naive reference for the tenant's conflicts: each eligible device, its policies, the full resolution.
         let mut naive: BTreeMap<(String, Vec<String>), u64> = BTreeMap::new();
         for device in &snapshot.devices {

@@ -4,7 +4,7 @@
 //! the clock each side has.
 
 use serde_json::json;
-use shared::catalog::{ConfiguredSetting, Profile, SettingValue};
+use shared::catalog::{ConfiguredSetting, Profile, SettingKind, SettingValue};
 use shared::device::DeviceFacts;
 use shared::eligibility::device_support;
 use shared::groups::ALL_DEVICES;
@@ -40,6 +40,54 @@ fn facts(i: usize) -> DeviceFacts {
 fn device_id(i: usize) -> String {
     let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, (h >> 20) & 0xfff, i)
+}
+
+/// The catalog's top-level Antivirus settings with a choice of values (other than the three every policy sets).
+fn choice_settings() -> Vec<(&'static str, Vec<&'static str>)> {
+    Profile::Antivirus
+        .settings()
+        .filter(|d| d.parent.is_none() && !FIXED.contains(&d.id))
+        .filter_map(|d| match d.kind {
+            SettingKind::Choice { options } if options.len() >= 2 => {
+                Some((d.id, options.iter().map(|o| o.value).collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+const FIXED: [&str; 3] = [
+    "device_vendor_msft_policy_config_defender_allowrealtimemonitoring",
+    "device_vendor_msft_policy_config_defender_cloudblocklevel",
+    "device_vendor_msft_policy_config_defender_excludedpaths",
+];
+
+/// Twelve more settings for policy `p`: a different mix per policy, values that disagree between policies.
+fn more_choices(choices: &[(&'static str, Vec<&'static str>)], p: usize) -> Vec<ConfiguredSetting> {
+    let mut picked: Vec<usize> = (0..12).map(|k| (p * 7 + k * 5) % choices.len()).collect();
+    picked.sort_unstable();
+    picked.dedup();
+    picked
+        .into_iter()
+        .map(|i| {
+            let (id, options) = &choices[i];
+            ConfiguredSetting::new(*id, SettingValue::Choice(options[(p / 3 + i) % options.len()].into()))
+        })
+        .collect()
+}
+
+/// A new policy of twenty settings for All devices: the three every policy sets and seventeen more.
+pub fn large_draft(snapshot: &Snapshot) -> PolicyDraft {
+    let mut draft = snapshot.policies[0].draft.clone();
+    draft.assignments.exclude.clear();
+    draft.settings.truncate(3);
+    draft.settings.extend(
+        choice_settings()
+            .into_iter()
+            .take(17)
+            .map(|(id, options)| ConfiguredSetting::new(id, SettingValue::Choice(options[0].into()))),
+    );
+    draft
 }
 
 /// The tenant.
@@ -80,6 +128,7 @@ pub fn tenant() -> Snapshot {
         })
         .collect();
     let values = ["2", "4", "6"];
+    let choices = choice_settings();
     let policies = (0..N_POLICIES)
         .map(|p| {
             let include = if p % 30 == 0 { ALL_DEVICES.to_owned() } else { format!("g{}", (p * 7) % N_GROUPS) };
@@ -100,7 +149,10 @@ pub fn tenant() -> Snapshot {
                         "device_vendor_msft_policy_config_defender_excludedpaths",
                         SettingValue::StringList(vec![format!(r"C:\P{p}")]),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(more_choices(&choices, p))
+                .collect(),
                 assignments: Assignments {
                     include: vec![AssignmentTarget::group(include)],
                     exclude: if p % 4 == 0 {
@@ -174,6 +226,7 @@ pub fn run(now: &dyn Fn() -> f64, json: &str) -> Vec<Figure> {
     figure("snapshot loaded (read + resolve)", (read + resolve, String::new()), 3, Some(1000.0));
     let mut draft = snapshot.policies[0].draft.clone();
     draft.assignments.exclude.clear();
+    draft.settings.truncate(3);
     let (full, result) = best(now, 3, || preview(&snapshot, &memberships, &draft, None));
     let note = format!("{} devices, {} overlapping settings", result.n_applies, result.settings.len());
     figure("full preview of a draft on All devices", (full, note), 3, Some(100.0));
@@ -193,6 +246,38 @@ pub fn run(now: &dyn Fn() -> f64, json: &str) -> Vec<Figure> {
         again = again.min(now() - started);
     }
     figure("re-preview after editing one setting", (again, String::new()), 3, Some(16.0));
+    let large = large_draft(&snapshot);
+    let (full, result) = best(now, 3, || preview(&snapshot, &memberships, &large, None));
+    let note = format!("{} overlapping settings", result.settings.len());
+    figure("full preview of a 20-setting draft on All devices", (full, note), 3, Some(100.0));
+    let mut edited = large.clone();
+    edited.settings[10].value = match &large.settings[10].value {
+        SettingValue::Choice(value) if value == "1" => SettingValue::Choice("0".into()),
+        _ => SettingValue::Choice("1".into()),
+    };
+    let mut again = f64::MAX;
+    for _ in 0..3 {
+        let mut reach = Reach::of(&snapshot, &memberships, &large, None);
+        preview_within(&snapshot, &mut reach, &large);
+        let started = now();
+        preview_within(&snapshot, &mut reach, &edited);
+        again = again.min(now() - started);
+    }
+    figure("re-preview after editing one of its 20 settings", (again, String::new()), 3, Some(16.0));
+    let mut reassigned = large.clone();
+    reassigned.assignments.exclude.push(AssignmentTarget::group("g1501"));
+    let mut again = f64::MAX;
+    for _ in 0..3 {
+        let mut reach = Reach::of(&snapshot, &memberships, &large, None);
+        preview_within(&snapshot, &mut reach, &large);
+        let started = now();
+        reach.refit(&snapshot, &memberships, &reassigned, None);
+        preview_within(&snapshot, &mut reach, &reassigned);
+        again = again.min(now() - started);
+    }
+    let result = preview(&snapshot, &memberships, &reassigned, None);
+    let note = format!("{} devices, {} overlapping settings", result.n_applies, result.settings.len());
+    figure("re-preview of it after excluding a static group", (again, note), 3, Some(16.0));
     let (conflicts, list) = best(now, 3, || tenant_conflicts(&snapshot, &memberships));
     figure("tenant conflicts", (conflicts, format!("{} conflicts", list.len())), 3, None);
     figures

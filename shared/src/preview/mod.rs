@@ -360,6 +360,8 @@ pub struct Reach {
     sets: Vec<PolicySet>,
     /// The overlaps of each setting as last previewed, by the setting as configured then.
     settings: Vec<(ConfiguredSetting, Vec<PreviewSetting>)>,
+    /// What each setting (as configured) resolves to per distinct set of policies: kept across [`Reach::refit`].
+    resolved: Vec<(ConfiguredSetting, Resolved)>,
 }
 
 impl Reach {
@@ -395,7 +397,26 @@ impl Reach {
             n_applies: applies.len() as u64,
             sets: sets.into_iter().collect(),
             settings: Vec::new(),
+            resolved: Vec::new(),
         }
+    }
+
+    /// Makes this reach fit `draft` again after its assignments (or the policy being edited) changed: its devices are
+    /// grouped again, but what each distinct set of policies resolves to is kept when the same policy is edited, so
+    /// the preview that follows only walks the new groups.
+    pub fn refit(
+        &mut self,
+        snapshot: &Snapshot,
+        memberships: &Memberships,
+        draft: &PolicyDraft,
+        editing: Option<&str>,
+    ) {
+        if self.fits(draft, editing) {
+            return;
+        }
+        let resolved = if self.editing.as_deref() == editing { std::mem::take(&mut self.resolved) } else { Vec::new() };
+        *self = Self::of(snapshot, memberships, draft, editing);
+        self.resolved = resolved;
     }
 
     /// Every device (index into the snapshot's devices) where `setting` of a preview made with this reach happens.
@@ -423,21 +444,32 @@ pub fn preview(snapshot: &Snapshot, memberships: &Memberships, draft: &PolicyDra
     preview_within(snapshot, &mut Reach::of(snapshot, memberships, draft, editing), draft)
 }
 
-/// The preview of `draft` with a [`Reach`] computed before (see [`Reach::fits`]): what an edit of its settings
-/// costs. Settings configured as at the last call are taken from the reach; the others are computed.
+/// The preview of `draft` with a [`Reach`] computed before (see [`Reach::fits`] and [`Reach::refit`]): what an edit
+/// costs. Settings configured as at the last call are taken from the reach; the others are computed, each distinct set
+/// of policies resolved at most once per setting value for as long as the reach is refitted.
 pub fn preview_within(snapshot: &Snapshot, reach: &mut Reach, draft: &PolicyDraft) -> Preview {
     let id = reach.editing.clone().unwrap_or_else(|| "draft".to_owned());
     // The draft would be the most recently modified policy once saved.
     let newest = snapshot.policies.iter().map(|p| p.updated_at).max().unwrap_or(0).max(snapshot.taken_at) + 1;
     let candidate = Policy::first_version(id, draft.clone(), "", newest);
     let mut kept = std::mem::take(&mut reach.settings);
+    let mut resolved = std::mem::take(&mut reach.resolved);
     for configured in &draft.settings {
         let overlaps = match kept.iter().position(|(setting, _)| setting == configured) {
             Some(at) => kept.swap_remove(at).1,
-            None => setting_overlaps(snapshot, reach, &candidate, configured),
+            None => {
+                let at = resolved.iter().position(|(setting, _)| setting == configured).unwrap_or_else(|| {
+                    resolved.push((configured.clone(), HashMap::new()));
+                    resolved.len() - 1
+                });
+                setting_overlaps(snapshot, &reach.sets, &candidate, configured, &mut resolved[at].1)
+            }
         };
         reach.settings.push((configured.clone(), overlaps));
     }
+    // Resolutions are kept for the settings as the draft has them now (and so for an undo of the last edit).
+    resolved.retain(|(setting, _)| draft.settings.contains(setting));
+    reach.resolved = resolved;
     let mut found: BTreeMap<(&str, Overlap), &PreviewSetting> = BTreeMap::new();
     for overlap in reach.settings.iter().flat_map(|(_, overlaps)| overlaps) {
         found.entry((overlap.setting_id.as_str(), overlap.overlap)).or_insert(overlap);
@@ -447,69 +479,80 @@ pub fn preview_within(snapshot: &Snapshot, reach: &mut Reach, draft: &PolicyDraf
     Preview { n_targeted: reach.n_targeted, n_applies: reach.n_applies, settings }
 }
 
+/// What a setting of the draft resolves to with one distinct set of other policies configuring it (the policies,
+/// snapshot indexes, are the key): how it meets them, the value that takes effect and the rule that picks it.
+type Resolved = HashMap<Vec<u32>, Option<(Overlap, String, Option<DecidedBy>)>>;
+
 /// How one setting of the draft meets the other policies on the devices it reaches: each set of policies is cut
 /// down to those configuring this setting, and each distinct cut is resolved once (with the devices' own rules).
 fn setting_overlaps(
     snapshot: &Snapshot,
-    reach: &Reach,
+    sets: &[PolicySet],
     candidate: &Policy,
     configured: &ConfiguredSetting,
+    resolved: &mut Resolved,
 ) -> Vec<PreviewSetting> {
     let configures = configuring(snapshot, &configured.id);
-    let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
     let mut found: BTreeMap<Overlap, PreviewSetting> = BTreeMap::new();
-    let mut competitors: BTreeMap<Overlap, HashSet<String>> = BTreeMap::new();
+    let mut met: HashSet<Vec<u32>> = HashSet::new();
+    let mut competitors: BTreeMap<Overlap, HashSet<u32>> = BTreeMap::new();
     let mut cut: Vec<u32> = Vec::new();
-    for (at, (set, devices)) in reach.sets.iter().enumerate() {
+    for (at, (set, devices)) in sets.iter().enumerate() {
         cut.clear();
         cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
         if cut.is_empty() {
             continue;
         }
-        // A cut met before resolves as before, with the same competitors: only a new cut can add competitors.
-        let fresh = !outcomes.contains_key(cut.as_slice());
-        if fresh {
+        if !resolved.contains_key(cut.as_slice()) {
             let mut policies: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
             policies.push(candidate);
-            outcomes.insert(cut.clone(), resolve_one(&configured.id, &policies));
+            let outcome = resolve_one(&configured.id, &policies).map(|outcome| {
+                let overlap = if outcome.status == SettingStatus::Conflict {
+                    Overlap::Conflict
+                } else if !outcome.contributions.is_empty() {
+                    Overlap::Merged
+                } else {
+                    Overlap::Identical
+                };
+                (overlap, describe_value(&configured.id, &outcome.effective), outcome.decided_by)
+            });
+            resolved.insert(cut.clone(), outcome);
         }
-        let Some(Some(outcome)) = outcomes.get(cut.as_slice()) else { continue };
-        let overlap = if outcome.status == SettingStatus::Conflict {
-            Overlap::Conflict
-        } else if !outcome.contributions.is_empty() {
-            Overlap::Merged
-        } else {
-            Overlap::Identical
-        };
-        let entry = found.entry(overlap).or_insert_with(|| PreviewSetting {
+        let Some(Some((overlap, effective, decided_by))) = resolved.get(cut.as_slice()) else { continue };
+        let entry = found.entry(*overlap).or_insert_with(|| PreviewSetting {
             setting_id: configured.id.clone(),
             name: definition_name(&configured.id),
-            overlap,
+            overlap: *overlap,
             value: describe_value(&configured.id, &configured.value),
             others: Vec::new(),
             n_devices: 0,
             sample: Vec::new(),
             sets: Vec::new(),
-            effective: describe_value(&configured.id, &outcome.effective),
-            decided_by: outcome.decided_by,
+            effective: effective.clone(),
+            decided_by: *decided_by,
         });
         entry.n_devices += devices.len() as u64;
         entry.sets.push(at as u32);
         add_sample(&mut entry.sample, snapshot, devices);
-        let seen = competitors.entry(overlap).or_default();
-        for source in outcome.other_sources(&candidate.id).filter(|_| fresh) {
-            if !seen.contains(&source.policy_id) {
-                seen.insert(source.policy_id.clone());
+        // The competitors are the cut's policies: a cut met before in this preview adds none.
+        if met.insert(cut.clone()) {
+            let seen = competitors.entry(*overlap).or_default();
+            for p in cut.iter().filter(|p| seen.insert(**p)) {
+                let policy = &snapshot.policies[*p as usize];
+                let value = policy.draft.settings.iter().find(|s| s.id == configured.id).map(|s| &s.value);
                 entry.others.push(Competitor {
-                    policy_id: source.policy_id.clone(),
-                    policy_name: source.policy_name.clone(),
-                    value: describe_value(&configured.id, &source.value),
+                    policy_id: policy.id.clone(),
+                    policy_name: policy.draft.name.clone(),
+                    value: value.map(|v| describe_value(&configured.id, v)).unwrap_or_default(),
                 });
             }
         }
     }
     let mut overlaps: Vec<PreviewSetting> = found.into_values().collect();
-    overlaps.iter_mut().for_each(|s| s.sample.sort_by(|a, b| a.1.cmp(&b.1)));
+    for overlap in &mut overlaps {
+        overlap.sample.sort_by(|a, b| a.1.cmp(&b.1));
+        overlap.others.sort_by(|a, b| a.policy_name.cmp(&b.policy_name).then_with(|| a.policy_id.cmp(&b.policy_id)));
+    }
     overlaps
 }
 

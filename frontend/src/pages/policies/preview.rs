@@ -33,14 +33,18 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
     let memberships = Memberships::of(&snapshot);
     let data = StoredValue::new((snapshot, memberships));
     // Which devices the draft reaches changes only with its assignments; edits of settings reuse it, and only the
-    // settings that changed are computed again.
+    // settings that changed are computed again; after an assignment change, what each set of policies resolves to
+    // is still reused.
     let reach = StoredValue::new(None::<Reach>);
     let result: Memo<Preview> = Memo::new(move |_| {
         draft.with(|d| {
             data.with_value(|(snapshot, memberships)| {
                 let editing = editing.as_deref();
                 if !reach.with_value(|r| r.as_ref().is_some_and(|r| r.fits(d, editing))) {
-                    reach.set_value(Some(Reach::of(snapshot, memberships, d, editing)));
+                    reach.update_value(|r| match r {
+                        Some(r) => r.refit(snapshot, memberships, d, editing),
+                        None => *r = Some(Reach::of(snapshot, memberships, d, editing)),
+                    });
                 }
                 reach
                     .try_update_value(|r| r.as_mut().map(|r| preview_within(snapshot, r, d)))
