@@ -168,7 +168,7 @@ fn FilesPreview() -> impl IntoView {
         });
     };
     view! {
-        <section class="card" data-testid="files-preview">
+        <section class="card wide files-preview" data-testid="files-preview">
             <h2>"Preview files, without the server"</h2>
             <p class="muted">"Load a downloaded snapshot, exported Intune policies (Graph JSON), or both: the conflicts are computed here, in your browser. Exported policies count as assigned to All devices."</p>
             <label class="button subtle file-button">"Load files…"
