@@ -35,8 +35,17 @@ pub fn run(json: &str) -> String {
         scenario::N_GROUPS,
         scenario::N_POLICIES
     );
+    let figures = scenario::run(&precise, json);
+    let memory = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+        .and_then(|buffer| js_sys::Reflect::get(&buffer, &"byteLength".into()))
+        .ok()
+        .and_then(|length| length.as_f64())
+        .unwrap_or(0.0);
+    let memory =
+        format!("wasm memory after the scenario: {:.0} MB (its peak: wasm memory never shrinks)", memory / 1e6);
     std::iter::once(header)
-        .chain(scenario::run(&precise, json).iter().map(ToString::to_string))
+        .chain(figures.iter().map(ToString::to_string))
+        .chain(std::iter::once(memory))
         .collect::<Vec<_>>()
         .join("\n")
 }
