@@ -136,6 +136,11 @@ impl Bits {
     fn insert(&mut self, i: usize) {
         self.0[i / 64] |= 1 << (i % 64);
     }
+    fn remove(&mut self, i: usize) {
+        if let Some(word) = self.0.get_mut(i / 64) {
+            *word &= !(1 << (i % 64));
+        }
+    }
     fn len(&self) -> usize {
         self.0.iter().map(|word| word.count_ones() as usize).sum()
     }
@@ -165,13 +170,51 @@ impl Bits {
     }
 }
 
+/// A group's devices: a bitset when it has many, their sorted positions when it has few (most static groups), which
+/// keeps the memberships of a large fleet small (wasm memory, once grown, stays grown).
+#[derive(Debug, Clone)]
+enum Members {
+    Dense(Bits),
+    Sparse(Vec<u32>),
+}
+
+impl Members {
+    /// The cheaper form for `positions` among `n` devices.
+    fn of(mut positions: Vec<u32>, n: usize) -> Self {
+        positions.sort_unstable();
+        positions.dedup();
+        if positions.len() * 32 < n {
+            Self::Sparse(positions)
+        } else {
+            let mut bits = Bits::empty(n);
+            positions.iter().for_each(|i| bits.insert(*i as usize));
+            Self::Dense(bits)
+        }
+    }
+    fn compact(bits: Bits, n: usize) -> Self {
+        if bits.len() * 32 < n { Self::Sparse(bits.iter().map(|i| i as u32).collect()) } else { Self::Dense(bits) }
+    }
+    fn add_to(&self, bits: &mut Bits) {
+        match self {
+            Self::Dense(dense) => bits.union_with(dense),
+            Self::Sparse(positions) => positions.iter().for_each(|i| bits.insert(*i as usize)),
+        }
+    }
+    fn remove_from(&self, bits: &mut Bits) {
+        match self {
+            Self::Dense(dense) => bits.subtract(dense),
+            Self::Sparse(positions) => positions.iter().for_each(|i| bits.remove(*i as usize)),
+        }
+    }
+}
+
 /// What every preview of one snapshot shares, computed once: each group's devices through nesting and rules, the
 /// eligible devices, and the devices each saved policy applies to — all as bitsets over the snapshot's devices —
 /// and the devices partitioned by the set of saved policies that apply to them (devices in one class resolve alike).
 #[derive(Debug, Clone, Default)]
 pub struct Memberships {
     n_devices: usize,
-    groups: BTreeMap<String, Bits>,
+    groups: BTreeMap<String, Members>,
     eligible: Bits,
     /// Per saved policy (in snapshot order), the devices it applies to (eligible, targeted).
     policies: Vec<Bits>,
@@ -189,12 +232,12 @@ impl Memberships {
         let n = snapshot.devices.len();
         let index: HashMap<&str, usize> =
             snapshot.devices.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
-        let mut by_rule: BTreeMap<&str, Bits> = BTreeMap::new();
-        let own: BTreeMap<&str, Bits> = snapshot
+        let mut by_rule: BTreeMap<&str, Members> = BTreeMap::new();
+        let own: BTreeMap<&str, Members> = snapshot
             .groups
             .iter()
             .map(|group| {
-                let bits = match &group.rule {
+                let members = match &group.rule {
                     Some(text) => by_rule
                         .entry(text.as_str())
                         .or_insert_with(|| {
@@ -206,23 +249,22 @@ impl Memberships {
                                     }
                                 }
                             }
-                            bits
+                            Members::compact(bits, n)
                         })
                         .clone(),
-                    None => {
-                        let mut bits = Bits::empty(n);
-                        group.members.iter().filter_map(|m| index.get(m.as_str())).for_each(|i| bits.insert(*i));
-                        bits
-                    }
+                    None => Members::of(
+                        group.members.iter().filter_map(|m| index.get(m.as_str())).map(|i| *i as u32).collect(),
+                        n,
+                    ),
                 };
-                (group.id.as_str(), bits)
+                (group.id.as_str(), members)
             })
             .collect();
         let children: BTreeMap<&str, &[String]> =
             snapshot.groups.iter().map(|g| (g.id.as_str(), g.children.as_slice())).collect();
-        let mut groups: BTreeMap<String, Bits> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Members> = BTreeMap::new();
         for group in &snapshot.groups {
-            resolve_nested(&group.id, &own, &children, &mut groups, &mut BTreeSet::new());
+            resolve_nested(&group.id, &own, &children, &mut groups, &mut BTreeSet::new(), n);
         }
         let mut eligible = Bits::empty(n);
         for (i, device) in snapshot.devices.iter().enumerate() {
@@ -243,19 +285,23 @@ impl Memberships {
         memberships
     }
 
-    fn group(&self, id: &str) -> Bits {
-        if id == ALL_DEVICES {
-            Bits::full(self.n_devices)
-        } else {
-            self.groups.get(id).cloned().unwrap_or_else(|| Bits::empty(self.n_devices))
-        }
-    }
-
     /// The devices a draft is assigned to: included minus excluded (exclusion wins), eligible or not.
     fn targeted(&self, draft: &PolicyDraft) -> Bits {
         let mut bits = Bits::empty(self.n_devices);
-        draft.assignments.included().for_each(|id| bits.union_with(&self.group(id)));
-        draft.assignments.excluded().for_each(|id| bits.subtract(&self.group(id)));
+        for id in draft.assignments.included() {
+            if id == ALL_DEVICES {
+                bits = Bits::full(self.n_devices);
+            } else if let Some(members) = self.groups.get(id) {
+                members.add_to(&mut bits);
+            }
+        }
+        for id in draft.assignments.excluded() {
+            if id == ALL_DEVICES {
+                bits = Bits::empty(self.n_devices);
+            } else if let Some(members) = self.groups.get(id) {
+                members.remove_from(&mut bits);
+            }
+        }
         bits
     }
 
@@ -282,30 +328,41 @@ impl Memberships {
     }
 }
 
-/// A group's devices through nesting, memoized. The API never stores a nesting loop; were there one, a group met
-/// again on the current path adds nothing, so resolution still ends.
+/// A group's devices through nesting, memoized in `done`; whether the group could be resolved. The API never stores a
+/// nesting loop; were there one, a group met again on the current path adds nothing, so resolution still ends.
 fn resolve_nested(
     id: &str,
-    own: &BTreeMap<&str, Bits>,
+    own: &BTreeMap<&str, Members>,
     children: &BTreeMap<&str, &[String]>,
-    done: &mut BTreeMap<String, Bits>,
+    done: &mut BTreeMap<String, Members>,
     path: &mut BTreeSet<String>,
-) -> Option<Bits> {
-    if let Some(bits) = done.get(id) {
-        return Some(bits.clone());
+    n: usize,
+) -> bool {
+    if done.contains_key(id) {
+        return true;
     }
-    let mut bits = own.get(id)?.clone();
+    let Some(mine) = own.get(id) else { return false };
     if !path.insert(id.to_owned()) {
-        return None;
+        return false;
     }
-    for child in children.get(id).copied().unwrap_or_default() {
-        if let Some(child_bits) = resolve_nested(child, own, children, done, path) {
-            bits.union_with(&child_bits);
-        }
-    }
+    let kids: Vec<&String> = children
+        .get(id)
+        .copied()
+        .unwrap_or_default()
+        .iter()
+        .filter(|child| resolve_nested(child, own, children, done, path, n))
+        .collect();
     path.remove(id);
-    done.insert(id.to_owned(), bits.clone());
-    Some(bits)
+    let members = if kids.is_empty() {
+        mine.clone()
+    } else {
+        let mut bits = Bits::empty(n);
+        mine.add_to(&mut bits);
+        kids.iter().filter_map(|child| done.get(child.as_str())).for_each(|members| members.add_to(&mut bits));
+        Members::compact(bits, n)
+    };
+    done.insert(id.to_owned(), members);
+    true
 }
 
 /// Adds devices (indexes) to a sample of at most five (id, name) pairs.
