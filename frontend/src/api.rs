@@ -273,6 +273,20 @@ async fn fetch(
     }
 }
 
+/// Refreshes the offline copies of the reads the admin center needs offline, without decoding them: the snapshot of
+/// a large fleet is several MB, and decoding it would grow the page's wasm memory for nothing (it never shrinks).
+pub async fn refresh_offline_copies() {
+    for path in
+        ["/api/v1/snapshot", "/api/v1/groups", "/api/v1/policies?type=antivirus", "/api/v1/policies?type=firewall"]
+    {
+        match fetch("GET", path, None, None).await {
+            Ok(text) => offline::keep(path, &text),
+            // Unreachable: the copies stay as they are; the next read of a page raises the offline banner.
+            Err(_) => return,
+        }
+    }
+}
+
 async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
     request::<(), T>("GET", path, None).await
 }

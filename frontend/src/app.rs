@@ -83,12 +83,7 @@ fn Shell() -> impl IntoView {
     // while online, so that the preview works offline even if the admin never opened it online.
     let refresh = move || {
         if session.0.get_untracked().is_some_and(|me| !me.must_change_password) {
-            leptos::task::spawn_local(async {
-                let _ = api::snapshot().await;
-                let _ = api::groups().await;
-                let _ = api::policies(shared::catalog::Profile::Antivirus).await;
-                let _ = api::policies(shared::catalog::Profile::Firewall).await;
-            });
+            leptos::task::spawn_local(api::refresh_offline_copies());
         }
     };
     Effect::new(move |refreshed: Option<bool>| {
