@@ -179,6 +179,9 @@ async fn the_demo_tenant_reports_conflicts_and_errors_as_soon_as_its_devices_che
         .await?;
     assert!(cloud.contains("Strict cloud protection") && cloud.contains("Zero tolerance"), "{cloud}");
     assert!(cloud.contains("the most secure value"), "{cloud}");
+    let rows = app.browser.find_all(Locator::Css("[data-testid=conflicts-table] tbody tr")).await?.len();
+    let summary = app.wait_for_text("[data-testid=conflicts-summary]", |t| !t.is_empty()).await?;
+    assert!(summary.starts_with(&format!("{rows} conflicts on ")), "{summary}");
     app.screenshot("demo-conflicts").await?;
 
     let errors = app.console_errors().await?;

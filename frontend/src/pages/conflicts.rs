@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use shared::conflict::DecidedBy;
 use shared::groups::ALL_DEVICES;
 use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft};
-use shared::preview::{Memberships, Snapshot, SnapshotDevice, tenant_conflicts};
+use shared::preview::{Memberships, Snapshot, SnapshotDevice, TenantConflict, tenant_conflicts};
 use wasm_bindgen::JsCast;
 
 use crate::api;
@@ -37,55 +37,73 @@ pub fn ConflictsPage() -> impl IntoView {
     }
 }
 
-/// The conflicts of a snapshot as a table. `links`: policies and devices link to their pages (not for files, whose
-/// policies and devices need not exist in this tenant).
+/// How many conflicts the table shows at first, and adds at a time: a large tenant can have thousands.
+const PAGE: usize = 100;
+
+/// The conflicts of a snapshot as a table, the ones on the most devices first. `links`: policies and devices link to
+/// their pages (not for files, whose policies and devices need not exist in this tenant).
 #[component]
 fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
     let memberships = Memberships::of(&snapshot);
     let conflicts = tenant_conflicts(&snapshot, &memberships);
     let taken_at = snapshot.taken_at;
-    let data = StoredValue::new((snapshot, memberships));
     if conflicts.is_empty() {
         return view! { <div class="card"><p class="empty" data-testid="no-conflicts">"No conflicts: wherever policies overlap, they agree or their lists merge."</p></div> }.into_any();
     }
+    let total = conflicts.len();
+    let settings = conflicts.iter().map(|c| c.setting_id.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let data = StoredValue::new((snapshot, memberships));
+    let conflicts = StoredValue::new(conflicts);
+    let shown = RwSignal::new(PAGE);
+    let row = move |c: TenantConflict| {
+        let why = match c.decided_by {
+            Some(DecidedBy::MostSecure) => "the most secure value",
+            Some(DecidedBy::MostRecentlyModified) => "the most recently modified policy",
+            None => "",
+        };
+        view! {
+            <tr data-setting=c.setting_id.clone()>
+                <td>{c.name}</td>
+                <td class="sub-wide">{c.policies.iter().map(|p| {
+                    let name = if links {
+                        view! { <a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a> }.into_any()
+                    } else {
+                        view! { <strong>{p.policy_name.clone()}</strong> }.into_any()
+                    };
+                    view! { <div>{name}": "{p.value.clone()}</div> }
+                }).collect_view()}</td>
+                <td><AffectedDevices n=c.n_devices sample=c.sample.clone() links all=Callback::new({
+                    let classes = c.classes.clone();
+                    move |()| data.with_value(|(snapshot, memberships)| {
+                        memberships.devices_in(&classes).map(|d| {
+                            let device = &snapshot.devices[d];
+                            (device.id.clone(), device.facts.hostname.to_string())
+                        }).collect()
+                    })
+                })/></td>
+                <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
+            </tr>
+        }
+    };
     view! {
+        <p class="muted" data-testid="conflicts-summary">{format!(
+            "{total} conflict{} on {settings} setting{}, the ones on the most devices first.",
+            if total == 1 { "" } else { "s" },
+            if settings == 1 { "" } else { "s" },
+        )}</p>
         <div class="table-wrap">
             <table class="grid" data-testid="conflicts-table">
                 <thead><tr><th scope="col">"Setting"</th><th scope="col">"Policies and their values"</th><th scope="col">"Devices"</th><th scope="col">"Takes effect"</th></tr></thead>
                 <tbody>
-                    {conflicts.into_iter().map(|c| {
-                        let why = match c.decided_by {
-                            Some(DecidedBy::MostSecure) => "the most secure value",
-                            Some(DecidedBy::MostRecentlyModified) => "the most recently modified policy",
-                            None => "",
-                        };
-                        view! {
-                            <tr data-setting=c.setting_id.clone()>
-                                <td>{c.name}</td>
-                                <td class="sub-wide">{c.policies.iter().map(|p| {
-                                    let name = if links {
-                                        view! { <a href=format!("/policies/{}", p.policy_id)>{p.policy_name.clone()}</a> }.into_any()
-                                    } else {
-                                        view! { <strong>{p.policy_name.clone()}</strong> }.into_any()
-                                    };
-                                    view! { <div>{name}": "{p.value.clone()}</div> }
-                                }).collect_view()}</td>
-                                <td><AffectedDevices n=c.n_devices sample=c.sample.clone() links all=Callback::new({
-                                    let classes = c.classes.clone();
-                                    move |()| data.with_value(|(snapshot, memberships)| {
-                                        memberships.devices_in(&classes).map(|d| {
-                                            let device = &snapshot.devices[d];
-                                            (device.id.clone(), device.facts.hostname.to_string())
-                                        }).collect()
-                                    })
-                                })/></td>
-                                <td class="sub-wide">{c.effective}<div class="sub">{why}</div></td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    {move || conflicts.with_value(|all| all.iter().take(shown.get()).cloned().map(row).collect_view())}
                 </tbody>
             </table>
         </div>
+        {move || (shown.get() < total).then(|| view! {
+            <p><button type="button" class="button subtle" on:click=move |_| shown.update(|n| *n += PAGE)>
+                {format!("Show {} more (of {total})", PAGE.min(total - shown.get_untracked()))}
+            </button></p>
+        })}
         <p class="help">{format!("As of {}.", format::date_time(taken_at))}</p>
     }
     .into_any()
