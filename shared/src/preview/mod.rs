@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::api::UnixSeconds;
-use crate::catalog::ConfiguredSetting;
+use crate::catalog::{ConfiguredSetting, Merge, SettingValue, definition};
 use crate::conflict::{DecidedBy, SettingOutcome, SettingStatus, resolve_one};
 use crate::device::DeviceFacts;
 use crate::eligibility::{EligibilityCode, eligibility};
@@ -647,11 +647,21 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
         let ids: BTreeSet<&str> = policy.draft.settings.iter().map(|s| s.id.as_str()).collect();
         ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
     }
-    let mut found: BTreeMap<(String, Vec<String>), TenantConflict> = BTreeMap::new();
+    let mut found: Vec<TenantConflict> = Vec::new();
     let mut cut: Vec<u32> = Vec::new();
     for setting_id in counts.into_iter().filter(|(_, n)| *n >= 2).map(|(id, _)| id) {
+        let value_of =
+            |p: u32| snapshot.policies[p as usize].draft.settings.iter().find(|s| s.id == setting_id).map(|s| &s.value);
+        // Lists that merge never conflict (conflict rule 2): such a setting needs no resolving at all.
+        let mut values = snapshot.policies.iter().flat_map(|p| p.draft.settings.iter().filter(|s| s.id == setting_id));
+        if definition(setting_id).is_some_and(|d| d.merge == Merge::Union)
+            && values.all(|s| matches!(s.value, SettingValue::StringList(_)))
+        {
+            continue;
+        }
         let configures = configuring(snapshot, setting_id);
         let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
+        let mut here: HashMap<Vec<u32>, TenantConflict> = HashMap::new();
         for (class, (set, devices)) in sets.iter().copied() {
             cut.clear();
             cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
@@ -659,39 +669,61 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
                 continue;
             }
             if !outcomes.contains_key(cut.as_slice()) {
-                let applicable: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
-                let outcome = resolve_one(setting_id, &applicable).filter(|o| o.status == SettingStatus::Conflict);
+                // Equal values never conflict (conflict rule 1): only a cut with different values is resolved.
+                let first = value_of(cut[0]);
+                let outcome = if cut.iter().all(|p| value_of(*p) == first) {
+                    None
+                } else {
+                    let applicable: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
+                    resolve_one(setting_id, &applicable).filter(|o| o.status == SettingStatus::Conflict)
+                };
                 outcomes.insert(cut.clone(), outcome);
             }
             let Some(Some(outcome)) = outcomes.get(cut.as_slice()) else { continue };
-            let ids: Vec<String> = outcome.sources.iter().map(|s| s.policy_id.clone()).collect();
-            let entry = found.entry((outcome.setting_id.clone(), ids)).or_insert_with(|| TenantConflict {
-                setting_id: outcome.setting_id.clone(),
-                name: definition_name(&outcome.setting_id),
-                policies: outcome
-                    .sources
-                    .iter()
-                    .map(|source| Competitor {
-                        policy_id: source.policy_id.clone(),
-                        policy_name: source.policy_name.clone(),
-                        value: describe_value(&outcome.setting_id, &source.value),
-                    })
-                    .collect(),
-                n_devices: 0,
-                sample: Vec::new(),
-                classes: Vec::new(),
-                effective: describe_value(&outcome.setting_id, &outcome.effective),
-                decided_by: outcome.decided_by,
-            });
+            // The cut is the conflict's set of policies: one entry per cut.
+            if !here.contains_key(cut.as_slice()) {
+                here.insert(cut.clone(), conflict_of(outcome));
+            }
+            let Some(entry) = here.get_mut(cut.as_slice()) else { continue };
             entry.n_devices += devices.len() as u64;
             entry.classes.push(class as u32);
             add_sample(&mut entry.sample, snapshot, devices);
         }
+        found.extend(here.into_values());
     }
-    let mut conflicts: Vec<TenantConflict> = found.into_values().collect();
+    let mut conflicts = found;
     conflicts.iter_mut().for_each(|c| c.sample.sort_by(|a, b| a.1.cmp(&b.1)));
-    conflicts.sort_by(|a, b| b.n_devices.cmp(&a.n_devices).then_with(|| a.name.cmp(&b.name)));
+    let ids = |c: &TenantConflict| c.policies.iter().map(|p| p.policy_id.clone()).collect::<Vec<_>>();
+    conflicts.sort_by(|a, b| {
+        b.n_devices
+            .cmp(&a.n_devices)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.setting_id.cmp(&b.setting_id))
+            .then_with(|| ids(a).cmp(&ids(b)))
+    });
     conflicts
+}
+
+/// A tenant conflict (no devices yet) from the outcome of a set of policies.
+fn conflict_of(outcome: &SettingOutcome) -> TenantConflict {
+    TenantConflict {
+        setting_id: outcome.setting_id.clone(),
+        name: definition_name(&outcome.setting_id),
+        policies: outcome
+            .sources
+            .iter()
+            .map(|source| Competitor {
+                policy_id: source.policy_id.clone(),
+                policy_name: source.policy_name.clone(),
+                value: describe_value(&outcome.setting_id, &source.value),
+            })
+            .collect(),
+        n_devices: 0,
+        sample: Vec::new(),
+        classes: Vec::new(),
+        effective: describe_value(&outcome.setting_id, &outcome.effective),
+        decided_by: outcome.decided_by,
+    }
 }
 
 #[cfg(test)]
