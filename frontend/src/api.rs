@@ -276,11 +276,12 @@ async fn fetch(
 /// Refreshes the offline copies of the reads the admin center needs offline, without decoding them: the snapshot of
 /// a large fleet is several MB, and decoding it would grow the page's wasm memory for nothing (it never shrinks).
 pub async fn refresh_offline_copies() {
-    for path in
-        ["/api/v1/snapshot", "/api/v1/groups", "/api/v1/policies?type=antivirus", "/api/v1/policies?type=firewall"]
-    {
-        match fetch("GET", path, None, None).await {
-            Ok(text) => offline::keep(path, &text),
+    let paths = ["/api/v1/snapshot".to_owned(), "/api/v1/groups".to_owned()]
+        .into_iter()
+        .chain([Profile::Antivirus, Profile::Firewall].map(policies_path));
+    for path in paths {
+        match fetch("GET", &path, None, None).await {
+            Ok(text) => offline::keep(&path, &text),
             // Unreachable: the copies stay as they are; the next read of a page raises the offline banner.
             Err(_) => return,
         }
@@ -391,11 +392,15 @@ pub async fn preview_rule(rule: String) -> ApiResult<RulePreview> {
 
 /// Policies of one profile.
 pub async fn policies(profile: Profile) -> ApiResult<Vec<PolicySummary>> {
+    get(&policies_path(profile)).await
+}
+
+fn policies_path(profile: Profile) -> String {
     let kind = match profile {
         Profile::Antivirus => "antivirus",
         Profile::Firewall => "firewall",
     };
-    get(&format!("/api/v1/policies?type={kind}")).await
+    format!("/api/v1/policies?type={kind}")
 }
 
 fn policy_path(id: &str) -> String {

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use shared::conflict::applicable_policies;
-use shared::device::DeviceFacts;
 use shared::eligibility::{EligibilityCode, eligibility};
 use shared::groups::{GroupDefinition, is_member};
 use shared::policy::Policy;
@@ -96,12 +95,7 @@ pub fn snapshot_of(
         switches,
         devices: devices
             .iter()
-            // The preview reads no directory registration; the browser is not given one.
-            .map(|d| SnapshotDevice {
-                id: d.id.clone(),
-                facts: DeviceFacts { directory_device_id: None, ..d.facts.clone() },
-                support: d.support,
-            })
+            .map(|d| SnapshotDevice { id: d.id.clone(), facts: d.facts.clone(), support: d.support })
             .collect(),
         groups: groups
             .iter()

@@ -69,6 +69,16 @@ pub enum DecidedBy {
     MostRecentlyModified,
 }
 
+impl DecidedBy {
+    /// What wins under this rule, in words: "the most secure value", "the most recently modified policy".
+    pub fn winner(self) -> &'static str {
+        match self {
+            Self::MostSecure => "the most secure value",
+            Self::MostRecentlyModified => "the most recently modified policy",
+        }
+    }
+}
+
 /// One policy's value for a setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

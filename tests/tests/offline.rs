@@ -10,10 +10,7 @@ use fantoccini::Locator;
 use serde_json::json;
 use shared::api::DevicePage;
 use shared::policy::Policy;
-use support::{DEADLINE, Harness};
-
-const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
-const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+use support::{CLOUD, DEADLINE, Harness};
 
 /// Waits until the admin center has kept the snapshot in IndexedDB.
 async fn snapshot_kept(app: &Harness) -> anyhow::Result<()> {
@@ -45,25 +42,6 @@ async fn service_worker_in_control(app: &Harness) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn write_draft(app: &Harness) -> anyhow::Result<()> {
-    app.open("/policies/new?profile=microsoft_defender_antivirus").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
-        .await?
-        .select_by_label("Allowed")
-        .await?;
-    app.wait_for(Locator::Css(&format!("[data-setting='{CLOUD}'] select")))
-        .await?
-        .select_by_label("Zero tolerance")
-        .await?;
-    app.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
-    Ok(())
-}
-
 #[tokio::test]
 async fn with_the_server_gone_the_admin_center_opens_and_the_preview_still_works() -> anyhow::Result<()> {
     let mut app = Harness::start().await?;
@@ -89,7 +67,7 @@ async fn with_the_server_gone_the_admin_center_opens_and_the_preview_still_works
     service_worker_in_control(&app).await?;
 
     app.stop_server()?;
-    write_draft(&app).await?;
+    app.draft_strict_av_for_all_devices().await?;
     let banner = app.wait_for_text("[data-testid=offline-banner]", |text| !text.is_empty()).await?;
     assert!(
         banner.starts_with("Offline: the server cannot be reached.") && banner.contains("saving waits"),

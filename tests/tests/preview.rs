@@ -8,10 +8,7 @@ use fantoccini::Locator;
 use serde_json::json;
 use shared::api::{DevicePage, PolicyReport};
 use shared::policy::{Policy, PolicySummary};
-use support::Harness;
-
-const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
-const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+use support::{CLOUD, Harness, REALTIME};
 
 #[tokio::test]
 async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyhow::Result<()> {
@@ -32,22 +29,8 @@ async fn the_wizard_previews_the_conflict_that_the_devices_then_report() -> anyh
     let n = eligible.total;
 
     app.sign_in().await?;
-    app.open("/policies/new?profile=microsoft_defender_antivirus").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
-        .await?
-        .select_by_label("Allowed")
-        .await?;
-    app.wait_for(Locator::Css(&format!("[data-setting='{CLOUD}'] select")))
-        .await?
-        .select_by_label("Zero tolerance")
-        .await?;
-    // Not assigned yet: it would reach nobody.
-    app.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
-    app.click_button("Next").await?;
-    app.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
+    // Not assigned yet, it would reach nobody; then it is assigned to All devices.
+    app.draft_strict_av_for_all_devices().await?;
     let reach = app
         .wait_for_text("[data-testid=preview-reach]", |text| text.starts_with(&format!("Would apply to {n} devices")))
         .await?;

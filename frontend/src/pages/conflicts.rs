@@ -56,11 +56,7 @@ fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
     let conflicts = StoredValue::new(conflicts);
     let shown = RwSignal::new(PAGE);
     let row = move |c: TenantConflict| {
-        let why = match c.decided_by {
-            Some(DecidedBy::MostSecure) => "the most secure value",
-            Some(DecidedBy::MostRecentlyModified) => "the most recently modified policy",
-            None => "",
-        };
+        let why = c.decided_by.map_or("", DecidedBy::winner);
         view! {
             <tr data-setting=c.setting_id.clone()>
                 <td>{c.name}</td>

@@ -34,7 +34,8 @@ pub struct Snapshot {
     pub policies: Vec<Policy>,
 }
 
-/// A device as the preview needs it (its facts without a directory registration: the preview does not read it).
+/// A device as the preview needs it (the compact form leaves out its directory registration, which the preview does
+/// not read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotDevice {
     /// Id.
@@ -551,7 +552,6 @@ fn setting_overlaps(
 ) -> Vec<PreviewSetting> {
     let configures = configuring(snapshot, &configured.id);
     let mut found: BTreeMap<Overlap, PreviewSetting> = BTreeMap::new();
-    let mut met: HashSet<Vec<u32>> = HashSet::new();
     let mut competitors: BTreeMap<Overlap, HashSet<u32>> = BTreeMap::new();
     let mut cut: Vec<u32> = Vec::new();
     for (at, (set, devices)) in sets.iter().enumerate() {
@@ -591,18 +591,16 @@ fn setting_overlaps(
         entry.n_devices += devices.len() as u64;
         entry.sets.push(at as u32);
         add_sample(&mut entry.sample, snapshot, devices);
-        // The competitors are the cut's policies: a cut met before in this preview adds none.
-        if met.insert(cut.clone()) {
-            let seen = competitors.entry(*overlap).or_default();
-            for p in cut.iter().filter(|p| seen.insert(**p)) {
-                let policy = &snapshot.policies[*p as usize];
-                let value = policy.draft.settings.iter().find(|s| s.id == configured.id).map(|s| &s.value);
-                entry.others.push(Competitor {
-                    policy_id: policy.id.clone(),
-                    policy_name: policy.draft.name.clone(),
-                    value: value.map(|v| describe_value(&configured.id, v)).unwrap_or_default(),
-                });
-            }
+        // The competitors are the cut's policies, each listed once.
+        let seen = competitors.entry(*overlap).or_default();
+        for p in cut.iter().filter(|p| seen.insert(**p)) {
+            let policy = &snapshot.policies[*p as usize];
+            let value = policy.draft.settings.iter().find(|s| s.id == configured.id).map(|s| &s.value);
+            entry.others.push(Competitor {
+                policy_id: policy.id.clone(),
+                policy_name: policy.draft.name.clone(),
+                value: value.map(|v| describe_value(&configured.id, v)).unwrap_or_default(),
+            });
         }
     }
     let mut overlaps: Vec<PreviewSetting> = found.into_values().collect();
@@ -647,51 +645,48 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
         let ids: BTreeSet<&str> = policy.draft.settings.iter().map(|s| s.id.as_str()).collect();
         ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
     }
-    let mut found: Vec<TenantConflict> = Vec::new();
+    let mut conflicts: Vec<TenantConflict> = Vec::new();
     let mut cut: Vec<u32> = Vec::new();
     for setting_id in counts.into_iter().filter(|(_, n)| *n >= 2).map(|(id, _)| id) {
         let value_of =
             |p: u32| snapshot.policies[p as usize].draft.settings.iter().find(|s| s.id == setting_id).map(|s| &s.value);
         // Lists that merge never conflict (conflict rule 2): such a setting needs no resolving at all.
-        let mut values = snapshot.policies.iter().flat_map(|p| p.draft.settings.iter().filter(|s| s.id == setting_id));
         if definition(setting_id).is_some_and(|d| d.merge == Merge::Union)
-            && values.all(|s| matches!(s.value, SettingValue::StringList(_)))
+            && (0..snapshot.policies.len() as u32)
+                .filter_map(value_of)
+                .all(|value| matches!(value, SettingValue::StringList(_)))
         {
             continue;
         }
         let configures = configuring(snapshot, setting_id);
-        let mut outcomes: HashMap<Vec<u32>, Option<SettingOutcome>> = HashMap::new();
-        let mut here: HashMap<Vec<u32>, TenantConflict> = HashMap::new();
+        // Per distinct cut (the conflict's set of policies), its conflict, or `None` when the cut agrees.
+        let mut here: HashMap<Vec<u32>, Option<TenantConflict>> = HashMap::new();
         for (class, (set, devices)) in sets.iter().copied() {
             cut.clear();
             cut.extend(set.iter().copied().filter(|p| configures[*p as usize]));
             if cut.len() < 2 {
                 continue;
             }
-            if !outcomes.contains_key(cut.as_slice()) {
+            if !here.contains_key(cut.as_slice()) {
                 // Equal values never conflict (conflict rule 1): only a cut with different values is resolved.
                 let first = value_of(cut[0]);
-                let outcome = if cut.iter().all(|p| value_of(*p) == first) {
+                let conflict = if cut.iter().all(|p| value_of(*p) == first) {
                     None
                 } else {
                     let applicable: Vec<&Policy> = cut.iter().map(|p| &snapshot.policies[*p as usize]).collect();
-                    resolve_one(setting_id, &applicable).filter(|o| o.status == SettingStatus::Conflict)
+                    resolve_one(setting_id, &applicable)
+                        .filter(|o| o.status == SettingStatus::Conflict)
+                        .map(|o| conflict_of(&o))
                 };
-                outcomes.insert(cut.clone(), outcome);
+                here.insert(cut.clone(), conflict);
             }
-            let Some(Some(outcome)) = outcomes.get(cut.as_slice()) else { continue };
-            // The cut is the conflict's set of policies: one entry per cut.
-            if !here.contains_key(cut.as_slice()) {
-                here.insert(cut.clone(), conflict_of(outcome));
-            }
-            let Some(entry) = here.get_mut(cut.as_slice()) else { continue };
+            let Some(Some(entry)) = here.get_mut(cut.as_slice()) else { continue };
             entry.n_devices += devices.len() as u64;
             entry.classes.push(class as u32);
             add_sample(&mut entry.sample, snapshot, devices);
         }
-        found.extend(here.into_values());
+        conflicts.extend(here.into_values().flatten());
     }
-    let mut conflicts = found;
     conflicts.iter_mut().for_each(|c| c.sample.sort_by(|a, b| a.1.cmp(&b.1)));
     let ids = |c: &TenantConflict| c.policies.iter().map(|p| p.policy_id.clone()).collect::<Vec<_>>();
     conflicts.sort_by(|a, b| {

@@ -14,6 +14,10 @@ use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tempfile::TempDir;
 
+/// The Antivirus settings the preview tests draft with.
+pub const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+pub const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+
 /// How long any one condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -222,6 +226,27 @@ impl Harness {
     /// The element, once it exists.
     pub async fn wait_for(&self, locator: Locator<'_>) -> anyhow::Result<fantoccini::elements::Element> {
         Ok(self.browser.wait().at_most(DEADLINE).for_element(locator).await?)
+    }
+
+    /// Drafts "Strict AV" in the wizard — real-time monitoring Allowed, cloud block level Zero tolerance — checks that
+    /// the preview says it reaches nobody while unassigned, then includes All devices; the wizard stays open there.
+    pub async fn draft_strict_av_for_all_devices(&self) -> anyhow::Result<()> {
+        self.open("/policies/new?profile=microsoft_defender_antivirus").await?;
+        self.click_button("Next").await?;
+        self.wait_for(Locator::Css("#policy-name")).await?.send_keys("Strict AV").await?;
+        self.click_button("Next").await?;
+        self.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select")))
+            .await?
+            .select_by_label("Allowed")
+            .await?;
+        self.wait_for(Locator::Css(&format!("[data-setting='{CLOUD}'] select")))
+            .await?
+            .select_by_label("Zero tolerance")
+            .await?;
+        self.wait_for_text("[data-testid=preview-reach]", |text| text == "Would apply to 0 devices.").await?;
+        self.click_button("Next").await?;
+        self.wait_for(Locator::Css("input[aria-label='Include All devices']")).await?.click().await?;
+        Ok(())
     }
 
     /// Clicks the button whose text is `text`, once it is there.

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::api::{DeviceDetail, DeviceStatus, EffectiveConfiguration};
-use shared::conflict::{DecidedBy, SettingStatus};
+use shared::conflict::SettingStatus;
 use shared::policy::{definition_name, describe_value};
 use shared::report::SettingState;
 
@@ -150,8 +150,7 @@ fn EffectiveView(effective: EffectiveConfiguration) -> impl IntoView {
                                 let conflict = outcome.status == SettingStatus::Conflict;
                                 let sources: Vec<String> = outcome.sources.iter().map(|s| format!("{}: {}", s.policy_name, describe_value(&outcome.setting_id, &s.value))).collect();
                                 let from = match (&outcome.decided_by, &outcome.winning_policy_id) {
-                                    (Some(DecidedBy::MostSecure), Some(winner)) => format!("{} — the most secure value wins. {}", name_of(winner), sources.join("; ")),
-                                    (Some(DecidedBy::MostRecentlyModified), Some(winner)) => format!("{} — the most recently modified policy wins. {}", name_of(winner), sources.join("; ")),
+                                    (Some(by), Some(winner)) => format!("{} — {} wins. {}", name_of(winner), by.winner(), sources.join("; ")),
                                     _ if !outcome.contributions.is_empty() => format!("Merged from {}", outcome.sources.iter().map(|s| s.policy_name.clone()).collect::<Vec<_>>().join(", ")),
                                     _ => outcome.sources.iter().map(|s| s.policy_name.clone()).collect::<Vec<_>>().join(", "),
                                 };

@@ -2,7 +2,6 @@
 //! draft, from a snapshot of the tenant loaded once — no server round trip per keystroke.
 
 use leptos::prelude::*;
-use shared::conflict::DecidedBy;
 use shared::policy::PolicyDraft;
 use shared::preview::{Memberships, Overlap, Preview, Reach, Snapshot, preview_within};
 
@@ -64,11 +63,7 @@ fn PreviewOf(snapshot: Snapshot, draft: RwSignal<PolicyDraft>, editing: Option<S
                     <tbody>
                         {rows.into_iter().map(|row| {
                             let setting = row.clone();
-                            let why = match row.decided_by {
-                                Some(DecidedBy::MostSecure) => " (the most secure value wins)",
-                                Some(DecidedBy::MostRecentlyModified) => " (the most recently modified policy wins)",
-                                None => "",
-                            };
+                            let why = row.decided_by.map(|by| format!(" ({} wins)", by.winner())).unwrap_or_default();
                             view! {
                                 <tr data-setting=row.setting_id.clone()>
                                     <td>{row.name}</td>
