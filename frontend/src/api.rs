@@ -1,4 +1,4 @@
-//! The one typed client of Rampart's API, over the DTOs of `shared`. Every call goes through [`request`], so that
+//! The one typed client of Rampart's API, over the DTOs of `shared`. Every call goes through [`call`], so that
 //! every failure arrives as an [`ApiFailure`] carrying the server's error envelope.
 
 use serde::Serialize;
@@ -191,49 +191,55 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiFailure {
     ApiFailure::Network(value.as_string().unwrap_or_else(|| format!("{value:?}")))
 }
 
-async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> ApiResult<T> {
-    request_with(method, path, body, None).await
+/// Encodes a request body as JSON.
+fn json<B: Serialize>(body: &B) -> ApiResult<(wasm_bindgen::JsValue, &'static str)> {
+    let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
+    Ok((wasm_bindgen::JsValue::from_str(&json), "application/json"))
 }
 
-async fn request_with<B: Serialize, T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<&B>,
-    if_match: Option<u64>,
-) -> ApiResult<T> {
-    let body = match body {
-        Some(body) => {
-            let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
-            Some((wasm_bindgen::JsValue::from_str(&json), "application/json"))
-        }
-        None => None,
-    };
-    send(method, path, body, if_match).await
+/// Decodes an answer. The only generic step of a call: the request itself is [`call`], once for every type, which
+/// keeps the wasm bundle small.
+fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
+    let text = if text.is_empty() { "null" } else { text };
+    serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
 }
 
-/// Sends a request and decodes the answer. Generic over the answer's type, but only the decoding is: the fetch
-/// itself lives once in [`fetch`], which keeps the wasm bundle small.
-async fn send<T: DeserializeOwned>(
+/// Sends a request and returns the body of the answer. Reads that the server cannot answer are answered from the
+/// last copy, and the admin center says so.
+async fn call(
     method: &str,
     path: &str,
     body: Option<(wasm_bindgen::JsValue, &str)>,
     if_match: Option<u64>,
-) -> ApiResult<T> {
-    let text = match fetch(method, path, body, if_match).await {
+) -> ApiResult<String> {
+    match fetch(method, path, body, if_match).await {
         Ok(text) => {
             if method == "GET" {
                 offline::keep(path, &text);
             }
-            text
+            Ok(text)
         }
-        // Reads that the server cannot answer are answered from the last copy, and the admin center says so.
         Err(ApiFailure::Network(message)) if method == "GET" => {
-            offline::recall(path).await.ok_or(ApiFailure::Network(message))?
+            offline::recall(path).await.ok_or(ApiFailure::Network(message))
         }
-        Err(failure) => return Err(failure),
-    };
-    let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer: {e}")))
+        Err(failure) => Err(failure),
+    }
+}
+
+/// A read.
+async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    decode(&call("GET", path, None, None).await?)
+}
+
+/// A write with a JSON body.
+async fn send<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> ApiResult<T> {
+    let body = json(body)?;
+    decode(&call(method, path, Some(body), None).await?)
+}
+
+/// A write without a body; the answer undecoded.
+async fn without_body(method: &str, path: &str) -> ApiResult<String> {
+    call(method, path, None, None).await
 }
 
 /// The one place that talks to `fetch`: the body of a 2xx answer, or the failure.
@@ -288,18 +294,14 @@ pub async fn refresh_offline_copies() {
     }
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
-    request::<(), T>("GET", path, None).await
-}
-
 /// Signs in; the server sets the session cookie.
 pub async fn login(username: String, password: String) -> ApiResult<Me> {
-    request("POST", "/api/v1/auth/login", Some(&LoginRequest { username, password })).await
+    send("POST", "/api/v1/auth/login", &LoginRequest { username, password }).await
 }
 
 /// Signs out.
 pub async fn logout() -> ApiResult<()> {
-    request::<(), ()>("POST", "/api/v1/auth/logout", None).await
+    without_body("POST", "/api/v1/auth/logout").await.map(drop)
 }
 
 /// The signed-in admin.
@@ -324,12 +326,12 @@ pub async fn tenant() -> ApiResult<TenantView> {
 
 /// Changes switches or licence declarations.
 pub async fn update_tenant(update: &UpdateTenant) -> ApiResult<TenantView> {
-    request("PATCH", "/api/v1/tenant", Some(update)).await
+    send("PATCH", "/api/v1/tenant", update).await
 }
 
 /// Replaces the onboarding token.
 pub async fn rotate_onboarding_token() -> ApiResult<TenantView> {
-    request::<(), TenantView>("POST", "/api/v1/tenant/onboarding-token/rotate", None).await
+    decode(&without_body("POST", "/api/v1/tenant/onboarding-token/rotate").await?)
 }
 
 /// Where the onboarding package downloads from.
@@ -347,47 +349,47 @@ pub async fn group(id: &str) -> ApiResult<GroupDetail> {
 
 /// Creates a group.
 pub async fn create_group(create: &CreateGroup) -> ApiResult<GroupDetail> {
-    request("POST", "/api/v1/groups", Some(create)).await
+    send("POST", "/api/v1/groups", create).await
 }
 
 /// Changes a group.
 pub async fn update_group(id: &str, update: &UpdateGroup) -> ApiResult<GroupDetail> {
-    request("PATCH", &format!("/api/v1/groups/{}", shared::query::percent_encode(id)), Some(update)).await
+    send("PATCH", &format!("/api/v1/groups/{}", shared::query::percent_encode(id)), update).await
 }
 
 /// Deletes a group.
 pub async fn delete_group(id: &str) -> ApiResult<()> {
-    request::<(), ()>("DELETE", &format!("/api/v1/groups/{}", shared::query::percent_encode(id)), None).await
+    without_body("DELETE", &format!("/api/v1/groups/{}", shared::query::percent_encode(id))).await.map(drop)
 }
 
 /// Adds devices to a static group.
 pub async fn add_members(id: &str, device_ids: Vec<String>) -> ApiResult<GroupDetail> {
     let path = format!("/api/v1/groups/{}/members", shared::query::percent_encode(id));
-    request("POST", &path, Some(&MemberChange { device_ids })).await
+    send("POST", &path, &MemberChange { device_ids }).await
 }
 
 /// Removes devices from a static group.
 pub async fn remove_members(id: &str, device_ids: Vec<String>) -> ApiResult<GroupDetail> {
     let path = format!("/api/v1/groups/{}/members/remove", shared::query::percent_encode(id));
-    request("POST", &path, Some(&MemberChange { device_ids })).await
+    send("POST", &path, &MemberChange { device_ids }).await
 }
 
 /// Nests a group in another.
 pub async fn nest_group(id: &str, group_id: String) -> ApiResult<GroupDetail> {
     let path = format!("/api/v1/groups/{}/nested", shared::query::percent_encode(id));
-    request("POST", &path, Some(&NestGroup { group_id })).await
+    send("POST", &path, &NestGroup { group_id }).await
 }
 
 /// Takes a nested group out.
 pub async fn unnest_group(id: &str, child: &str) -> ApiResult<GroupDetail> {
     let path =
         format!("/api/v1/groups/{}/nested/{}", shared::query::percent_encode(id), shared::query::percent_encode(child));
-    request::<(), GroupDetail>("DELETE", &path, None).await
+    decode(&without_body("DELETE", &path).await?)
 }
 
 /// How many devices a rule matches.
 pub async fn preview_rule(rule: String) -> ApiResult<RulePreview> {
-    request("POST", "/api/v1/groups/preview", Some(&RulePreviewRequest { rule })).await
+    send("POST", "/api/v1/groups/preview", &RulePreviewRequest { rule }).await
 }
 
 /// Policies of one profile.
@@ -414,22 +416,22 @@ pub async fn policy(id: &str) -> ApiResult<Policy> {
 
 /// Creates a policy.
 pub async fn create_policy(draft: &PolicyDraft) -> ApiResult<Policy> {
-    request("POST", "/api/v1/policies", Some(draft)).await
+    send("POST", "/api/v1/policies", draft).await
 }
 
 /// Saves a policy as the next version, if it is still at `version`.
 pub async fn update_policy(id: &str, version: u64, draft: &PolicyDraft) -> ApiResult<Policy> {
-    request_with("PUT", &policy_path(id), Some(draft), Some(version)).await
+    decode(&call("PUT", &policy_path(id), Some(json(draft)?), Some(version)).await?)
 }
 
 /// Deletes a policy.
 pub async fn delete_policy(id: &str) -> ApiResult<()> {
-    request::<(), ()>("DELETE", &policy_path(id), None).await
+    without_body("DELETE", &policy_path(id)).await.map(drop)
 }
 
 /// Copies a policy without its assignments.
 pub async fn duplicate_policy(id: &str) -> ApiResult<Policy> {
-    request::<(), Policy>("POST", &format!("{}/duplicate", policy_path(id)), None).await
+    decode(&without_body("POST", &format!("{}/duplicate", policy_path(id))).await?)
 }
 
 /// Every version of a policy.
@@ -445,7 +447,7 @@ pub async fn policy_diff(id: &str, from: u64, to: u64) -> ApiResult<Vec<Change>>
 /// Imports one exported policy file, sent as it is (the server decodes UTF-8 or UTF-16).
 pub async fn import_policy(bytes: &[u8]) -> ApiResult<ImportReport> {
     let body = js_sys::Uint8Array::from(bytes);
-    send("POST", "/api/v1/policies/import", Some((body.into(), "application/octet-stream")), None).await
+    decode(&call("POST", "/api/v1/policies/import", Some((body.into(), "application/octet-stream")), None).await?)
 }
 
 /// Where a policy's export downloads from.
@@ -507,7 +509,7 @@ pub fn csv_url(table: CsvTable<'_>) -> String {
 
 /// Replaces the signed-in user's password.
 pub async fn change_password(change: &shared::access::ChangePassword) -> ApiResult<Me> {
-    request("POST", "/api/v1/auth/password", Some(change)).await
+    send("POST", "/api/v1/auth/password", change).await
 }
 
 /// Every user account.
@@ -517,7 +519,7 @@ pub async fn users() -> ApiResult<Vec<shared::access::UserSummary>> {
 
 /// Invites a user.
 pub async fn create_user(create: &shared::access::CreateUser) -> ApiResult<shared::access::CreatedUser> {
-    request("POST", "/api/v1/users", Some(create)).await
+    send("POST", "/api/v1/users", create).await
 }
 
 /// Changes a user's role or disables/enables the account.
@@ -525,7 +527,7 @@ pub async fn update_user(
     username: &str,
     update: &shared::access::UpdateUser,
 ) -> ApiResult<shared::access::UserSummary> {
-    request("PATCH", &format!("/api/v1/users/{}", shared::query::percent_encode(username)), Some(update)).await
+    send("PATCH", &format!("/api/v1/users/{}", shared::query::percent_encode(username)), update).await
 }
 
 /// One page of the audit log for a query string (`actor=…&object_type=…`).
@@ -540,7 +542,7 @@ pub fn audit_csv_url(query: &str) -> String {
 
 /// Asks a device to check in for all its policies at its next poll.
 pub async fn sync_device(id: &str) -> ApiResult<()> {
-    request::<(), ()>("POST", &format!("/api/v1/devices/{}/sync", shared::query::percent_encode(id)), None).await
+    without_body("POST", &format!("/api/v1/devices/{}/sync", shared::query::percent_encode(id))).await.map(drop)
 }
 
 /// What the conflict preview needs of the tenant.

@@ -9,6 +9,7 @@ use shared::policy::{PolicyDraft, definition_name, diff};
 use crate::api;
 use crate::components::ErrorNotice;
 use crate::format;
+use crate::load::Load;
 
 /// The filters the page keeps in its URL.
 const FILTERS: [&str; 5] = ["actor", "object_type", "object_id", "action", "period"];
@@ -41,7 +42,7 @@ pub fn AuditPage() -> impl IntoView {
         }
         pairs.join("&")
     });
-    let page = LocalResource::new(move || {
+    let page = Load::new(move || {
         let query = api_query.get();
         async move { api::audit(&query).await }
     });

@@ -11,11 +11,12 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::components::{AffectedDevices, ErrorNotice};
 use crate::format;
+use crate::load::Load;
 
 /// The Conflicts page.
 #[component]
 pub fn ConflictsPage() -> impl IntoView {
-    let snapshot = LocalResource::new(api::snapshot);
+    let snapshot = Load::new(api::snapshot);
     view! {
         <div class="page-head row">
             <div>

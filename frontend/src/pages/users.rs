@@ -7,6 +7,7 @@ use shared::access::{CreateUser, CreatedUser, Permission, Role, UpdateUser, User
 use crate::api::{self, ApiFailure};
 use crate::components::{Can, ErrorNotice, NotAllowed};
 use crate::format;
+use crate::load::Load;
 use crate::session::{can, use_session};
 
 /// The Users page.
@@ -22,7 +23,7 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn Users() -> impl IntoView {
-    let users = LocalResource::new(api::users);
+    let users = Load::new(api::users);
     let failure = RwSignal::new(None::<ApiFailure>);
     let created = RwSignal::new(None::<CreatedUser>);
     let manage = can(Permission::ManageUsers);

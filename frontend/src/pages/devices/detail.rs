@@ -10,20 +10,21 @@ use shared::report::SettingState;
 use crate::api;
 use crate::components::{Can, EligibilityBadge, ErrorNotice, StateBadge};
 use crate::format;
+use crate::load::Load;
 
 /// The device detail page.
 #[component]
 pub fn DeviceDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let device = LocalResource::new(move || {
+    let device = Load::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device(&id).await }
     });
-    let status = LocalResource::new(move || {
+    let status = Load::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device_status(&id).await }
     });
-    let effective = LocalResource::new(move || {
+    let effective = Load::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::device_effective(&id).await }
     });

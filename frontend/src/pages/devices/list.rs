@@ -14,6 +14,7 @@ use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use crate::api;
 use crate::components::{Can, EligibilityBadge, ErrorNotice};
 use crate::format;
+use crate::load::Load;
 
 /// How often the list refreshes itself, so that check-ins show up without a reload.
 const REFRESH: Duration = Duration::from_secs(15);
@@ -36,7 +37,7 @@ pub fn DevicesPage() -> impl IntoView {
         navigate(&url, NavigateOptions { replace, scroll: false, ..Default::default() });
     };
 
-    let page = LocalResource::new(move || {
+    let page = Load::new(move || {
         let query = query.get();
         async move { api::devices(&query).await }
     });
@@ -279,7 +280,7 @@ fn DeviceTable(
 /// The bar that adds the selected devices to a static group.
 #[component]
 fn AddToGroup(selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let groups = LocalResource::new(api::groups);
+    let groups = Load::new(api::groups);
     let target = RwSignal::new(String::new());
     let outcome = RwSignal::new(None::<Result<String, api::ApiFailure>>);
     let add = move |_| {

@@ -7,11 +7,12 @@ use shared::groups::{GroupKind, Rule, validate_group_text};
 
 use crate::api;
 use crate::components::{Can, ErrorNotice, RuleEditor};
+use crate::load::Load;
 
 /// The Groups page.
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let groups = LocalResource::new(api::groups);
+    let groups = Load::new(api::groups);
     let creating = RwSignal::new(false);
     view! {
         <div class="page-head row">

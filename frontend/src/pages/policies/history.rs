@@ -8,13 +8,14 @@ use shared::policy::{definition_name, describe_value};
 use crate::api;
 use crate::components::ErrorNotice;
 use crate::format;
+use crate::load::Load;
 
 /// The history page.
 #[component]
 pub fn PolicyHistoryPage() -> impl IntoView {
     let params = use_params_map();
     let id = StoredValue::new(params.get_untracked().get("id").unwrap_or_default());
-    let versions = LocalResource::new(move || async move { api::policy_versions(&id.get_value()).await });
+    let versions = Load::new(move || async move { api::policy_versions(&id.get_value()).await });
     let from = RwSignal::new(0u64);
     let to = RwSignal::new(0u64);
     Effect::new(move |_| {
@@ -24,7 +25,7 @@ pub fn PolicyHistoryPage() -> impl IntoView {
             from.set(last.saturating_sub(1).max(1));
         }
     });
-    let changes = LocalResource::new(move || {
+    let changes = Load::new(move || {
         let (f, t) = (from.get(), to.get());
         async move { if f == 0 || t == 0 { Ok(Vec::new()) } else { api::policy_diff(&id.get_value(), f, t).await } }
     });

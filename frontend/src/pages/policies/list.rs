@@ -9,6 +9,7 @@ use crate::api;
 use crate::api::CsvTable;
 use crate::components::{Can, ErrorNotice, StatusBar, describe_counts};
 use crate::format;
+use crate::load::Load;
 
 /// The policies of the type in the URL (`antivirus` or `firewall`).
 #[component]
@@ -18,7 +19,7 @@ pub fn PolicyListPage() -> impl IntoView {
         Some("firewall") => Profile::Firewall,
         _ => Profile::Antivirus,
     });
-    let policies = LocalResource::new(move || {
+    let policies = Load::new(move || {
         let profile = profile.get();
         async move { api::policies(profile).await }
     });

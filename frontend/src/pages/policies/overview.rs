@@ -8,12 +8,13 @@ use super::list_path;
 use crate::api::{self, ApiFailure};
 use crate::components::{Can, ErrorNotice};
 use crate::format;
+use crate::load::Load;
 
 /// The policy page.
 #[component]
 pub fn PolicyPage() -> impl IntoView {
     let params = use_params_map();
-    let policy = LocalResource::new(move || {
+    let policy = Load::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::policy(&id).await }
     });
@@ -56,7 +57,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
         });
     };
     let draft = policy.draft;
-    let groups = LocalResource::new(api::groups);
+    let groups = Load::new(api::groups);
     let names = move |ids: Vec<String>| {
         move || {
             let known = groups.get().and_then(Result::ok).unwrap_or_default();

@@ -8,11 +8,12 @@ use shared::preview::{Memberships, Overlap, Preview, Reach, Snapshot, preview_wi
 use crate::api;
 use crate::components::{AffectedDevices, ErrorNotice};
 use crate::format;
+use crate::load::Load;
 
 /// The panel: loads the snapshot, then previews the draft as it changes.
 #[component]
 pub fn PreviewPanel(draft: RwSignal<PolicyDraft>, editing: Option<String>) -> impl IntoView {
-    let snapshot = LocalResource::new(api::snapshot);
+    let snapshot = Load::new(api::snapshot);
     view! {
         <section class="card preview" data-testid="preview" aria-live="polite">
             <h2>"Conflict preview"</h2>

@@ -10,13 +10,14 @@ use shared::report::PolicyState;
 use crate::api::{self, CsvTable};
 use crate::components::{ErrorNotice, SettingBadge, StateBadge, StatusChart};
 use crate::format;
+use crate::load::Load;
 
 const PAGE: usize = 50;
 
 /// Loads the report of the policy in the URL.
-fn use_report() -> LocalResource<api::ApiResult<PolicyReport>> {
+fn use_report() -> Load<PolicyReport> {
     let params = use_params_map();
-    LocalResource::new(move || {
+    Load::new(move || {
         let id = params.get().get("id").unwrap_or_default();
         async move { api::policy_report(&id).await }
     })
@@ -34,7 +35,7 @@ fn breadcrumb(report: &shared::api::PolicyRef, here: &str) -> impl IntoView + us
 #[component]
 pub fn DeviceStatusCard(policy_id: String) -> impl IntoView {
     let id = policy_id.clone();
-    let report = LocalResource::new(move || {
+    let report = Load::new(move || {
         let id = id.clone();
         async move { api::policy_report(&id).await }
     });
@@ -217,7 +218,7 @@ fn DevicesReport(report: PolicyReport) -> impl IntoView {
 #[component]
 pub fn PolicyDeviceReportPage() -> impl IntoView {
     let params = use_params_map();
-    let report = LocalResource::new(move || {
+    let report = Load::new(move || {
         let map = params.get();
         let (id, device) = (map.get("id").unwrap_or_default(), map.get("device").unwrap_or_default());
         async move { api::policy_device_report(&id, &device).await }

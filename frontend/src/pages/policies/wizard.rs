@@ -17,6 +17,7 @@ use super::list_path;
 use super::settings_form::SettingsStep;
 use crate::api::{self, ApiFailure};
 use crate::components::ErrorNotice;
+use crate::load::Load;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -75,7 +76,7 @@ pub fn EditPolicyPage() -> impl IntoView {
     }
     let params = use_params_map();
     let id = params.get_untracked().get("id").unwrap_or_default();
-    let loaded = LocalResource::new(move || {
+    let loaded = Load::new(move || {
         let id = id.clone();
         async move { api::policy(&id).await }
     });
