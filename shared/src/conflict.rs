@@ -191,7 +191,7 @@ impl Resolution {
 /// Only top-level configured settings are compared; a group setting's value is compared as a whole.
 pub fn resolve(policies: &[&Policy]) -> Resolution {
     let mut ordered: Vec<&Policy> = policies.to_vec();
-    ordered.sort_by(|a, b| a.id.cmp(&b.id));
+    crate::sort::sort_by(&mut ordered, |a, b| a.id.cmp(&b.id));
     let mut by_setting: BTreeMap<&str, Vec<(&Policy, &SettingValue)>> = BTreeMap::new();
     for policy in ordered {
         for setting in &policy.draft.settings {
@@ -209,7 +209,7 @@ pub fn resolve_one(setting_id: &str, policies: &[&Policy]) -> Option<SettingOutc
         .iter()
         .filter_map(|policy| policy.draft.settings.iter().find(|s| s.id == setting_id).map(|s| (*policy, &s.value)))
         .collect();
-    entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    crate::sort::sort_by(&mut entries, |a, b| a.0.id.cmp(&b.0.id));
     (!entries.is_empty()).then(|| resolve_setting(setting_id, &entries))
 }
 

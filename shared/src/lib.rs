@@ -55,6 +55,7 @@ pub mod policy;
 pub mod preview;
 pub mod query;
 pub mod report;
+pub mod sort;
 pub mod tenant;
 
 pub use error::{ErrorEnvelope, Violation};

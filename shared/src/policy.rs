@@ -140,7 +140,9 @@ pub fn set_setting(draft: &mut PolicyDraft, id: &str, value: Option<SettingValue
         }
     }
     let order: Vec<&str> = draft.profile.settings().map(|d| d.id).collect();
-    draft.settings.sort_by_key(|setting| order.iter().position(|id| *id == setting.id).unwrap_or(usize::MAX));
+    crate::sort::sort_by_key(&mut draft.settings, |setting| {
+        order.iter().position(|id| *id == setting.id).unwrap_or(usize::MAX)
+    });
 }
 
 /// Sorts violations of a draft by the setting they concern: `settings[3].value[1]` goes to the id of the fourth

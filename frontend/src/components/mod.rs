@@ -41,7 +41,7 @@ pub fn AffectedDevices(
         })}
         {move || open.get().then(|| {
             let mut devices = all.run(());
-            devices.sort_by(|a, b| a.1.cmp(&b.1));
+            shared::sort::sort_by(&mut devices, |a, b| a.1.cmp(&b.1));
             let rest = devices.len().saturating_sub(SHOWN);
             devices.truncate(SHOWN);
             view! {

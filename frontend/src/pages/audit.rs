@@ -216,7 +216,7 @@ fn changes(entry: &AuditEntry) -> Vec<(String, String, String)> {
         |value: &Option<serde_json::Value>| value.as_ref().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let (before, after) = (object(&entry.before), object(&entry.after));
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-    keys.sort();
+    shared::sort::sort_by(&mut keys, |a, b| a.cmp(b));
     keys.dedup();
     let text = |v: Option<&serde_json::Value>| match v {
         None | Some(serde_json::Value::Null) => "—".to_owned(),

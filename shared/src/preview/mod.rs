@@ -533,7 +533,7 @@ pub fn preview_within(snapshot: &Snapshot, reach: &mut Reach, draft: &PolicyDraf
         found.entry((overlap.setting_id.as_str(), overlap.overlap)).or_insert(overlap);
     }
     let mut settings: Vec<PreviewSetting> = found.into_values().cloned().collect();
-    settings.sort_by_key(|s| (s.overlap, std::cmp::Reverse(s.n_devices)));
+    crate::sort::sort_by_key(&mut settings, |s| (s.overlap, std::cmp::Reverse(s.n_devices)));
     Preview { n_targeted: reach.n_targeted, n_applies: reach.n_applies, settings }
 }
 
@@ -605,8 +605,10 @@ fn setting_overlaps(
     }
     let mut overlaps: Vec<PreviewSetting> = found.into_values().collect();
     for overlap in &mut overlaps {
-        overlap.sample.sort_by(|a, b| a.1.cmp(&b.1));
-        overlap.others.sort_by(|a, b| a.policy_name.cmp(&b.policy_name).then_with(|| a.policy_id.cmp(&b.policy_id)));
+        crate::sort::sort_by(&mut overlap.sample, |a, b| a.1.cmp(&b.1));
+        crate::sort::sort_by(&mut overlap.others, |a, b| {
+            a.policy_name.cmp(&b.policy_name).then_with(|| a.policy_id.cmp(&b.policy_id))
+        });
     }
     overlaps
 }
@@ -687,9 +689,9 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
         }
         conflicts.extend(here.into_values().flatten());
     }
-    conflicts.iter_mut().for_each(|c| c.sample.sort_by(|a, b| a.1.cmp(&b.1)));
+    conflicts.iter_mut().for_each(|c| crate::sort::sort_by(&mut c.sample, |a, b| a.1.cmp(&b.1)));
     let ids = |c: &TenantConflict| c.policies.iter().map(|p| p.policy_id.clone()).collect::<Vec<_>>();
-    conflicts.sort_by(|a, b| {
+    crate::sort::sort_by(&mut conflicts, |a, b| {
         b.n_devices
             .cmp(&a.n_devices)
             .then_with(|| a.name.cmp(&b.name))

@@ -76,7 +76,7 @@ enum Column {
 }
 
 fn sort_rows(rows: &mut [PolicyDeviceRow], column: Column, ascending: bool) {
-    rows.sort_by(|a, b| {
+    shared::sort::sort_by(rows, |a, b| {
         let order = match column {
             Column::Device => a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()),
             Column::Status => a.state.label().cmp(b.state.label()),
