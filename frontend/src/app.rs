@@ -1,10 +1,5 @@
 //! Routes and the shell around every signed-in page: the top bar, the navigation and the sign-in guard.
 
-use leptos::prelude::*;
-use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{NavigateOptions, path};
-
 use crate::api;
 use crate::components::Can;
 use crate::format;
@@ -16,62 +11,70 @@ use crate::pages::policies::{
     PolicyReportPage, PolicySettingsStatusPage,
 };
 use crate::pages::tenant::TenantPage;
+use crate::router::{self, NavLink, Page, Params};
 use crate::session::{provide_session, use_session};
+use leptos::prelude::*;
 use shared::access::Permission;
 
 /// The admin center.
 #[component]
 pub fn App() -> impl IntoView {
     provide_session();
-    view! {
-        <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view=LoginPage/>
-                <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=|| view! { <Redirect path="/devices"/> }/>
-                    <Route path=path!("devices") view=DevicesPage/>
-                    <Route path=path!("devices/:id") view=DeviceDetailPage/>
-                    <Route path=path!("groups") view=GroupsPage/>
-                    <Route path=path!("groups/:id") view=GroupDetailPage/>
-                    <Route path=path!("endpoint-security/:kind") view=PolicyListPage/>
-                    <Route path=path!("policies/new") view=NewPolicyPage/>
-                    <Route path=path!("policies/:id") view=PolicyPage/>
-                    <Route path=path!("policies/:id/edit") view=EditPolicyPage/>
-                    <Route path=path!("policies/:id/history") view=PolicyHistoryPage/>
-                    <Route path=path!("policies/:id/report") view=PolicyReportPage/>
-                    <Route path=path!("policies/:id/report/:device") view=PolicyDeviceReportPage/>
-                    <Route path=path!("policies/:id/settings-status") view=PolicySettingsStatusPage/>
-                    <Route path=path!("tenant") view=TenantPage/>
-                    <Route path=path!("users") view=crate::pages::users::UsersPage/>
-                    <Route path=path!("audit") view=crate::pages::audit::AuditPage/>
-                    <Route path=path!("conflicts") view=crate::pages::conflicts::ConflictsPage/>
-                </ParentRoute>
-            </Routes>
-        </Router>
+    router::start();
+    let here = router::here();
+    let route = Memo::new(move |_| here.with(|here| Page::of(&here.path)));
+    // The shell stays while the admin moves between its pages; only the page inside it is built again.
+    let frame = Memo::new(move |_| match route.with(|(page, _)| *page) {
+        page @ (Page::Login | Page::NotFound) => page,
+        _ => Page::Devices,
+    });
+    move || match frame.get() {
+        Page::Login => view! { <LoginPage/> }.into_any(),
+        Page::NotFound => view! { <NotFound/> }.into_any(),
+        _ => view! { <Shell route/> }.into_any(),
+    }
+}
+
+/// The page inside the shell.
+fn page(page: Page) -> AnyView {
+    match page {
+        Page::Devices => view! { <DevicesPage/> }.into_any(),
+        Page::Device => view! { <DeviceDetailPage/> }.into_any(),
+        Page::Groups => view! { <GroupsPage/> }.into_any(),
+        Page::Group => view! { <GroupDetailPage/> }.into_any(),
+        Page::Policies => view! { <PolicyListPage/> }.into_any(),
+        Page::NewPolicy => view! { <NewPolicyPage/> }.into_any(),
+        Page::Policy => view! { <PolicyPage/> }.into_any(),
+        Page::EditPolicy => view! { <EditPolicyPage/> }.into_any(),
+        Page::PolicyHistory => view! { <PolicyHistoryPage/> }.into_any(),
+        Page::PolicyReport => view! { <PolicyReportPage/> }.into_any(),
+        Page::PolicyDeviceReport => view! { <PolicyDeviceReportPage/> }.into_any(),
+        Page::PolicySettingsStatus => view! { <PolicySettingsStatusPage/> }.into_any(),
+        Page::Tenant => view! { <TenantPage/> }.into_any(),
+        Page::Users => view! { <crate::pages::users::UsersPage/> }.into_any(),
+        Page::Audit => view! { <crate::pages::audit::AuditPage/> }.into_any(),
+        Page::Conflicts => view! { <crate::pages::conflicts::ConflictsPage/> }.into_any(),
+        Page::Login | Page::NotFound => ().into_any(),
     }
 }
 
 /// The frame of every signed-in page. Sends the admin to sign in when there is no session.
 #[component]
-fn Shell() -> impl IntoView {
+fn Shell(route: Memo<(Page, Params)>) -> impl IntoView {
     let session = use_session();
     let offline_since = api::offline::provide();
-    let navigate = use_navigate();
-    let location = use_location();
-    let to_login = {
-        let navigate = navigate.clone();
-        move || {
-            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-            let next = if here.is_empty() || here == "/" {
-                String::new()
-            } else {
-                format!("?next={}", shared::query::percent_encode(&here))
-            };
-            navigate(&format!("/login{next}"), NavigateOptions { replace: true, ..Default::default() });
-        }
+    let to_login = move || {
+        let here = router::here().with_untracked(|here| {
+            if here.search.is_empty() { here.path.clone() } else { format!("{}?{}", here.path, here.search) }
+        });
+        let next = if here.is_empty() || here == "/" {
+            String::new()
+        } else {
+            format!("?next={}", shared::query::percent_encode(&here))
+        };
+        router::replace(&format!("/login{next}"));
     };
     if session.0.get_untracked().is_none() {
-        let to_login = to_login.clone();
         leptos::task::spawn_local(async move {
             match api::me().await {
                 Ok(me) => session.0.set(Some(me)),
@@ -97,12 +100,11 @@ fn Shell() -> impl IntoView {
         on_cleanup(move || interval.clear());
     }
     let sign_out = move |_| {
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let _ = api::logout().await;
             api::offline::forget();
             session.0.set(None);
-            navigate("/login", NavigateOptions { replace: true, ..Default::default() });
+            router::replace("/login");
         });
     };
     view! {
@@ -117,23 +119,23 @@ fn Shell() -> impl IntoView {
                     {move || session.0.get().map(|me| view! {
                         <span class="username" data-testid="signed-in-user">{me.username}</span>
                         <span class="role" data-testid="signed-in-role">{me.role.label()}</span>
-                        <button class="button subtle" on:click=sign_out.clone()>"Sign out"</button>
+                        <button class="button subtle" on:click=sign_out>"Sign out"</button>
                     })}
                 </div>
             </header>
             <nav class="sidenav" aria-label="Main">
-                <A href="/devices">"Devices"</A>
-                <A href="/groups">"Groups"</A>
+                <NavLink href="/devices">"Devices"</NavLink>
+                <NavLink href="/groups">"Groups"</NavLink>
                 <span class="nav-heading">"Endpoint security"</span>
-                <A href="/endpoint-security/antivirus">"Antivirus"</A>
-                <A href="/endpoint-security/firewall">"Firewall"</A>
-                <A href="/conflicts">"Conflicts"</A>
+                <NavLink href="/endpoint-security/antivirus">"Antivirus"</NavLink>
+                <NavLink href="/endpoint-security/firewall">"Firewall"</NavLink>
+                <NavLink href="/conflicts">"Conflicts"</NavLink>
                 <span class="nav-heading">"Administration"</span>
                 <Can permission=Permission::ViewTenant>
-                    <A href="/tenant">"Tenant administration"</A>
-                    <A href="/users">"Users"</A>
+                    <NavLink href="/tenant">"Tenant administration"</NavLink>
+                    <NavLink href="/users">"Users"</NavLink>
                 </Can>
-                <A href="/audit">"Audit log"</A>
+                <NavLink href="/audit">"Audit log"</NavLink>
             </nav>
             <main class="content">
                 {move || offline_since.get().map(|_| view! {
@@ -148,7 +150,7 @@ fn Shell() -> impl IntoView {
                         when=move || session.0.get().is_some_and(|me| !me.must_change_password)
                         fallback=|| view! { <crate::pages::password::ChangePasswordForm/> }
                     >
-                        <Outlet/>
+                        {move || page(route.with(|(page, _)| *page))}
                     </Show>
                 </Show>
             </main>

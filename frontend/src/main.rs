@@ -6,6 +6,7 @@ mod components;
 mod format;
 mod load;
 mod pages;
+mod router;
 mod session;
 
 fn main() {

@@ -1,8 +1,8 @@
 //! The audit log: who changed what, when, from where, with the values before and after; filtered by actor, object
 //! type, action and period, newest first, and downloadable as CSV. Read-only: nothing here can change an entry.
 
+use crate::router::use_query_map;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::audit::{AuditAction, AuditEntry, ObjectType};
 use shared::policy::{PolicyDraft, definition_name, diff};
 
@@ -25,7 +25,6 @@ const PERIODS: &[(&str, &str, i64)] = &[
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
-    let navigate = use_navigate();
     let param = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
     // The API's query string: the URL's filters, with the period turned into `since`.
     let api_query = Memo::new(move |_| {
@@ -56,7 +55,7 @@ pub fn AuditPage() -> impl IntoView {
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| format!("{k}={}", shared::query::percent_encode(&v)))
             .collect();
-        navigate(&format!("/audit?{}", text.join("&")), Default::default());
+        crate::router::navigate(&format!("/audit?{}", text.join("&")));
     };
     view! {
         <div class="page-head row">
@@ -142,7 +141,7 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
-fn page_href(query: &leptos_router::params::ParamsMap, page: u32) -> String {
+fn page_href(query: &crate::router::Params, page: u32) -> String {
     let mut text: Vec<String> = FILTERS
         .iter()
         .filter_map(|k| query.get(k).map(|v| format!("{k}={}", shared::query::percent_encode(&v))))

@@ -1,8 +1,7 @@
 //! The sign-in form.
 
+use crate::router::use_query_map;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
 use crate::components::ErrorNotice;
@@ -12,7 +11,6 @@ use crate::session::use_session;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
     let query = use_query_map();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -26,7 +24,6 @@ pub fn LoginPage() -> impl IntoView {
         }
         busy.set(true);
         failure.set(None);
-        let navigate = navigate.clone();
         let next = query
             .get_untracked()
             .get("next")
@@ -36,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
             match api::login(username.get_untracked(), password.get_untracked()).await {
                 Ok(me) => {
                     session.0.set(Some(me));
-                    navigate(&next, NavigateOptions { replace: true, ..Default::default() });
+                    crate::router::replace(&next);
                 }
                 Err(error) => {
                     password.set(String::new());

@@ -1,7 +1,7 @@
 //! One device: every fact it reported, its registration and its eligibility.
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::api::{DeviceDetail, DeviceStatus, EffectiveConfiguration};
 use shared::conflict::SettingStatus;
 use shared::policy::{definition_name, describe_value};

@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::router::use_query_map;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::api::DevicePage;
 use shared::device::{ManagedBy, OsProduct};
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
@@ -23,18 +22,12 @@ const REFRESH: Duration = Duration::from_secs(15);
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let params = use_query_map();
-    let parsed = Memo::new(move |_| {
-        params.with(|map| {
-            let pairs: Vec<(&str, &str)> = map.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
-            DeviceQuery::parse(pairs)
-        })
-    });
+    let parsed = Memo::new(move |_| params.with(|map| DeviceQuery::parse(map.pairs())));
     let query = Memo::new(move |_| parsed.get().unwrap_or_default());
-    let navigate = use_navigate();
     let go = move |next: DeviceQuery, replace: bool| {
         let qs = next.to_query_string();
         let url = if qs.is_empty() { "/devices".to_owned() } else { format!("/devices?{qs}") };
-        navigate(&url, NavigateOptions { replace, scroll: false, ..Default::default() });
+        if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
     };
 
     let page = Load::new(move || {

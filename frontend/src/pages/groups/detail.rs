@@ -1,8 +1,8 @@
 //! A group: its members (and how each got there), the groups nested in it, its rule, and the changes an admin can
 //! make: rename, change the rule, remove members, nest or un-nest groups, delete.
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::api::{GroupDetail, GroupSummary, UpdateGroup};
 use shared::groups::{GroupKind, Rule};
 
@@ -41,7 +41,6 @@ fn GroupView(
     group: RwSignal<Option<ApiResult<GroupDetail>>>,
     all_groups: RwSignal<Vec<GroupSummary>>,
 ) -> impl IntoView {
-    let navigate = use_navigate();
     let failure = RwSignal::new(None::<ApiFailure>);
     let summary = detail.summary.clone();
     let id = StoredValue::new(summary.id.clone());
@@ -79,10 +78,9 @@ fn GroupView(
     };
     let confirming_delete = RwSignal::new(false);
     let delete = move |_| {
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::delete_group(&id.get_value()).await {
-                Ok(()) => navigate("/groups", Default::default()),
+                Ok(()) => crate::router::navigate("/groups"),
                 Err(error) => failure.set(Some(error)),
             }
         });

@@ -1,7 +1,6 @@
 //! Every group, and the form that creates one: static (members added later) or dynamic (a rule, previewed live).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use shared::api::CreateGroup;
 use shared::groups::{GroupKind, Rule, validate_group_text};
 
@@ -63,7 +62,6 @@ pub fn GroupsPage() -> impl IntoView {
 /// The form for a new group. The Create button stays disabled, saying why, until the input is valid.
 #[component]
 fn NewGroupForm(cancel: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let navigate = use_navigate();
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let kind = RwSignal::new(GroupKind::Static);
@@ -89,10 +87,9 @@ fn NewGroupForm(cancel: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
             kind: kind.get_untracked(),
             rule: (kind.get_untracked() == GroupKind::Dynamic).then(|| rule.get_untracked()),
         };
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::create_group(&create).await {
-                Ok(group) => navigate(&format!("/groups/{}", group.summary.id), Default::default()),
+                Ok(group) => crate::router::navigate(&format!("/groups/{}", group.summary.id)),
                 Err(error) => failure.set(Some(error)),
             }
             busy.set(false);

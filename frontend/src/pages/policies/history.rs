@@ -1,7 +1,7 @@
 //! A policy's history: every version, and what changed between two of them.
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::catalog::SettingValue;
 use shared::policy::{definition_name, describe_value};
 

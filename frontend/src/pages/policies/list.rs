@@ -1,7 +1,7 @@
 //! *Endpoint security → Antivirus* or *→ Firewall*: the policies of that type, with their assignments.
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::catalog::Profile;
 
 use super::import::{FileOutcome, ImportPolicies, ImportReportView};

@@ -1,7 +1,7 @@
 //! A policy: its basics, configured settings, assignments, and the actions on it (edit, duplicate, delete, history).
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::policy::{Policy, definition_name, describe_value};
 
 use super::list_path;
@@ -30,28 +30,24 @@ pub fn PolicyPage() -> impl IntoView {
 
 #[component]
 fn PolicyView(policy: Policy) -> impl IntoView {
-    let navigate = use_navigate();
     let failure = RwSignal::new(None::<ApiFailure>);
     let confirming = RwSignal::new(false);
     let id = StoredValue::new(policy.id.clone());
     let profile = policy.draft.profile;
     let duplicate = {
-        let navigate = navigate.clone();
         move |_| {
-            let navigate = navigate.clone();
             leptos::task::spawn_local(async move {
                 match api::duplicate_policy(&id.get_value()).await {
-                    Ok(copy) => navigate(&format!("/policies/{}", copy.id), Default::default()),
+                    Ok(copy) => crate::router::navigate(&format!("/policies/{}", copy.id)),
                     Err(error) => failure.set(Some(error)),
                 }
             });
         }
     };
     let delete = move |_| {
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::delete_policy(&id.get_value()).await {
-                Ok(()) => navigate(list_path(profile), Default::default()),
+                Ok(()) => crate::router::navigate(list_path(profile)),
                 Err(error) => failure.set(Some(error)),
             }
         });

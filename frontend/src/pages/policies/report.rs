@@ -2,8 +2,8 @@
 //! per-setting status with the other policies that manage each setting there, and *Per setting status*. Every table
 //! downloads as CSV.
 
+use crate::router::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyReport};
 use shared::report::PolicyState;
 

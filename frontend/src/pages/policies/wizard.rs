@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use shared::api::GroupSummary;
 use shared::catalog::{PLATFORM, Profile};
 use shared::policy::{
@@ -135,13 +135,11 @@ fn Wizard(draft: RwSignal<PolicyDraft>, existing: Option<(String, u64)>) -> impl
     });
     let failure = RwSignal::new(None::<ApiFailure>);
     let busy = RwSignal::new(false);
-    let navigate = use_navigate();
     let submit = move |_| {
         if blocker.get_untracked().is_some() || busy.get_untracked() {
             return;
         }
         busy.set(true);
-        let navigate = navigate.clone();
         let draft = draft.get_untracked();
         leptos::task::spawn_local(async move {
             let result = match existing.get_value() {
@@ -150,8 +148,8 @@ fn Wizard(draft: RwSignal<PolicyDraft>, existing: Option<(String, u64)>) -> impl
             };
             busy.set(false);
             match result {
-                Ok(policy) if editing => navigate(&format!("/policies/{}", policy.id), Default::default()),
-                Ok(policy) => navigate(list_path(policy.draft.profile), Default::default()),
+                Ok(policy) if editing => crate::router::navigate(&format!("/policies/{}", policy.id)),
+                Ok(policy) => crate::router::navigate(list_path(policy.draft.profile)),
                 Err(error) => failure.set(Some(error)),
             }
         });
