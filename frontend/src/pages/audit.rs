@@ -71,24 +71,23 @@ pub fn AuditPage() -> impl IntoView {
         <div class="toolbar">
             <label class="field">"Actor"
                 <input type="search" placeholder="User name" prop:value=move || param("actor")
-                    on:change={let set = set.clone(); move |ev| set("actor", event_target_value(&ev).trim().to_owned())}/>
+                    on:change=move |ev| set("actor", event_target_value(&ev).trim().to_owned())/>
             </label>
             <label class="field">"Object type"
-                <select data-testid="filter-object-type" on:change={let set = set.clone(); move |ev| set("object_type", event_target_value(&ev))}>
+                <select data-testid="filter-object-type" on:change=move |ev| set("object_type", event_target_value(&ev))>
                     <option value="">"Any object"</option>
                     {ObjectType::ALL.iter().map(|t| view! { <option value=t.code() selected=move || param("object_type") == t.code()>{t.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field">"Action"
-                <select data-testid="filter-action" on:change={let set = set.clone(); move |ev| set("action", event_target_value(&ev))}>
+                <select data-testid="filter-action" on:change=move |ev| set("action", event_target_value(&ev))>
                     <option value="">"Any action"</option>
                     {AuditAction::ALL.iter().map(|a| view! { <option value=a.code() selected=move || param("action") == a.code()>{a.label()}</option> }).collect_view()}
                 </select>
             </label>
-            {let set = set.clone(); move || {
+            {move || {
                 let id = param("object_id");
                 (!id.is_empty()).then(|| {
-                    let set = set.clone();
                     view! {
                         <span class="field"><span>"Object"</span>
                             <span class="chip" data-testid="filter-object">{id}
@@ -99,7 +98,7 @@ pub fn AuditPage() -> impl IntoView {
                 })
             }}
             <label class="field">"Period"
-                <select on:change={let set = set.clone(); move |ev| set("period", event_target_value(&ev))}>
+                <select on:change=move |ev| set("period", event_target_value(&ev))>
                     {PERIODS.iter().map(|(code, label, _)| view! { <option value=*code selected=move || param("period") == *code>{*label}</option> }).collect_view()}
                 </select>
             </label>

@@ -42,22 +42,15 @@ pub fn DevicesPage() -> impl IntoView {
     });
 
     let selected = RwSignal::new(BTreeSet::<String>::new());
-    let on_search = {
-        let go = go.clone();
-        move |ev| {
-            let search = event_target_value(&ev);
-            go(DeviceQuery { search, page: 1, ..query.get_untracked() }, true);
-        }
+    let on_search = move |ev| {
+        let search = event_target_value(&ev);
+        go(DeviceQuery { search, page: 1, ..query.get_untracked() }, true);
     };
-    let select_filter = {
-        let go = go.clone();
-        move |apply: fn(&mut DeviceQuery, &str)| {
-            let go = go.clone();
-            move |ev| {
-                let mut next = DeviceQuery { page: 1, ..query.get_untracked() };
-                apply(&mut next, &event_target_value(&ev));
-                go(next, false);
-            }
+    let select_filter = move |apply: fn(&mut DeviceQuery, &str)| {
+        move |ev| {
+            let mut next = DeviceQuery { page: 1, ..query.get_untracked() };
+            apply(&mut next, &event_target_value(&ev));
+            go(next, false);
         }
     };
 
@@ -117,7 +110,7 @@ pub fn DevicesPage() -> impl IntoView {
         </Can>
         <Transition fallback=|| view! { <p class="muted">"Loading devices…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(devices) => view! { <DeviceTable devices query selected go=go.clone()/> }.into_any(),
+                Ok(devices) => view! { <DeviceTable devices query selected go=go/> }.into_any(),
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
             })}
         </Transition>

@@ -109,7 +109,7 @@ fn GroupView(
         <Show when=move || confirming_delete.get()>
             <div class="notice warning" role="alertdialog" aria-label="Confirm deletion">
                 <p>"Delete this group? Devices stay onboarded; groups nested in it are not deleted."</p>
-                <button class="button danger" on:click=delete.clone()>"Delete group"</button>
+                <button class="button danger" on:click=delete>"Delete group"</button>
                 " "
                 <button class="button subtle" on:click=move |_| confirming_delete.set(false)>"Cancel"</button>
             </div>

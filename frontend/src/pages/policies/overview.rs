@@ -74,7 +74,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
             <div class="actions">
                 <Can permission=shared::access::Permission::ManageEndpointSecurity>
                     <a class="button primary" href=format!("/policies/{}/edit", id.get_value())>"Edit"</a>
-                    <button class="button subtle" on:click=duplicate.clone()>"Duplicate"</button>
+                    <button class="button subtle" on:click=duplicate>"Duplicate"</button>
                 </Can>
                 <a class="button subtle" href=format!("/policies/{}/history", policy.id)>"History"</a>
                 <a class="button subtle" href=format!("/audit?object_type=policy&object_id={}", policy.id)>"Audit log"</a>
@@ -87,7 +87,7 @@ fn PolicyView(policy: Policy) -> impl IntoView {
         <Show when=move || confirming.get()>
             <div class="notice warning" role="alertdialog" aria-label="Confirm deletion">
                 <p>"Delete this policy and its history? Devices stop receiving it at their next check-in."</p>
-                <button class="button danger" on:click=delete.clone()>"Delete policy"</button>
+                <button class="button danger" on:click=delete>"Delete policy"</button>
                 " "
                 <button class="button subtle" on:click=move |_| confirming.set(false)>"Cancel"</button>
             </div>

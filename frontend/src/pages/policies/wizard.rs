@@ -193,7 +193,7 @@ fn Wizard(draft: RwSignal<PolicyDraft>, existing: Option<(String, u64)>) -> impl
             </Show>
             <Show when=move || step.get() == Step::Review>
                 <button class="button primary" type="button" data-testid="submit-policy"
-                    disabled=move || blocker.get().is_some() || busy.get() on:click=submit.clone()>
+                    disabled=move || blocker.get().is_some() || busy.get() on:click=submit>
                     {if editing { "Save" } else { "Create" }}
                 </button>
             </Show>
