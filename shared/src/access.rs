@@ -2,7 +2,8 @@
 //!
 //! The server enforces a permission on every route; the admin center asks the same table which actions to show.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::api::UnixSeconds;
 
@@ -53,7 +54,7 @@ impl Role {
 }
 
 /// The signed-in user (`GET /api/v1/auth/me`, and the answer to a sign-in).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Me {
     /// Account name.
@@ -74,7 +75,7 @@ impl Me {
 }
 
 /// A user account (`GET /api/v1/users`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserSummary {
     /// Account name.
@@ -90,7 +91,7 @@ pub struct UserSummary {
 }
 
 /// `POST /api/v1/users`: invite a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
@@ -101,7 +102,7 @@ pub struct CreateUser {
 }
 
 /// The answer to an invitation: the account and its one-time password, shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedUser {
     /// The account.
@@ -111,7 +112,7 @@ pub struct CreatedUser {
 }
 
 /// `PATCH /api/v1/users/{username}`: what to change; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
@@ -124,7 +125,7 @@ pub struct UpdateUser {
 }
 
 /// `POST /api/v1/auth/password`: the signed-in user replaces their password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {

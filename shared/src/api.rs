@@ -1,6 +1,7 @@
 //! Data transfer objects of the admin API and the device API, shared by the server, the SPA and the agent.
 
 use serde::{Deserialize, Serialize};
+use shared_derive::CompactDeserialize;
 
 use crate::device::{DeviceFacts, DirectoryDeviceId};
 use crate::eligibility::Eligibility;
@@ -10,7 +11,7 @@ use crate::tenant::{Licences, Prerequisite, TenantSwitches};
 pub type UnixSeconds = i64;
 
 /// `GET /api/v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     /// Always `ok` when the server answers and its database does.
@@ -20,7 +21,7 @@ pub struct Health {
 }
 
 /// `POST /api/v1/auth/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -33,7 +34,7 @@ pub struct LoginRequest {
 pub use crate::access::Me;
 
 /// One row of the Devices list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceSummary {
     /// Rampart's id of the device.
@@ -51,7 +52,7 @@ pub struct DeviceSummary {
 }
 
 /// A page of the Devices list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DevicePage {
     /// The rows of this page.
@@ -65,7 +66,7 @@ pub struct DevicePage {
 }
 
 /// Whether the device's directory registration already existed or was created at onboarding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Registration {
@@ -105,7 +106,7 @@ pub struct DeviceDetail {
 
 /// The body of `POST /api/v1/device/onboard` (parsed by hand on the server, so that the token is checked before the
 /// facts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardRequest {
     /// The tenant's onboarding token.
@@ -118,7 +119,7 @@ pub struct OnboardRequest {
 }
 
 /// Answer to `POST /api/v1/device/onboard`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardResponse {
     /// The device's id in Rampart.
@@ -136,7 +137,7 @@ pub struct OnboardResponse {
 /// Answer to `POST /api/v1/device/check-in` when the device's policies changed (or it held none). The device sends
 /// the hash it holds in `If-None-Match`; when nothing changed the answer is `304 Not Modified` with the interval in
 /// the [`CHECK_IN_INTERVAL_HEADER`] header and no body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckInResponse {
     /// Seconds until the next check-in.
@@ -152,7 +153,7 @@ pub const CHECK_IN_INTERVAL_HEADER: &str = "x-rampart-check-in-interval";
 
 /// A device's effective configuration (`GET /api/v1/devices/{id}/effective`): the policies that apply to it and,
 /// per setting, the value that takes effect and why, resolved with `shared::conflict` as the device resolves it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EffectiveConfiguration {
     /// The policies that apply (none when the device is not eligible).
@@ -167,7 +168,7 @@ pub struct EffectiveConfiguration {
 
 /// A device's reported status (`GET /api/v1/devices/{id}/status`): every policy that applies, with its state, and
 /// the local preferences the device last reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceStatus {
     /// One entry per policy that applies to the device now.
@@ -179,7 +180,7 @@ pub struct DeviceStatus {
 }
 
 /// One policy on one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DevicePolicyStatus {
     /// The policy.
@@ -195,7 +196,7 @@ pub struct DevicePolicyStatus {
 }
 
 /// How the devices a policy targets have checked in relative to the policy's last change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckInCounts {
     /// Checked in since the policy last changed.
@@ -207,7 +208,7 @@ pub struct CheckInCounts {
 }
 
 /// One device in a policy's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyDeviceRow {
     /// The device's id.
@@ -228,7 +229,7 @@ pub struct PolicyDeviceRow {
 
 /// A policy's report (`GET /api/v1/policies/{id}/report`): device counts by status and check-in, the devices the
 /// policy targets, and per setting the counts of success, error and conflict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyReport {
     /// The policy.
@@ -247,7 +248,7 @@ pub struct PolicyReport {
 
 /// One policy on one device (`GET /api/v1/policies/{id}/report/devices/{device_id}`): the policy's state there and
 /// every setting with the other policies that manage it on that device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyDeviceReport {
     /// The policy.
@@ -259,7 +260,7 @@ pub struct PolicyDeviceReport {
 }
 
 /// A policy, named.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyRef {
     /// Id.
@@ -273,7 +274,7 @@ pub struct PolicyRef {
 }
 
 /// The tenant administration page (`GET /api/v1/tenant`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenantView {
     /// The two switches.
@@ -287,7 +288,7 @@ pub struct TenantView {
 }
 
 /// `PATCH /api/v1/tenant`: what to change; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
@@ -301,7 +302,7 @@ pub struct UpdateTenant {
 
 /// What a device needs to onboard: the server's address and the tenant's token. Downloadable from Tenant
 /// administration and read by `rampart-agent --onboarding-package`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardingPackage {
     /// Base URL of the Rampart server, e.g. `http://127.0.0.1:8080`.
@@ -311,7 +312,7 @@ pub struct OnboardingPackage {
 }
 
 /// A group in the Groups list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupSummary {
     /// The group's id; [`crate::groups::ALL_DEVICES`] for the built-in group.
@@ -333,7 +334,7 @@ pub struct GroupSummary {
 }
 
 /// A group, named.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupRef {
     /// Id.
@@ -343,7 +344,7 @@ pub struct GroupRef {
 }
 
 /// A device in a group, and how it got there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupMember {
     /// Device id.
@@ -375,7 +376,7 @@ pub struct GroupDetail {
 }
 
 /// `POST /api/v1/groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
@@ -392,7 +393,7 @@ pub struct CreateGroup {
 }
 
 /// `PATCH /api/v1/groups/{id}`: absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
@@ -408,7 +409,7 @@ pub struct UpdateGroup {
 }
 
 /// `POST /api/v1/groups/{id}/members` and `…/members/remove`: devices to add to or remove from a static group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
@@ -417,7 +418,7 @@ pub struct MemberChange {
 }
 
 /// `POST /api/v1/groups/{id}/nested`: a group to nest in this one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NestGroup {
@@ -426,7 +427,7 @@ pub struct NestGroup {
 }
 
 /// `POST /api/v1/groups/preview`: how many devices a rule would match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RulePreviewRequest {
@@ -435,7 +436,7 @@ pub struct RulePreviewRequest {
 }
 
 /// The answer to a rule preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulePreview {
     /// Devices matching.

@@ -1,6 +1,7 @@
 //! The audit log: every change an admin makes, who made it, when, from where, and the values before and after.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::Violation;
 use crate::api::UnixSeconds;
@@ -40,7 +41,7 @@ string_enum! {
 }
 
 /// One audit entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     /// Sequence number.
@@ -66,7 +67,7 @@ pub struct AuditEntry {
 }
 
 /// One page of the audit log, newest first (`GET /api/v1/audit`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditPage {
     /// The entries.

@@ -22,7 +22,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::catalog::{FirewallRule, Merge, SettingValue, definition};
 use crate::groups::ALL_DEVICES;
@@ -48,7 +49,7 @@ pub fn applicable_policies(policies: &[Policy], in_group: impl Fn(&str) -> bool)
 }
 
 /// How a setting ended up on a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingStatus {
@@ -59,7 +60,7 @@ pub enum SettingStatus {
 }
 
 /// The rule that picked the effective value of a conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecidedBy {
@@ -80,7 +81,7 @@ impl DecidedBy {
 }
 
 /// One policy's value for a setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Source {
     /// The policy's id.
@@ -93,7 +94,7 @@ pub struct Source {
 
 /// What one policy added to a merged list: the entries (or, for firewall rules, the rule names) it was the first to
 /// bring, in policy id order. A policy whose entries all came earlier has an empty `added`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contribution {
     /// The policy's id.
@@ -105,7 +106,7 @@ pub struct Contribution {
 }
 
 /// One policy's definition of a firewall rule that other policies define differently.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleSource {
     /// The policy's id.
@@ -117,7 +118,7 @@ pub struct RuleSource {
 }
 
 /// A firewall rule name that several policies define differently.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleConflict {
     /// The rule name (first-seen spelling).
@@ -131,7 +132,7 @@ pub struct RuleConflict {
 }
 
 /// What one setting is on a device, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingOutcome {
     /// The setting's id.
@@ -165,7 +166,7 @@ impl SettingOutcome {
 }
 
 /// What one device ends up with: one outcome per configured setting, sorted by setting id.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Resolution {
     /// One outcome per setting configured by any of the policies, sorted by setting id.

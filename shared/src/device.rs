@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shared_derive::CompactDeserialize;
 
 use crate::error::Violation;
 
@@ -197,7 +198,7 @@ impl std::fmt::Display for DirectoryDeviceId {
 }
 
 /// Everything a device reports about itself at onboarding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceFacts {
     /// Host name.

@@ -4,7 +4,8 @@
 //! Windows 10/11 Pro or Enterprise with the required update, Windows Server 2012 R2 and 2019 with the
 //! down-level Defender agent, Windows Server 2022 with the required update.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::device::{DeviceFacts, Edition, ManagedBy, OsProduct};
 use crate::tenant::TenantSwitches;
@@ -68,7 +69,7 @@ pub fn eligibility(support: EligibilityCode, switches: TenantSwitches) -> Eligib
 }
 
 /// A device's eligibility as the admin center shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Eligibility {
     /// Eligible, or the reason it is not.

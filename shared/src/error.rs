@@ -1,9 +1,10 @@
 //! The one JSON error envelope of the API, and the `Violation` that names one problem with an input.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 /// One problem with an input: where it is (`facts.hostname`, `sort`) and what is wrong, in words an admin understands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Violation {
     /// Path to the offending field, dotted, with `[i]` for list items; empty for the input as a whole.
@@ -20,7 +21,7 @@ impl Violation {
 }
 
 /// Machine-readable error codes. The HTTP status follows from the code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -68,7 +69,7 @@ impl ErrorCode {
 }
 
 /// The body of every error response: `{"error": {"code": …, "message": …, "violations": […]}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorEnvelope {
     /// The error itself.
@@ -76,7 +77,7 @@ pub struct ErrorEnvelope {
 }
 
 /// What went wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// Machine-readable code.

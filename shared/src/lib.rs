@@ -13,7 +13,7 @@ macro_rules! string_enum {
         pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = ($code:literal, $label:literal) ),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::shared_derive::CompactDeserialize)]
         #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
         pub enum $name { $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+ }
 

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use shared_derive::CompactDeserialize;
 
 use crate::api::UnixSeconds;
 use crate::catalog::{
@@ -19,7 +20,7 @@ pub const FILTERS_NOT_SUPPORTED: &str =
 pub const PLATFORM: &str = crate::catalog::PLATFORM;
 
 /// One group a policy is assigned to (included or excluded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentTarget {
@@ -38,7 +39,7 @@ impl AssignmentTarget {
 }
 
 /// Who gets a policy: members of an included group, unless they are in an excluded group (exclusion wins).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Assignments {
@@ -63,7 +64,7 @@ impl Assignments {
 }
 
 /// What an admin writes: the body of create and update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDraft {
@@ -236,7 +237,7 @@ impl Policy {
 }
 
 /// A policy in the list of its type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicySummary {
     /// Id.
@@ -265,7 +266,7 @@ pub struct PolicySummary {
 }
 
 /// What importing one exported policy file did (`POST /api/v1/policies/import`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportReport {
     /// The policy created from the file (without assignments).
@@ -275,7 +276,7 @@ pub struct ImportReport {
 }
 
 /// One version in a policy's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyVersion {
     /// The version number.
@@ -289,7 +290,7 @@ pub struct PolicyVersion {
 }
 
 /// One difference between two versions of a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     /// What changed: `name`, `description`, a setting id, `assignments.include`, `assignments.exclude`.

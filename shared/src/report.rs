@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::catalog::{SettingValue, definition, firewall};
 use crate::conflict::{Resolution, SettingStatus, resolve};
@@ -33,7 +34,7 @@ string_enum! {
 }
 
 /// One setting's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingResult {
     /// The setting.
@@ -56,7 +57,7 @@ impl SettingResult {
 }
 
 /// One policy's results on a device, for the version the device applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyResult {
     /// The policy.
@@ -85,7 +86,7 @@ impl PolicyResult {
 }
 
 /// A device's report: per policy results and the resulting local preferences.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceReport {
     /// The policy set the report is for (the hash of the check-in answer).
@@ -192,7 +193,7 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
 }
 
 /// Device counts by the state of one policy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatusCounts {
     /// Applied without conflict or error.
@@ -259,7 +260,7 @@ pub fn targeted_state(current_version: u64, eligible: bool, reported: Option<(u6
 }
 
 /// One setting of a policy with device counts by its state ("Per setting status").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingCounts {
     /// The setting.
@@ -316,7 +317,7 @@ pub fn setting_counts<'a>(
 }
 
 /// Another policy's value for a setting, on one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OtherPolicyValue {
     /// The policy.
@@ -329,7 +330,7 @@ pub struct OtherPolicyValue {
 
 /// One setting of a policy on one device: what the policy asks, what the device reported, what took effect, and the
 /// other policies that manage the same setting there (the source of a conflict).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettingOnDevice {
     /// The setting.

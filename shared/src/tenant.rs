@@ -1,9 +1,10 @@
 //! The tenant's switches, declared licences, and the prerequisite checklist built from them.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 /// The two switches that must both be on before any device is managed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenantSwitches {
     /// Defender side: "Security settings management" (MDE-attach) for the tenant.
@@ -20,7 +21,7 @@ impl TenantSwitches {
 }
 
 /// Licences the admin declares the tenant holds. Rampart cannot check them; it records the declaration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Licences {
     /// Microsoft Defender for Endpoint licences for the devices.
@@ -48,7 +49,7 @@ pub struct TenantFacts {
 pub const REPORTING_WINDOW_SECS: i64 = 3 * 60 * 60;
 
 /// One line of the prerequisite checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prerequisite {
     /// Stable id, for tests and links.

@@ -4,12 +4,13 @@
 //! Values are typed by shape only; whether a value fits its definition is for
 //! [`validate_settings`](super::validate_settings) to say, with every problem and its path.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::device::OsProduct;
 
 /// One setting configured by a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfiguredSetting {
@@ -27,7 +28,7 @@ impl ConfiguredSetting {
 }
 
 /// The value of a configured setting; its shape must match the definition's [`SettingKind`](super::SettingKind).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingValue {
@@ -150,7 +151,7 @@ impl InterfaceType {
 
 /// One firewall rule. Unset fields take the device's default: enabled, allow, outbound, any protocol, all ports,
 /// any address, all network and interface types, all users, no edge traversal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FirewallRule {

@@ -19,7 +19,8 @@ mod export;
 mod import;
 mod rules;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 pub use decode::decode_text;
 pub use export::export_policy;
@@ -34,7 +35,7 @@ pub const PLATFORMS: &str = "windows10";
 pub const TECHNOLOGIES: &str = "mdm,microsoftSense";
 
 /// A policy read from a Graph export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportedPolicy {
     /// The profile, from the file's template (or, without one, from its settings).
@@ -51,7 +52,7 @@ pub struct ImportedPolicy {
 }
 
 /// A setting of an imported file that Rampart could not map onto its catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UnmappedSetting {
     /// Where the setting is in the file: `settings[4]` for a top-level setting, a JSON path below it

@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_derive::CompactDeserialize;
 
 use crate::api::UnixSeconds;
 use crate::catalog::{ConfiguredSetting, Merge, SettingValue, definition};
@@ -71,7 +72,7 @@ string_enum! {
 }
 
 /// Another policy that configures the same setting on some of the devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 pub struct Competitor {
     /// Its id.
     pub policy_id: String,
@@ -82,7 +83,7 @@ pub struct Competitor {
 }
 
 /// One setting of the draft that another policy also configures on at least one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 pub struct PreviewSetting {
     /// The setting.
     pub setting_id: String,
@@ -107,7 +108,7 @@ pub struct PreviewSetting {
 }
 
 /// The preview of a draft.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, CompactDeserialize)]
 pub struct Preview {
     /// Devices in the draft's groups (included minus excluded).
     pub n_targeted: u64,
@@ -614,7 +615,7 @@ fn setting_overlaps(
 }
 
 /// A conflict in the tenant as it is: one setting that several policies give different values on the same devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 pub struct TenantConflict {
     /// The setting.
     pub setting_id: String,

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use shared_derive::CompactDeserialize;
 
 use super::{Snapshot, SnapshotDevice, SnapshotGroup};
 use crate::api::UnixSeconds;
@@ -17,7 +18,7 @@ use crate::policy::Policy;
 use crate::tenant::TenantSwitches;
 
 /// Everything about a device that many devices share.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceKind {
     os: OsProduct,
@@ -32,7 +33,7 @@ pub struct DeviceKind {
 }
 
 /// The devices, by column.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Devices {
     /// Device ids.
@@ -46,7 +47,7 @@ pub struct Devices {
 }
 
 /// A group; its static members are device positions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Group {
     id: String,
@@ -60,7 +61,7 @@ pub struct Group {
 }
 
 /// What the conflict preview needs of the tenant, compact (`GET /api/v1/snapshot`, and the snapshot file).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename = "Snapshot"))]
 pub struct Wire {
