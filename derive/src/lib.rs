@@ -10,7 +10,10 @@
 //! Supported `#[serde(...)]` attributes — anything else is a compile error, so that a type never silently changes
 //! meaning:
 //! - on a struct: `deny_unknown_fields`;
-//! - on a field: `default`, `rename = "…"`, `skip_serializing_if = "…"` (serialization only, ignored here);
+//! - on a field: `default`, `rename = "…"`, `skip_serializing_if = "…"` (serialization only, ignored here), and
+//!   `flatten` on one field whose type derives `CompactDeserialize` too (the keys the struct does not know are that
+//!   field's; they are read as they come, where serde reads them after the rest of the map, so when a document
+//!   has several problems the one reported can differ);
 //! - on an enum: `rename_all = "snake_case"`; on a variant: `rename = "…"`.
 //!
 //! A missing `Option<…>` field is `None`, as with serde.
@@ -46,6 +49,7 @@ fn expand(input: &DeriveInput) -> Result<Tokens, Error> {
 struct Options {
     deny_unknown_fields: bool,
     default: bool,
+    flatten: bool,
     rename: Option<String>,
     rename_all_snake_case: bool,
 }
@@ -58,6 +62,8 @@ fn options(attrs: &[Attribute]) -> Result<Options, Error> {
                 options.deny_unknown_fields = true;
             } else if meta.path.is_ident("default") {
                 options.default = true;
+            } else if meta.path.is_ident("flatten") {
+                options.flatten = true;
             } else if meta.path.is_ident("rename") {
                 options.rename = Some(meta.value()?.parse::<LitStr>()?.value());
             } else if meta.path.is_ident("rename_all") {
@@ -100,33 +106,57 @@ fn is_option(ty: &Type) -> bool {
         && path.path.segments.last().is_some_and(|segment| segment.ident == "Option"))
 }
 
+/// The name of the type that gathers a struct's fields while its map is read.
+fn fields_type(name: &syn::Ident) -> syn::Ident {
+    format_ident!("__CompactFields{}", name)
+}
+
 fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens, Error> {
     let name = &input.ident;
+    let vis = &input.vis;
     let container = options(&input.attrs)?;
-    if container.default || container.rename.is_some() || container.rename_all_snake_case {
+    if container.default || container.flatten || container.rename.is_some() || container.rename_all_snake_case {
         return Err(Error::new_spanned(name, "CompactDeserialize supports deny_unknown_fields only on a struct"));
     }
+    let gather = fields_type(name);
     let expecting = format!("struct {name}");
     let mut keys = Vec::new();
     let mut slots = Vec::new();
     let mut arms = Vec::new();
     let mut builds = Vec::new();
+    let mut flattened = None;
     for (index, field) in fields.iter().enumerate() {
         let ident = field.ident.as_ref().expect("named fields");
         let field_options = options(&field.attrs)?;
         if field_options.deny_unknown_fields || field_options.rename_all_snake_case {
             return Err(Error::new_spanned(ident, "not supported on a field by CompactDeserialize"));
         }
-        let key = field_options.rename.unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
         let slot = format_ident!("field_{}", index);
         let ty = &field.ty;
-        slots.push(quote! { let mut #slot: ::core::option::Option<#ty> = ::core::option::Option::None; });
+        if field_options.flatten {
+            // The flattened struct's own gatherer takes the keys this one does not know.
+            let Type::Path(path) = ty else {
+                return Err(Error::new_spanned(ty, "CompactDeserialize flattens a struct deriving it only"));
+            };
+            let mut path = path.clone();
+            let last = path.path.segments.last_mut().expect("a path has a segment");
+            last.ident = fields_type(&last.ident);
+            if flattened.is_some() || field_options.default || field_options.rename.is_some() {
+                return Err(Error::new_spanned(ident, "CompactDeserialize flattens one field, without other options"));
+            }
+            slots.push(quote! { #slot: #path, });
+            builds.push(quote! { #ident: self.#slot.finish()? });
+            flattened = Some(slot);
+            continue;
+        }
+        let key = field_options.rename.unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+        slots.push(quote! { #slot: ::core::option::Option<#ty>, });
         arms.push(quote! {
             #key => {
-                if #slot.is_some() {
+                if self.#slot.is_some() {
                     return ::core::result::Result::Err(<A::Error as ::serde::de::Error>::duplicate_field(#key));
                 }
-                #slot = ::core::option::Option::Some(map.next_value::<#ty>()?);
+                self.#slot = ::core::option::Option::Some(map.next_value::<#ty>()?);
             }
         });
         let missing = if field_options.default {
@@ -134,19 +164,53 @@ fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens
         } else if is_option(ty) {
             quote! { ::core::option::Option::None }
         } else {
-            quote! { return ::core::result::Result::Err(<A::Error as ::serde::de::Error>::missing_field(#key)) }
+            quote! { return ::core::result::Result::Err(E::missing_field(#key)) }
         };
-        builds.push(quote! { #ident: match #slot { ::core::option::Option::Some(value) => value, ::core::option::Option::None => #missing } });
+        builds.push(quote! {
+            #ident: match self.#slot {
+                ::core::option::Option::Some(value) => value,
+                ::core::option::Option::None => #missing,
+            }
+        });
         keys.push(key);
     }
+    let other = match &flattened {
+        Some(slot) => quote! { return self.#slot.accept(key, map) },
+        None => quote! { return ::core::result::Result::Ok(false) },
+    };
     let unknown = if container.deny_unknown_fields {
         quote! {
-            return ::core::result::Result::Err(<A::Error as ::serde::de::Error>::unknown_field(other, FIELDS));
+            return ::core::result::Result::Err(<A::Error as ::serde::de::Error>::unknown_field(&key, FIELDS));
         }
     } else {
         quote! { map.next_value::<::serde::de::IgnoredAny>()?; }
     };
     Ok(quote! {
+        /// Gathers the fields of the struct of the same name while its map is read (`CompactDeserialize`).
+        #[doc(hidden)]
+        #[derive(Default)]
+        #vis struct #gather { #(#slots)* }
+
+        impl #gather {
+            /// Reads the value of `key` if it is a field of this struct (or of one it flattens).
+            #vis fn accept<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> ::core::result::Result<bool, A::Error> {
+                match key {
+                    #(#arms)*
+                    _ => #other,
+                }
+                ::core::result::Result::Ok(true)
+            }
+
+            /// The struct, once every key is read.
+            #vis fn finish<E: ::serde::de::Error>(self) -> ::core::result::Result<#name, E> {
+                ::core::result::Result::Ok(#name { #(#builds),* })
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 const FIELDS: &[&str] = &[#(#keys),*];
@@ -160,14 +224,13 @@ fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens
                         self,
                         mut map: A,
                     ) -> ::core::result::Result<#name, A::Error> {
-                        #(#slots)*
+                        let mut fields = #gather::default();
                         while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
-                            match key.as_str() {
-                                #(#arms)*
-                                other => { #unknown }
+                            if !fields.accept(&key, &mut map)? {
+                                #unknown
                             }
                         }
-                        ::core::result::Result::Ok(#name { #(#builds),* })
+                        fields.finish()
                     }
                 }
                 deserializer.deserialize_map(Visitor)
@@ -179,7 +242,7 @@ fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens
 fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Tokens, Error> {
     let name = &input.ident;
     let container = options(&input.attrs)?;
-    if container.deny_unknown_fields || container.default || container.rename.is_some() {
+    if container.deny_unknown_fields || container.default || container.flatten || container.rename.is_some() {
         return Err(Error::new_spanned(name, "CompactDeserialize supports rename_all only on an enum"));
     }
     let mut codes = Vec::new();

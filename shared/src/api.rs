@@ -1,6 +1,6 @@
 //! Data transfer objects of the admin API and the device API, shared by the server, the SPA and the agent.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared_derive::CompactDeserialize;
 
 use crate::device::{DeviceFacts, DirectoryDeviceId};
@@ -90,7 +90,7 @@ impl Registration {
 }
 
 /// Everything known about one device (`GET /api/v1/devices/{id}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceDetail {
     /// The row data.
@@ -361,7 +361,7 @@ pub struct GroupMember {
 }
 
 /// A group's page (`GET /api/v1/groups/{id}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupDetail {
     /// The list data.

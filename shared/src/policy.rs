@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared_derive::CompactDeserialize;
 
 use crate::api::UnixSeconds;
@@ -211,7 +211,7 @@ pub fn definition_name(id: &str) -> String {
 }
 
 /// A stored policy at its current version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Policy {
     /// Id.
