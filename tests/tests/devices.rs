@@ -62,6 +62,21 @@ async fn an_admin_signs_in_and_finds_the_onboarded_devices_sorted_by_managed_by(
     assert!(facts.contains("Managed by\nMDE"), "{facts}");
     app.screenshot("device-detail").await?;
 
+    // Links change pages in place (no reload: what the page set on `window` stays), the navigation marks where the
+    // admin is, and the browser's back and forward buttons follow.
+    app.browser.execute("window.rampartStayed = true;", vec![]).await?;
+    app.click(&app.browser.find(Locator::Css("nav.sidenav a[href='/groups']")).await?).await?;
+    app.wait_for_url(|url| url.path() == "/groups").await?;
+    app.wait_for(Locator::Css("nav.sidenav a[href='/groups'][aria-current=page]")).await?;
+    assert!(app.browser.find_all(Locator::Css("nav.sidenav a[href='/devices'][aria-current]")).await?.is_empty());
+    app.browser.back().await?;
+    app.wait_for_text("h1", |text| text == hostname).await?;
+    app.wait_for(Locator::Css("nav.sidenav a[href='/devices'][aria-current=page]")).await?;
+    app.browser.forward().await?;
+    app.wait_for_url(|url| url.path() == "/groups").await?;
+    let stayed = app.browser.execute("return window.rampartStayed === true;", vec![]).await?;
+    assert_eq!(stayed, serde_json::Value::Bool(true), "a link reloaded the page");
+
     // The one expected failure is the session probe before signing in.
     let errors: Vec<String> = app
         .console_errors()
