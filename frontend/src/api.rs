@@ -87,7 +87,7 @@ pub mod offline {
                 if idb::put(&path, &text).await.is_ok()
                     && let Some(storage) = local()
                 {
-                    let _ = storage.set_item("rampart:saved-at", &js_sys::Date::now().to_string());
+                    let _ = storage.set_item("rampart:copied-at", &crate::format::now().to_string());
                 }
             });
         }
@@ -100,16 +100,16 @@ pub mod offline {
         Some(text)
     }
 
-    /// When the kept copies were last refreshed (Unix seconds).
+    /// When the kept copies were last refreshed (Unix seconds, kept as an integer).
     pub fn saved_at() -> Option<i64> {
-        let text = local()?.get_item("rampart:saved-at").ok().flatten()?;
-        text.parse::<f64>().ok().map(|ms| (ms / 1000.0) as i64)
+        let text = local()?.get_item("rampart:copied-at").ok().flatten()?;
+        text.parse().ok()
     }
 
     /// Forgets every kept copy (at sign-out).
     pub fn forget() {
         if let Some(storage) = local() {
-            let _ = storage.remove_item("rampart:saved-at");
+            let _ = storage.remove_item("rampart:copied-at");
         }
         wasm_bindgen_futures::spawn_local(async {
             let _ = idb::clear().await;

@@ -51,14 +51,17 @@ pub fn describe(counts: &StatusCounts) -> String {
 #[component]
 pub fn StatusBar(counts: StatusCounts, #[prop(optional)] large: bool) -> impl IntoView {
     let total = counts.total();
-    let mut x = 0.0;
+    // Positions in thousandths of a percent, written with three decimals (integer arithmetic: the bundle carries no
+    // float formatting).
+    let percent = |thousandths: u64| format!("{}.{:03}", thousandths / 1000, thousandths % 1000);
+    let mut x = 0;
     let segments: Vec<_> = PolicyState::ALL
         .iter()
         .filter(|state| counts.get(**state) > 0)
         .map(|state| {
-            let width = counts.get(*state) as f64 * 100.0 / total as f64;
+            let width = counts.get(*state) * 100_000 / total.max(1);
             let segment = view! {
-                <rect x=format!("{x:.3}") y="0" width=format!("{width:.3}") height="10" class=format!("segment {}", state_class(*state))>
+                <rect x=percent(x) y="0" width=percent(width) height="10" class=format!("segment {}", state_class(*state))>
                     <title>{format!("{}: {}", state.label(), counts.get(*state))}</title>
                 </rect>
             };
