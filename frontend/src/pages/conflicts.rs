@@ -108,15 +108,11 @@ fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
 
 /// A device that takes every policy, for previewing exported policies against each other with no tenant at all.
 fn any_device() -> Option<SnapshotDevice> {
-    let facts = shared::device::DeviceFacts::parse(
-        &serde_json::json!({
-            "hostname": "ANY-DEVICE", "os": "windows_11", "edition": "enterprise", "os_build": "10.0.26100.4275",
-            "required_update_installed": true, "downlevel_agent_installed": false, "join_type": "workgroup",
-            "directory_device_id": null, "managed_by": "mde"
-        }),
-        "facts",
-    )
-    .ok()?;
+    // Read as a device's report is (from text: one JSON reader in the bundle).
+    let report = r#"{"hostname": "ANY-DEVICE", "os": "windows_11", "edition": "enterprise",
+        "os_build": "10.0.26100.4275", "required_update_installed": true, "downlevel_agent_installed": false,
+        "join_type": "workgroup", "directory_device_id": null, "managed_by": "mde"}"#;
+    let facts = shared::device::DeviceFacts::parse(&serde_json::from_str(report).ok()?, "facts").ok()?;
     Some(SnapshotDevice { id: "any-device".to_owned(), support: shared::eligibility::device_support(&facts), facts })
 }
 

@@ -1,5 +1,5 @@
 //! The firewall rules editor: one card per rule. Rules are keyed locally by a counter, not by name, so that
-//! renaming a rule while typing does not rebuild its card.
+//! renaming a rule while typing does not rebuild the cards.
 
 use leptos::prelude::*;
 use shared::catalog::{FirewallRule, NetworkType, RuleAction, RuleDirection, SettingValue};
@@ -46,11 +46,21 @@ pub fn RulesEditor(id: &'static str, draft: RwSignal<PolicyDraft>) -> impl IntoV
         rules.update(|rules| rules.push((key, rule)));
         sync();
     };
+    // The cards are built again only when a rule is added or removed, never while one is edited.
+    let keys = Memo::new(move |_| rules.with(|rules| rules.iter().map(|(key, _)| *key).collect::<Vec<u32>>()));
+    let cards = move || {
+        keys.get()
+            .into_iter()
+            .filter_map(|key| {
+                let rule =
+                    rules.with_untracked(|rules| rules.iter().find(|(k, _)| *k == key).map(|(_, r)| r.clone()))?;
+                Some(view! { <RuleCard key rule rules sync/> })
+            })
+            .collect_view()
+    };
     view! {
         <div class="rules">
-            <For each=move || rules.get() key=|(key, _)| *key let:entry>
-                <RuleCard key=entry.0 rule=entry.1 rules sync/>
-            </For>
+            {cards}
             <button class="button subtle" type="button" on:click=add>"Add rule"</button>
         </div>
     }
