@@ -279,6 +279,11 @@ async fn fetch(
     }
 }
 
+/// The body of a file of the admin center's own (not the API), such as an asset.
+pub async fn fetch_text(path: &str) -> ApiResult<String> {
+    fetch("GET", path, None, None).await
+}
+
 /// Refreshes the offline copies of the reads the admin center needs offline, without decoding them: the snapshot of
 /// a large fleet is several MB, and decoding it would grow the page's wasm memory for nothing (it never shrinks).
 pub async fn refresh_offline_copies() {

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod components;
 mod format;
+mod help;
 mod load;
 mod pages;
 mod router;

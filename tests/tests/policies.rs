@@ -39,8 +39,15 @@ async fn an_admin_creates_assigns_and_edits_antivirus_and_firewall_policies() ->
     app.wait_for(Locator::Css("#policy-name")).await?.send_keys("Workstations AV").await?;
     app.click_button("Next").await?;
 
-    // Configuration settings: search, configure, make a mistake, see it next to the field, correct it.
-    app.wait_for(Locator::Css("input[aria-label='Search settings']")).await?.send_keys("realtime").await?;
+    // Configuration settings: each with its help text (an asset of the build, loaded once), searchable by it too.
+    let help = app.wait_for_text(&format!("[data-setting='{REALTIME}'] .help"), |text| text.len() > 40).await?;
+    assert!(help.contains("real-time protection"), "{help}");
+    let search = app.wait_for(Locator::Css("input[aria-label='Search settings']")).await?;
+    search.send_keys("moment they are created").await?;
+    app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}']:not(.hidden)"))).await?;
+    search.send_keys(&format!("{}a{}{}", Key::Control, Key::Null, Key::Backspace)).await?;
+    // Search, configure, make a mistake, see it next to the field, correct it.
+    search.send_keys("realtime").await?;
     let realtime = app.wait_for(Locator::Css(&format!("[data-setting='{REALTIME}'] select"))).await?;
     realtime.select_by_label("Allowed").await?;
     // Emptying the search as a user does (WebDriver's clear fires no input event).

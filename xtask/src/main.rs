@@ -156,6 +156,7 @@ fn build_site() -> anyhow::Result<()> {
     let js_name = write_hashed(&assets, "rampart", "js", &std::fs::read(bindgen_dir.join("rampart.js"))?)?;
     let css_name = write_hashed(&assets, "app", "css", &std::fs::read(frontend.join("static/app.css"))?)?;
     let icon_name = write_hashed(&assets, "icon", "svg", &std::fs::read(frontend.join("static/icon.svg"))?)?;
+    let help_name = write_hashed(&assets, "help", "json", help_texts().as_bytes())?;
     let boot = format!(
         "import init from './{js_name}';\ninit({{ module_or_path: new URL('./{wasm_name}', import.meta.url) }});\n"
     );
@@ -164,13 +165,18 @@ fn build_site() -> anyhow::Result<()> {
         .replace("{{css}}", &format!("/assets/{css_name}"))
         .replace("{{icon}}", &format!("/assets/{icon_name}"))
         .replace("{{boot}}", &format!("/assets/{boot_name}"))
+        .replace("{{help}}", &format!("/assets/{help_name}"))
         .replace("{{wasm}}", &format!("/assets/{wasm_name}"));
     std::fs::write(site.join("index.html"), &index)?;
     precompress(&site.join("index.html"))?;
     // The app-shell service worker, with the exact list of this build's assets and a cache named after them.
     let shell = ["/index.html".to_owned()]
         .into_iter()
-        .chain([&css_name, &icon_name, &boot_name, &js_name, &wasm_name].iter().map(|name| format!("/assets/{name}")))
+        .chain(
+            [&css_name, &icon_name, &boot_name, &js_name, &wasm_name, &help_name]
+                .iter()
+                .map(|name| format!("/assets/{name}")),
+        )
         .collect::<Vec<_>>();
     let cache = format!("rampart-{}", &wasm_name.trim_start_matches("rampart-").trim_end_matches(".wasm"));
     let worker = std::fs::read_to_string(frontend.join("static/sw.js"))?
@@ -192,6 +198,16 @@ fn build_site() -> anyhow::Result<()> {
         site.display()
     );
     Ok(())
+}
+
+/// The settings' help texts (setting id -> text), which the admin center loads instead of carrying them in its wasm.
+fn help_texts() -> String {
+    let texts: serde_json::Map<String, serde_json::Value> = shared::catalog::Profile::ALL
+        .iter()
+        .flat_map(|profile| profile.settings())
+        .map(|definition| (definition.id.to_owned(), definition.description.into()))
+        .collect();
+    serde_json::Value::Object(texts).to_string()
 }
 
 fn write_hashed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> anyhow::Result<String> {

@@ -18,7 +18,8 @@ pub struct SettingDefinition {
     pub id: &'static str,
     /// The name the admin center shows.
     pub display_name: &'static str,
-    /// What the setting does, in plain words (our own help text).
+    /// What the setting does, in plain words (our own help text). Empty without the `help` feature: the admin center
+    /// reads the texts from an asset of its build instead of carrying them in its wasm bundle.
     pub description: &'static str,
     /// The OMA-URI of the CSP node the device writes, e.g. `./Vendor/MSFT/Firewall/MdmStore/Global/CRLcheck`.
     pub csp_uri: &'static str,
@@ -292,7 +293,7 @@ impl SettingDefinition {
         Self {
             id,
             display_name,
-            description,
+            description: if cfg!(feature = "help") { description } else { "" },
             csp_uri,
             category,
             kind,

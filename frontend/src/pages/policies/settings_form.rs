@@ -54,7 +54,8 @@ pub fn SettingsStep(
 }
 
 fn matches(definition: &SettingDefinition, needle: &str) -> bool {
-    definition.display_name.to_lowercase().contains(needle) || definition.description.to_lowercase().contains(needle)
+    definition.display_name.to_lowercase().contains(needle)
+        || crate::help::of(definition.id).to_lowercase().contains(needle)
 }
 
 /// One setting with its control, its errors, and (recursively) its children.
@@ -94,7 +95,7 @@ fn SettingRow(
             data-setting=id>
             <div class="setting-label">
                 <label for=control_id.clone()>{definition.display_name}</label>
-                <p class="help">{definition.description} " "
+                <p class="help">{move || crate::help::of(id)} " "
                     <a href=definition.learn_more() target="_blank" rel="noopener noreferrer">"Learn more"</a>
                 </p>
             </div>
