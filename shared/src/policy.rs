@@ -314,13 +314,15 @@ pub fn diff(old: &PolicyDraft, new: &PolicyDraft) -> Vec<Change> {
     };
     field("name", Some(text(&old.name)), Some(text(&new.name)));
     field("description", Some(text(&old.description)), Some(text(&new.description)));
-    let ids: BTreeSet<&str> = old.settings.iter().chain(&new.settings).map(|s| s.id.as_str()).collect();
+    let mut ids: BTreeSet<&str> = BTreeSet::new();
+    ids.extend(old.settings.iter().chain(&new.settings).map(|s| s.id.as_str()));
     for id in ids {
         let find = |draft: &PolicyDraft| draft.settings.iter().find(|s| s.id == id).map(|s| text(&s.value));
         field(id, find(old), find(new));
     }
     let groups = |targets: &[AssignmentTarget]| {
-        let ids: BTreeSet<&str> = targets.iter().map(|t| t.group_id.as_str()).collect();
+        let mut ids: BTreeSet<&str> = BTreeSet::new();
+        ids.extend(targets.iter().map(|t| t.group_id.as_str()));
         text(&ids)
     };
     field("assignments.include", Some(groups(&old.assignments.include)), Some(groups(&new.assignments.include)));

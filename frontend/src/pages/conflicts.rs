@@ -52,7 +52,9 @@ fn ConflictsOf(snapshot: Snapshot, links: bool) -> impl IntoView {
         return view! { <div class="card"><p class="empty" data-testid="no-conflicts">"No conflicts: wherever policies overlap, they agree or their lists merge."</p></div> }.into_any();
     }
     let total = conflicts.len();
-    let settings = conflicts.iter().map(|c| c.setting_id.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let mut settings = std::collections::BTreeSet::new();
+    settings.extend(conflicts.iter().map(|c| c.setting_id.as_str()));
+    let settings = settings.len();
     let data = StoredValue::new((snapshot, memberships));
     let conflicts = StoredValue::new(conflicts);
     let shown = RwSignal::new(PAGE);

@@ -183,9 +183,10 @@ enum Members {
 impl Members {
     /// The cheaper form for `positions` among `n` devices.
     fn of(mut positions: Vec<u32>, n: usize) -> Self {
-        positions.sort_unstable();
-        positions.dedup();
         if positions.len() * 32 < n {
+            // Few: sorted with the one sort of the bundle (see `crate::sort`).
+            crate::sort::sort_by(&mut positions, u32::cmp);
+            positions.dedup();
             Self::Sparse(positions)
         } else {
             let mut bits = Bits::empty(n);
@@ -235,35 +236,34 @@ impl Memberships {
         let index: HashMap<&str, usize> =
             snapshot.devices.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
         let mut by_rule: BTreeMap<&str, Members> = BTreeMap::new();
-        let own: BTreeMap<&str, Members> = snapshot
-            .groups
-            .iter()
-            .map(|group| {
-                let members = match &group.rule {
-                    Some(text) => by_rule
-                        .entry(text.as_str())
-                        .or_insert_with(|| {
-                            let mut bits = Bits::empty(n);
-                            if let Ok(rule) = Rule::parse(text, "rule") {
-                                for (i, device) in snapshot.devices.iter().enumerate() {
-                                    if rule.matches(&device.facts) {
-                                        bits.insert(i);
-                                    }
+        // Maps filled by inserting rather than collected: collecting sorts first, with a copy of the sort per map type
+        // in the admin center's bundle.
+        let mut own: BTreeMap<&str, Members> = BTreeMap::new();
+        let mut children: BTreeMap<&str, &[String]> = BTreeMap::new();
+        for group in &snapshot.groups {
+            let members = match &group.rule {
+                Some(text) => by_rule
+                    .entry(text.as_str())
+                    .or_insert_with(|| {
+                        let mut bits = Bits::empty(n);
+                        if let Ok(rule) = Rule::parse(text, "rule") {
+                            for (i, device) in snapshot.devices.iter().enumerate() {
+                                if rule.matches(&device.facts) {
+                                    bits.insert(i);
                                 }
                             }
-                            Members::compact(bits, n)
-                        })
-                        .clone(),
-                    None => Members::of(
-                        group.members.iter().filter_map(|m| index.get(m.as_str())).map(|i| *i as u32).collect(),
-                        n,
-                    ),
-                };
-                (group.id.as_str(), members)
-            })
-            .collect();
-        let children: BTreeMap<&str, &[String]> =
-            snapshot.groups.iter().map(|g| (g.id.as_str(), g.children.as_slice())).collect();
+                        }
+                        Members::compact(bits, n)
+                    })
+                    .clone(),
+                None => Members::of(
+                    group.members.iter().filter_map(|m| index.get(m.as_str())).map(|i| *i as u32).collect(),
+                    n,
+                ),
+            };
+            own.insert(group.id.as_str(), members);
+            children.insert(group.id.as_str(), group.children.as_slice());
+        }
         let mut groups: BTreeMap<String, Members> = BTreeMap::new();
         for group in &snapshot.groups {
             resolve_nested(&group.id, &own, &children, &mut groups, &mut BTreeSet::new(), n);
@@ -397,7 +397,7 @@ fn by_policy_set(devices: &Bits, policies: &[(u32, &Bits)]) -> Vec<PolicySet> {
         sets.entry(std::mem::take(&mut keys[device])).or_default().push(device);
     }
     let mut sets: Vec<PolicySet> = sets.into_iter().collect();
-    sets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut sets, |a, b| a.0.cmp(&b.0));
     sets
 }
 
@@ -423,6 +423,21 @@ pub struct Reach {
     resolved: Vec<(ConfiguredSetting, Resolved)>,
 }
 
+/// The union of two ascending lists of distinct devices (devices of different classes), ascending.
+fn merge_sorted(a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        merged.push(if x < y { a.next() } else { b.next() }.unwrap_or_default());
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged
+}
+
 impl Reach {
     /// Computes the reach of `draft`: its devices sorted into the classes of [`Memberships`] (one pass over them),
     /// each class's set of policies without the policy being edited, classes that become equal merged.
@@ -443,11 +458,7 @@ impl Reach {
                 continue;
             }
             let into = sets.entry(set).or_default();
-            let merged = !into.is_empty();
-            into.extend(devices);
-            if merged {
-                into.sort_unstable();
-            }
+            *into = merge_sorted(std::mem::take(into), devices);
         }
         Self {
             assignments: draft.assignments.clone(),
@@ -645,7 +656,8 @@ pub fn tenant_conflicts(snapshot: &Snapshot, memberships: &Memberships) -> Vec<T
     // policies configuring it.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for policy in &snapshot.policies {
-        let ids: BTreeSet<&str> = policy.draft.settings.iter().map(|s| s.id.as_str()).collect();
+        let mut ids: BTreeSet<&str> = BTreeSet::new();
+        ids.extend(policy.draft.settings.iter().map(|s| s.id.as_str()));
         ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
     }
     let mut conflicts: Vec<TenantConflict> = Vec::new();
