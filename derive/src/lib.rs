@@ -5,7 +5,9 @@
 //! (with `deny_unknown_fields`), `duplicate field`, `unknown variant … expected one of`, `invalid type` (an unknown
 //! variant is reported at the end of its string rather than its start). What is left out is what JSON does not need:
 //! structs are read from maps only (serde's derive also reads them from arrays), and field and variant names are read
-//! as strings through one shared path (serde's derive writes a name reader per type).
+//! as strings through one shared path (serde's derive writes a name reader per type). An enum of unit variants only is
+//! a string, read as one: serde's derive also reads `{"variant": null}`, and where the value is not a string it says
+//! `expected value` (serde_json) where this derive says `invalid type: …, expected a string`.
 //!
 //! Supported `#[serde(...)]` attributes — anything else is a compile error, so that a type never silently changes
 //! meaning:
@@ -247,6 +249,8 @@ fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Toke
     }
     let mut codes = Vec::new();
     let mut variant_arms = Vec::new();
+    let mut unit_arms = Vec::new();
+    let mut all_units = true;
     for variant in &variants {
         let ident = &variant.ident;
         let variant_options = options(&variant.attrs)?;
@@ -255,6 +259,7 @@ fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Toke
         });
         match &variant.fields {
             Fields::Unit => {
+                unit_arms.push(quote! { #code => ::core::result::Result::Ok(#name::#ident), });
                 variant_arms.push(quote! {
                     #code => {
                         ::serde::de::VariantAccess::unit_variant(variant)?;
@@ -263,6 +268,7 @@ fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Toke
                 });
             }
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+                all_units = false;
                 variant_arms.push(quote! {
                     #code => ::serde::de::VariantAccess::newtype_variant(variant).map(#name::#ident),
                 });
@@ -272,6 +278,23 @@ fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Toke
             }
         }
         codes.push(code);
+    }
+    if all_units {
+        // Unit variants only: the value is a string, read through the one string reader every such enum shares.
+        return Ok(quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                    const VARIANTS: &[&str] = &[#(#codes),*];
+                    let code = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+                    match code.as_str() {
+                        #(#unit_arms)*
+                        other => ::core::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::unknown_variant(other, VARIANTS),
+                        ),
+                    }
+                }
+            }
+        });
     }
     let expecting = format!("enum {name}");
     let type_name = name.to_string();
