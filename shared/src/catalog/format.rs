@@ -299,8 +299,8 @@ fn check_address(text: &str, remote: bool) -> Checked {
              a range (10.0.0.1-10.0.0.99){keywords} or * for any"
         )
     };
-    if let Some((first, last)) = text.split_once('-') {
-        let (first, last) = match (first.parse::<IpAddr>(), last.parse::<IpAddr>()) {
+    if let Some((first_text, last_text)) = text.split_once('-') {
+        let (first, last) = match (first_text.parse::<IpAddr>(), last_text.parse::<IpAddr>()) {
             (Ok(first), Ok(last)) => (first, last),
             _ => return Err(expected()),
         };
@@ -308,7 +308,8 @@ fn check_address(text: &str, remote: bool) -> Checked {
             return Err("a range must not mix IPv4 and IPv6 addresses".into());
         }
         if first > last {
-            return Err(format!("the range must start at or below its end ({first} is above {last})"));
+            // As the admin wrote them.
+            return Err(format!("the range must start at or below its end ({first_text} is above {last_text})"));
         }
         return Ok(());
     }
