@@ -8,9 +8,20 @@
 
 use std::cmp::Ordering;
 
+/// Up to this length, an insertion sort in place.
+const SHORT: usize = 16;
+
 /// Sorts `items` by `compare`, keeping equal elements in their order.
 pub fn sort_by<T>(items: &mut [T], mut compare: impl FnMut(&T, &T) -> Ordering) {
-    if items.len() < 2 {
+    if items.len() <= SHORT {
+        // Short lists (most of them: the policies of a setting, a sample of devices) without allocating.
+        for end in 1..items.len() {
+            let mut at = end;
+            while at > 0 && compare(&items[at], &items[at - 1]) == Ordering::Less {
+                items.swap(at, at - 1);
+                at -= 1;
+            }
+        }
         return;
     }
     let mut order: Vec<usize> = (0..items.len()).collect();
