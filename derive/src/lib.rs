@@ -187,6 +187,21 @@ fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens
     } else {
         quote! { map.next_value::<::serde::de::IgnoredAny>()?; }
     };
+    let visitor = visitor(
+        name,
+        &expecting,
+        quote! {
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#name, A::Error> {
+                let mut fields = #gather::default();
+                while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
+                    if !fields.accept(&key, &mut map)? {
+                        #unknown
+                    }
+                }
+                fields.finish()
+            }
+        },
+    );
     Ok(quote! {
         /// Gathers the fields of the struct of the same name while its map is read (`CompactDeserialize`).
         #[doc(hidden)]
@@ -216,29 +231,25 @@ fn expand_struct(input: &DeriveInput, fields: Vec<&syn::Field>) -> Result<Tokens
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 const FIELDS: &[&str] = &[#(#keys),*];
-                struct Visitor;
-                impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                    type Value = #name;
-                    fn expecting(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                        formatter.write_str(#expecting)
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                        self,
-                        mut map: A,
-                    ) -> ::core::result::Result<#name, A::Error> {
-                        let mut fields = #gather::default();
-                        while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
-                            if !fields.accept(&key, &mut map)? {
-                                #unknown
-                            }
-                        }
-                        fields.finish()
-                    }
-                }
+                #visitor
                 deserializer.deserialize_map(Visitor)
             }
         }
     })
+}
+
+/// `struct Visitor`, reading a `name` with `method` (a `visit_…` of serde's `Visitor`).
+fn visitor(name: &syn::Ident, expecting: &str, method: Tokens) -> Tokens {
+    quote! {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = #name;
+            fn expecting(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                formatter.write_str(#expecting)
+            }
+            #method
+        }
+    }
 }
 
 fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Tokens, Error> {
@@ -298,29 +309,26 @@ fn expand_enum(input: &DeriveInput, variants: Vec<&syn::Variant>) -> Result<Toke
     }
     let expecting = format!("enum {name}");
     let type_name = name.to_string();
+    let visitor = visitor(
+        name,
+        &expecting,
+        quote! {
+            fn visit_enum<A: ::serde::de::EnumAccess<'de>>(self, data: A) -> ::core::result::Result<#name, A::Error> {
+                let (code, variant) = data.variant::<::std::string::String>()?;
+                match code.as_str() {
+                    #(#variant_arms)*
+                    other => ::core::result::Result::Err(
+                        <A::Error as ::serde::de::Error>::unknown_variant(other, VARIANTS),
+                    ),
+                }
+            }
+        },
+    );
     Ok(quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 const VARIANTS: &[&str] = &[#(#codes),*];
-                struct Visitor;
-                impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                    type Value = #name;
-                    fn expecting(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                        formatter.write_str(#expecting)
-                    }
-                    fn visit_enum<A: ::serde::de::EnumAccess<'de>>(
-                        self,
-                        data: A,
-                    ) -> ::core::result::Result<#name, A::Error> {
-                        let (code, variant) = data.variant::<::std::string::String>()?;
-                        match code.as_str() {
-                            #(#variant_arms)*
-                            other => ::core::result::Result::Err(
-                                <A::Error as ::serde::de::Error>::unknown_variant(other, VARIANTS),
-                            ),
-                        }
-                    }
-                }
+                #visitor
                 deserializer.deserialize_enum(#type_name, VARIANTS, Visitor)
             }
         }

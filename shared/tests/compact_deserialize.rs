@@ -3,121 +3,77 @@
 //! every document built from the keys and values below (valid, missing, unknown, duplicated and mistyped fields).
 
 use proptest::prelude::*;
-use shared_derive::CompactDeserialize;
 
-#[derive(Debug, PartialEq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SerdeKind {
-    FirstKind,
-    Other,
-    #[serde(rename = "third-one")]
-    Third,
+/// The same types twice, once per derive: `with_serde::*` and `compact::*`.
+macro_rules! documents {
+    ($derive:path) => {
+        #[derive(Debug, PartialEq, $derive)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Category {
+            FirstKind,
+            Other,
+            #[serde(rename = "third-one")]
+            Third,
+        }
+
+        #[derive(Debug, PartialEq, $derive)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Value {
+            Choice(String),
+            Integer(i64),
+            List(Vec<String>),
+            Nothing,
+        }
+
+        #[derive(Debug, PartialEq, $derive)]
+        #[serde(deny_unknown_fields)]
+        pub struct Strict {
+            name: String,
+            #[serde(default)]
+            count: u32,
+            note: Option<String>,
+            #[serde(rename = "type")]
+            kind: Category,
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            values: Vec<Value>,
+        }
+
+        #[derive(Debug, PartialEq, $derive)]
+        pub struct Loose {
+            name: String,
+            inner: Option<Strict>,
+        }
+
+        #[derive(Debug, PartialEq, $derive)]
+        pub struct Flat {
+            id: String,
+            #[serde(flatten)]
+            rest: LooseInner,
+            #[serde(default)]
+            version: u64,
+        }
+
+        #[derive(Debug, PartialEq, $derive)]
+        pub struct LooseInner {
+            name: String,
+            #[serde(default)]
+            count: u32,
+            note: Option<String>,
+            #[serde(rename = "type")]
+            kind: Category,
+        }
+    };
 }
 
-#[derive(Debug, PartialEq, CompactDeserialize)]
-#[serde(rename_all = "snake_case")]
-enum CompactKind {
-    FirstKind,
-    Other,
-    #[serde(rename = "third-one")]
-    Third,
+mod with_serde {
+    documents!(serde::Deserialize);
 }
 
-#[derive(Debug, PartialEq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SerdeValue {
-    Choice(String),
-    Integer(i64),
-    List(Vec<String>),
-    Nothing,
+mod compact {
+    documents!(shared_derive::CompactDeserialize);
 }
 
-#[derive(Debug, PartialEq, CompactDeserialize)]
-#[serde(rename_all = "snake_case")]
-enum CompactValue {
-    Choice(String),
-    Integer(i64),
-    List(Vec<String>),
-    Nothing,
-}
-
-#[derive(Debug, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SerdeStrict {
-    name: String,
-    #[serde(default)]
-    count: u32,
-    note: Option<String>,
-    #[serde(rename = "type")]
-    kind: SerdeKind,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    values: Vec<SerdeValue>,
-}
-
-#[derive(Debug, PartialEq, CompactDeserialize)]
-#[serde(deny_unknown_fields)]
-struct CompactStrict {
-    name: String,
-    #[serde(default)]
-    count: u32,
-    note: Option<String>,
-    #[serde(rename = "type")]
-    kind: CompactKind,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    values: Vec<CompactValue>,
-}
-
-#[derive(Debug, PartialEq, serde::Deserialize)]
-struct SerdeLoose {
-    name: String,
-    inner: Option<SerdeStrict>,
-}
-
-#[derive(Debug, PartialEq, CompactDeserialize)]
-struct CompactLoose {
-    name: String,
-    inner: Option<CompactStrict>,
-}
-
-#[derive(Debug, PartialEq, serde::Deserialize)]
-struct SerdeFlat {
-    id: String,
-    #[serde(flatten)]
-    strict: SerdeLooseInner,
-    #[serde(default)]
-    version: u64,
-}
-
-#[derive(Debug, PartialEq, serde::Deserialize)]
-struct SerdeLooseInner {
-    name: String,
-    #[serde(default)]
-    count: u32,
-    note: Option<String>,
-    #[serde(rename = "type")]
-    kind: SerdeKind,
-}
-
-#[derive(Debug, PartialEq, CompactDeserialize)]
-struct CompactFlat {
-    id: String,
-    #[serde(flatten)]
-    strict: CompactLooseInner,
-    #[serde(default)]
-    version: u64,
-}
-
-#[derive(Debug, PartialEq, CompactDeserialize)]
-struct CompactLooseInner {
-    name: String,
-    #[serde(default)]
-    count: u32,
-    note: Option<String>,
-    #[serde(rename = "type")]
-    kind: CompactKind,
-}
-
-/// Both readings, as text: the value's debug form without the type names' prefixes, or the error message.
+/// A reading, as text: the value's debug form, or the error message.
 fn read<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
     let text = match serde_json::from_str::<T>(json) {
         Ok(value) => format!("{value:?}"),
@@ -128,7 +84,7 @@ fn read<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String 
         }
     };
     // An enum of unit variants given something else than a string: both refuse it, in their own words.
-    let text = if text.contains("expected value")
+    if text.contains("expected value")
         || text.contains("expected a string")
         || text.contains("expected string")
         || text.contains("expected variant identifier")
@@ -137,8 +93,7 @@ fn read<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String 
         "error: not a string".to_owned()
     } else {
         text
-    };
-    text.replace("Serde", "").replace("Compact", "")
+    }
 }
 
 /// The same reading, but where this derive finds an enum value that is not a string, any refusal by serde's derive
@@ -155,15 +110,15 @@ fn same(json: &str) -> Result<(), TestCaseError> {
     if json.contains("\"inner\": [") {
         // serde's derive also reads a struct from an array (its fields in order); JSON documents never do that, and
         // this derive refuses it.
-        prop_assert!(read::<CompactLoose>(json).starts_with("error: "));
+        prop_assert!(read::<compact::Loose>(json).starts_with("error: "));
     } else {
-        agree(read::<SerdeLoose>(json), read::<CompactLoose>(json), json)?;
+        agree(read::<with_serde::Loose>(json), read::<compact::Loose>(json), json)?;
     }
-    agree(read::<SerdeStrict>(json), read::<CompactStrict>(json), json)?;
+    agree(read::<with_serde::Strict>(json), read::<compact::Strict>(json), json)?;
     // serde reads a flattened struct after the rest of the map, this derive as its keys come: with several problems
     // in one document, the one reported can differ; a document that reads gives the same value, and one that
     // does not is refused by both.
-    let (serde, compact) = (read::<SerdeFlat>(json), read::<CompactFlat>(json));
+    let (serde, compact) = (read::<with_serde::Flat>(json), read::<compact::Flat>(json));
     if serde.starts_with("error: ") {
         prop_assert!(compact.starts_with("error: "), "{} gave {}", json, compact);
     } else {
@@ -245,10 +200,13 @@ fn reads_these_like_serde_derive() {
         same(json).unwrap_or_else(|error| panic!("{error}"));
     }
     // The map form of a unit variant is serde's, not this derive's.
-    assert_eq!(serde_json::from_str::<SerdeKind>(r#"{"other": null}"#).ok(), Some(SerdeKind::Other));
-    assert!(serde_json::from_str::<CompactKind>(r#"{"other": null}"#).is_err());
     assert_eq!(
-        read::<CompactLoose>(r#"{"name": "a", "inner": ["b", 1, null, "other"]}"#),
+        serde_json::from_str::<with_serde::Category>(r#"{"other": null}"#).ok(),
+        Some(with_serde::Category::Other)
+    );
+    assert!(serde_json::from_str::<compact::Category>(r#"{"other": null}"#).is_err());
+    assert_eq!(
+        read::<compact::Loose>(r#"{"name": "a", "inner": ["b", 1, null, "other"]}"#),
         "error: invalid type: sequence, expected struct Strict"
     );
 }
