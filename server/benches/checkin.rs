@@ -38,11 +38,15 @@ async fn main() -> anyhow::Result<()> {
     let store = SqliteStore::open(dir.path()).await?;
     server::demo::prepare(&store, "bench", true).await?;
     let secret = "s".repeat(64);
+    let package = server::demo::onboarding_package(&store, "http://127.0.0.1").await?;
+    let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
     for i in 0..N_DEVICES {
         let facts = facts(i);
         let support = device_support(&facts);
         store
             .onboard_device(NewDevice {
+                token_hash: token_hash.clone(),
+                address: "127.0.0.1".to_owned(),
                 id: format!("device-{i:05}"),
                 secret_hash: server::credentials::sha256_hex(&secret),
                 facts,

@@ -43,11 +43,15 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(dir.path()).await?;
     let started = Instant::now();
+    let package = server::demo::onboarding_package(&store, "http://127.0.0.1").await?;
+    let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
     for i in 0..N_DEVICES {
         let facts = facts(i);
         let support = device_support(&facts);
         store
             .onboard_device(NewDevice {
+                token_hash: token_hash.clone(),
+                address: "127.0.0.1".to_owned(),
                 id: format!("device-{i:06}"),
                 secret_hash: "0".repeat(64),
                 facts,

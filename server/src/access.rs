@@ -2,9 +2,8 @@
 //! it before any handler runs. A route missing from the table is refused (fail closed), so a new route cannot be
 //! reachable without a decision about it; the OpenAPI document is generated from the same table.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -36,7 +35,7 @@ fn schema<T: schemars::JsonSchema>(generator: &mut schemars::SchemaGenerator) ->
 
 /// What an answer carries.
 #[derive(Debug, Clone, Copy)]
-pub enum Body {
+pub enum Answer {
     /// Nothing (204, or 202).
     Empty,
     /// JSON of this type.
@@ -59,11 +58,13 @@ pub struct RouteSpec {
     /// The JSON body it takes, if any.
     pub request: Option<SchemaFn>,
     /// Its success status and what that answer carries.
-    pub response: (u16, Body),
+    pub response: (u16, Answer),
+    /// A heavy read (the whole fleet, a report, an export): limited per user, see [`crate::limiter::HeavyReads`].
+    pub heavy: bool,
 }
 
 const fn route(method: &'static str, path: &'static str, access: Access, summary: &'static str) -> RouteSpec {
-    RouteSpec { method, path, access, summary, request: None, response: (204, Body::Empty) }
+    RouteSpec { method, path, access, summary, request: None, response: (204, Answer::Empty), heavy: false }
 }
 
 impl RouteSpec {
@@ -72,18 +73,22 @@ impl RouteSpec {
         self
     }
     const fn gives(mut self, status: u16, body: SchemaFn) -> Self {
-        self.response = (status, Body::Json(body));
+        self.response = (status, Answer::Json(body));
         self
     }
     const fn ok(self, body: SchemaFn) -> Self {
         self.gives(200, body)
     }
     const fn csv(mut self) -> Self {
-        self.response = (200, Body::Csv);
+        self.response = (200, Answer::Csv);
         self
     }
     const fn accepted(mut self) -> Self {
-        self.response = (202, Body::Empty);
+        self.response = (202, Answer::Empty);
+        self
+    }
+    const fn heavy(mut self) -> Self {
+        self.heavy = true;
         self
     }
 }
@@ -113,24 +118,30 @@ pub const ROUTES: &[RouteSpec] = &[
     route("PATCH", "/users/{username}", Needs(ManageUsers), "Change a user's role, or disable or enable the account")
         .takes(schema::<acc::UpdateUser>)
         .ok(schema::<acc::UserSummary>),
-    route("GET", "/audit", Needs(Read), "The audit log, filtered and paged").ok(schema::<shared::audit::AuditPage>),
-    route("GET", "/audit.csv", Needs(Read), "The audit log as CSV").csv(),
+    route("GET", "/audit", Needs(Read), "The audit log, filtered and paged, entries summarized")
+        .ok(schema::<shared::audit::AuditPage>),
+    route("GET", "/audit.csv", Needs(Read), "The audit log as CSV (streamed)").csv().heavy(),
+    route("GET", "/audit/{id}", Needs(Read), "One audit entry with the values before and after")
+        .ok(schema::<shared::audit::AuditEntry>),
     route("GET", "/devices", Needs(Read), "Devices, filtered, sorted and paged").ok(schema::<dto::DevicePage>),
     route("GET", "/devices/{id}", Needs(Read), "One device").ok(schema::<dto::DeviceDetail>),
+    route("DELETE", "/devices/{id}", Needs(Manage), "Delete a device: its credentials stop working at once"),
     route("POST", "/devices/{id}/sync", Needs(Manage), "Ask the device to check in at its next poll").accepted(),
     route("GET", "/devices/{id}/effective", Needs(Read), "The device's effective configuration")
         .ok(schema::<dto::EffectiveConfiguration>),
     route("GET", "/devices/{id}/status", Needs(Read), "The device's reported status per policy")
         .ok(schema::<dto::DeviceStatus>),
     route("GET", "/snapshot", Needs(Read), "What the conflict preview needs: devices, groups, policies, switches")
-        .ok(schema::<shared::preview::Snapshot>),
+        .ok(schema::<shared::preview::Snapshot>)
+        .heavy(),
     route("GET", "/groups", Needs(Read), "Every group").ok(schema::<Vec<dto::GroupSummary>>),
     route("POST", "/groups", Needs(Manage), "Create a group")
         .takes(schema::<dto::CreateGroup>)
         .gives(201, schema::<dto::GroupDetail>),
     route("POST", "/groups/preview", Needs(Read), "Count the devices a dynamic rule matches")
         .takes(schema::<dto::RulePreviewRequest>)
-        .ok(schema::<dto::RulePreview>),
+        .ok(schema::<dto::RulePreview>)
+        .heavy(),
     route("GET", "/groups/{id}", Needs(Read), "One group with its members").ok(schema::<dto::GroupDetail>),
     route("PATCH", "/groups/{id}", Needs(Manage), "Change a group")
         .takes(schema::<dto::UpdateGroup>)
@@ -148,11 +159,13 @@ pub const ROUTES: &[RouteSpec] = &[
     route("DELETE", "/groups/{id}/nested/{child}", Needs(Manage), "Take a nested group out")
         .ok(schema::<dto::GroupDetail>),
     route("GET", "/catalog", Needs(Read), "The settings catalog").ok(schema::<crate::api::CatalogView>),
-    route("GET", "/policies", Needs(Read), "Policies with their status summary").ok(schema::<Vec<pol::PolicySummary>>),
+    route("GET", "/policies", Needs(Read), "Policies with their status summary")
+        .ok(schema::<Vec<pol::PolicySummary>>)
+        .heavy(),
     route("POST", "/policies", Needs(Manage), "Create a policy")
         .takes(schema::<pol::PolicyDraft>)
         .gives(201, schema::<pol::Policy>),
-    route("GET", "/policies/report.csv", Needs(Read), "Policies with their status summary, as CSV").csv(),
+    route("GET", "/policies/report.csv", Needs(Read), "Policies with their status summary, as CSV").csv().heavy(),
     route("POST", "/policies/import", Needs(Manage), "Import a policy exported from Intune (Graph JSON)")
         .takes(schema::<serde_json::Value>)
         .gives(201, schema::<pol::ImportReport>),
@@ -166,9 +179,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/policies/{id}/versions", Needs(Read), "Every version of a policy")
         .ok(schema::<Vec<pol::PolicyVersion>>),
     route("GET", "/policies/{id}/diff", Needs(Read), "The changes between two versions").ok(schema::<Vec<pol::Change>>),
-    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report").ok(schema::<dto::PolicyReport>),
-    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV").csv(),
-    route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV").csv(),
+    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report").ok(schema::<dto::PolicyReport>).heavy(),
+    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV").csv().heavy(),
+    route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV").csv().heavy(),
     route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting")
         .ok(schema::<dto::PolicyDeviceReport>),
     route("GET", "/policies/{id}/report/devices/{device_id}/settings.csv", Needs(Read), "The same, as CSV").csv(),
@@ -177,11 +190,14 @@ pub const ROUTES: &[RouteSpec] = &[
     route("PATCH", "/tenant", Needs(ManageTenant), "Change the switches or licences")
         .takes(schema::<dto::UpdateTenant>)
         .ok(schema::<dto::TenantView>),
-    route("POST", "/tenant/onboarding-token/rotate", Needs(ManageTenant), "Replace the onboarding token")
-        .ok(schema::<dto::TenantView>),
-    route("GET", "/tenant/onboarding-package", Needs(ManageTenant), "Download the onboarding package")
-        .ok(schema::<dto::OnboardingPackage>),
-    route("POST", "/device/onboard", Device, "Onboard a device with the tenant's token")
+    route("GET", "/tenant/onboarding-tokens", Needs(ViewTenant), "The onboarding tokens, newest first")
+        .ok(schema::<Vec<dto::OnboardingTokenSummary>>),
+    route("POST", "/tenant/onboarding-tokens", Needs(ManageTenant), "Create an onboarding token (shown once)")
+        .takes(schema::<dto::CreateOnboardingToken>)
+        .gives(201, schema::<dto::CreatedOnboardingToken>),
+    route("POST", "/tenant/onboarding-tokens/{id}/revoke", Needs(ManageTenant), "Revoke an onboarding token")
+        .ok(schema::<dto::OnboardingTokenSummary>),
+    route("POST", "/device/onboard", Device, "Onboard a device with an onboarding token")
         .takes(schema::<dto::OnboardRequest>)
         .gives(201, schema::<dto::OnboardResponse>),
     route(
@@ -204,14 +220,6 @@ pub fn spec(method: &Method, path: &str) -> Option<&'static RouteSpec> {
 /// preflight, which Rampart never grants, so a write carrying the session cookie but not this header is refused
 /// (CSRF defence in addition to `SameSite=Strict`).
 pub const CSRF_HEADER: &str = "x-rampart-csrf";
-
-/// The client's address, for the audit log and sign-in rate limits.
-pub fn client_address(parts: &axum::http::request::Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(address)| address.ip().to_string())
-}
 
 /// Enforces [`ROUTES`] on every request that matched a route.
 pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
@@ -256,6 +264,24 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
             )));
         }
     }
+    let heavy = if spec.heavy {
+        let slot = state.heavy_reads.begin(&session.admin.username).await.ok_or_else(|| {
+            ApiError::RateLimited(
+                "You have too many large reads (reports, exports) running; try again when they finish.".to_owned(),
+            )
+        })?;
+        Some(slot)
+    } else {
+        None
+    };
     parts.extensions.insert(session);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(slot) = heavy else { return Ok(response) };
+    // The slot is held until the body is sent: streamed exports count for as long as they stream.
+    let (parts, body) = response.into_parts();
+    let body = Body::from_stream(futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+        let _held = &slot;
+        chunk
+    }));
+    Ok(Response::from_parts(parts, body))
 }

@@ -9,8 +9,17 @@ use crate::credentials::sha256_hex;
 use crate::error::ApiError;
 use crate::store::{Actor, AdminRecord};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "rampart_session";
+/// Name of the session cookie behind HTTPS (`--secure-cookies`): the `__Host-` prefix makes browsers refuse it unless
+/// it is `Secure`, for the whole host (`Path=/`) and set by this host alone (no `Domain`), so a sibling subdomain
+/// cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-rampart_session";
+
+/// The session cookie's name under this configuration.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
 
 /// A signed-in admin. Taking it as a handler argument makes the route refuse unauthenticated calls with 401.
 #[derive(Debug, Clone)]
@@ -30,8 +39,9 @@ impl FromRequestParts<AppState> for AdminSession {
         if let Some(session) = parts.extensions.get::<Self>() {
             return Ok(session.clone());
         }
-        let address = crate::access::client_address(parts);
-        let token = session_token(parts).ok_or(ApiError::Unauthenticated("Sign in first."))?;
+        let address = crate::address::client_address(parts);
+        let token = session_token(parts, cookie_name(state.config.secure_cookies))
+            .ok_or(ApiError::Unauthenticated("Sign in first."))?;
         let token_hash = sha256_hex(token);
         let admin = state
             .store
@@ -50,7 +60,7 @@ impl AdminSession {
 }
 
 /// The session token from the request's cookies.
-fn session_token(parts: &Parts) -> Option<&str> {
+fn session_token<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -58,14 +68,15 @@ fn session_token(parts: &Parts) -> Option<&str> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|cookies| cookies.split(';'))
         .filter_map(|cookie| cookie.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value)
 }
 
 /// `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
+    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
 }
 
 /// `Set-Cookie` value that ends a session.

@@ -22,6 +22,25 @@ fn choice(suffix: &str, value: &str) -> ConfiguredSetting {
     setting(&format!("{DEFENDER}{suffix}"), SettingValue::Choice(value.to_owned()))
 }
 
+/// The name of the onboarding token the demo creates at every start.
+pub const DEMO_TOKEN: &str = "Demo devices";
+
+/// A fresh onboarding token for the demo's simulated devices, in its package; the demo's earlier ones are revoked.
+pub async fn onboarding_package(store: &dyn Store, public_url: &str) -> anyhow::Result<shared::api::OnboardingPackage> {
+    let actor = Actor::system(crate::now());
+    for token in store.list_onboarding_tokens().await? {
+        if token.name == DEMO_TOKEN && token.revoked_at.is_none() {
+            store.revoke_onboarding_token(&token.id, &actor).await?;
+        }
+    }
+    let request =
+        shared::api::CreateOnboardingToken { name: DEMO_TOKEN.to_owned(), expires_in_days: None, max_uses: None };
+    let created = crate::api::tenant::create_token(store, public_url, &request, &actor)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot create the demo's onboarding token: {error}"))?;
+    Ok(created.package)
+}
+
 /// Turns the tenant on, and (with `sample_content`) seeds groups and policies when there are none yet.
 pub async fn prepare(store: &dyn Store, actor: &str, sample_content: bool) -> anyhow::Result<()> {
     store

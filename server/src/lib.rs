@@ -3,6 +3,7 @@
 //! `main.rs` only wires; everything here is reachable from `router(state)`, which tests drive directly.
 
 pub mod access;
+pub mod address;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -40,6 +41,8 @@ pub struct Config {
     pub public_url: String,
     /// The built admin center (`index.html` and `assets/`); `None` serves the API only.
     pub assets_dir: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (nobody else's is believed).
+    pub trusted_proxies: Vec<address::Cidr>,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             secure_cookies: false,
             public_url: "http://127.0.0.1:8080".to_owned(),
             assets_dir: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -65,18 +69,31 @@ pub struct AppState {
     pub world: Arc<effective::WorldCache>,
     /// Failed sign-ins per account and address.
     pub sign_ins: Arc<limiter::SignInLimiter>,
+    /// Password verifications running at once: each takes an Argon2 hash's memory (19 MiB), so they are few.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Heavy reads running per user.
+    pub heavy_reads: Arc<limiter::HeavyReads>,
 }
 
 impl AppState {
     /// State over `store` with `config`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self { store, config: Arc::new(config), world: Arc::default(), sign_ins: Arc::default() }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            store,
+            config: Arc::new(config),
+            world: Arc::default(),
+            sign_ins: Arc::default(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            heavy_reads: Arc::default(),
+        }
     }
 }
 
 /// The whole application: `/api/v1/…` and, when built, the admin center.
 pub fn router(state: AppState) -> Router {
     let assets_dir = state.config.assets_dir.clone();
+    let secure = state.config.secure_cookies;
     let api = Router::new()
         .merge(api::routes())
         .merge(device_api::routes())
@@ -85,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), address::client_ip))
         .with_state(state);
     // `nest` does not match the prefix with a trailing slash; without this route it would fall to the admin center.
     let app = Router::new().nest("/api/v1", api).route("/api/v1/", axum::routing::any(api::not_found));
@@ -92,14 +110,16 @@ pub fn router(state: AppState) -> Router {
         Some(dir) => assets::serve(app, &dir),
         None => app,
     };
-    security_headers(app)
+    security_headers(app, secure)
 }
 
 /// Headers every response carries. The Content-Security-Policy allows the admin center's own script and wasm only.
-fn security_headers(app: Router) -> Router {
+/// Behind HTTPS (`secure`), browsers are also told to use nothing else for a year (HSTS).
+fn security_headers(app: Router, secure: bool) -> Router {
     const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
     let header = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
+    let app = if secure { app.layer(header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")) } else { app };
     app.layer(header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))

@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::credentials::{generate_password, hash_password};
-use server::store::{SqliteStore, Store};
+use server::store::{Actor, SqliteStore, Store};
 use server::{AppState, Config, router};
-use shared::api::OnboardingPackage;
+use shared::access::MIN_PASSWORD_CHARS;
 
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about = "Rampart: a self-hosted admin center for endpoint security configuration")]
@@ -57,9 +57,13 @@ struct Serve {
     /// With --demo: leave out the example groups and policies (the end-to-end tests start from an empty tenant).
     #[arg(long, requires = "demo")]
     no_sample_content: bool,
-    /// Mark session cookies `Secure` (when Rampart is behind HTTPS).
+    /// Behind HTTPS: the session cookie is `Secure` and `__Host-` prefixed, and HSTS is sent.
     #[arg(long)]
     secure_cookies: bool,
+    /// A reverse proxy (address or block, e.g. 10.0.0.5 or 10.0.0.0/24; repeat or separate with commas) whose
+    /// `X-Forwarded-For` names the client. Without it, the connection's address is the client.
+    #[arg(long = "trusted-proxy", env = "RAMPART_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<server::address::Cidr>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -117,6 +121,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         public_url: public_url.clone(),
         assets_dir,
+        trusted_proxies: args.trusted_proxies.clone(),
         ..Config::default()
     };
 
@@ -129,7 +134,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
     if let Some((username, password)) = credentials {
         println!("Sign in as {username} with the password {password}");
         if !args.demo {
-            println!("This password is shown only now; keep it somewhere safe.");
+            println!("This password is shown only now and works once: you choose your own at the first sign-in.");
         }
     }
     if args.demo {
@@ -153,25 +158,37 @@ fn default_assets_dir() -> Option<PathBuf> {
     site.join("index.html").is_file().then_some(site)
 }
 
-/// Creates or resets the admin account as the flags say; returns credentials to print when Rampart chose them.
+/// Creates or resets the admin account as the flags say; returns credentials to print when Rampart chose them. A
+/// generated password is one-time (the admin chooses their own at first sign-in), except in the demo, which prints a
+/// fresh one at every start. Either way the reset ends the account's sessions and is in the audit log.
 async fn prepare_admin(store: &dyn Store, args: &Serve) -> anyhow::Result<Option<(String, String)>> {
     let (password, print) = match (&args.admin_password, args.demo, store.count_admins().await?) {
-        (Some(password), _, _) => (password.clone(), false),
+        (Some(password), _, _) => {
+            let n = password.chars().count();
+            if n < MIN_PASSWORD_CHARS || password.len() > 1024 {
+                anyhow::bail!(
+                    "RAMPART_ADMIN_PASSWORD (--admin-password) must be {MIN_PASSWORD_CHARS} characters to 1024 bytes; \
+                     it has {n} characters"
+                );
+            }
+            (password.clone(), false)
+        }
         (None, true, _) | (None, false, 0) => (generate_password(), true),
         (None, false, _) => return Ok(None),
     };
     let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|hash| (hash, password)))
         .await?
         .map_err(anyhow::Error::msg)?;
-    store.set_admin_password(&args.admin_user, &hash.0, server::now()).await?;
+    let must_change = print && !args.demo;
+    let actor = Actor { username: "rampart (command line)".to_owned(), address: "local".to_owned(), at: server::now() };
+    store.set_admin_password(&args.admin_user, &hash.0, must_change, &actor).await?;
     Ok(print.then(|| (args.admin_user.clone(), hash.1)))
 }
 
 /// Prepares the demo tenant and writes the onboarding package that `rampart-agent --onboarding-package` reads.
 async fn prepare_demo(store: &dyn Store, args: &Serve, public_url: &str) -> anyhow::Result<()> {
     server::demo::prepare(store, &args.admin_user, !args.no_sample_content).await?;
-    let tenant = store.tenant().await?;
-    let package = OnboardingPackage { server_url: public_url.to_owned(), onboarding_token: tenant.onboarding_token };
+    let package = server::demo::onboarding_package(store, public_url).await?;
     let path = args.data_dir.join(ONBOARDING_PACKAGE);
     std::fs::write(&path, serde_json::to_vec_pretty(&package)?)
         .with_context(|| format!("cannot write {}", path.display()))?;

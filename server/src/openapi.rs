@@ -4,7 +4,7 @@
 use axum::Json;
 use serde_json::{Map, Value, json};
 
-use crate::access::{Access, Body, ROUTES};
+use crate::access::{Access, Answer, ROUTES};
 
 /// The document.
 pub fn document() -> Value {
@@ -30,11 +30,11 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let (status, body) = route.response;
         let success = match body {
-            Body::Empty => json!({ "description": "Done; no body" }),
-            Body::Csv => {
+            Answer::Empty => json!({ "description": "Done; no body" }),
+            Answer::Csv => {
                 json!({ "description": "A CSV file", "content": { "text/csv": { "schema": { "type": "string" } } } })
             }
-            Body::Json(schema) => json!({
+            Answer::Json(schema) => json!({
                 "description": "Success",
                 "content": { "application/json": { "schema": schema(&mut generator).to_value() } }
             }),

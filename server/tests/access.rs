@@ -27,7 +27,8 @@ struct Tenant {
 async fn tenant() -> anyhow::Result<Tenant> {
     let app = TestApp::spawn().await?;
     let admin = app.sign_in_as_admin().await?;
-    let token = app.set_switches(&admin, true).await?.onboarding_token;
+    app.set_switches(&admin, true).await?;
+    let token = app.onboarding_token(&admin).await?;
     let device = app.onboard_device_typed(&token, &facts("LAP-1")).await?.device_id;
     let mut ids = Vec::new();
     for name in ["Pilot", "Inner"] {
@@ -55,7 +56,14 @@ impl Tenant {
     /// Everything an admin can read, to compare before and after refused requests.
     async fn snapshot(&self) -> anyhow::Result<Value> {
         let mut all = serde_json::Map::new();
-        for path in ["/api/v1/tenant", "/api/v1/users", "/api/v1/groups", "/api/v1/policies", "/api/v1/devices"] {
+        for path in [
+            "/api/v1/tenant",
+            "/api/v1/tenant/onboarding-tokens",
+            "/api/v1/users",
+            "/api/v1/groups",
+            "/api/v1/policies",
+            "/api/v1/devices",
+        ] {
             all.insert(path.to_owned(), self.app.admin_get(&self.admin, path).await?);
         }
         let policy: Value = self.app.admin_get(&self.admin, &format!("/api/v1/policies/{}", self.policy.id)).await?;
@@ -92,6 +100,7 @@ impl Tenant {
                 json!({"switches": {"security_settings_management": false, "enforce_security_configuration": false}})
             }
             ("POST", "/groups") => json!({"name": "Sneaky", "kind": "static"}),
+            ("POST", "/tenant/onboarding-tokens") => json!({"name": "Sneaky"}),
             ("PATCH", "/groups/{id}") => json!({"name": "Renamed"}),
             ("POST", "/groups/{id}/members") | ("POST", "/groups/{id}/members/remove") => {
                 json!({"device_ids": [self.device]})
@@ -149,11 +158,13 @@ async fn a_read_only_operator_is_refused_every_mutating_route_of_the_openapi_doc
         })
         .count();
     assert_eq!(walked.len(), expected, "every mutating route: {walked:?}");
-    assert_eq!(expected, 17);
+    assert_eq!(expected, 19);
     assert_eq!(tenant.snapshot().await?, before, "nothing changed");
-    // It still reads everything, except the onboarding token in clear.
-    let view: shared::api::TenantView = tenant.app.admin_get(&reader, "/api/v1/tenant").await?;
-    assert!(view.onboarding_token.starts_with('…') && view.onboarding_token.chars().count() == 5);
+    // It still reads everything (no onboarding token is ever readable in clear: they are stored hashed).
+    let _: shared::api::TenantView = tenant.app.admin_get(&reader, "/api/v1/tenant").await?;
+    let tokens: Vec<shared::api::OnboardingTokenSummary> =
+        tenant.app.admin_get(&reader, "/api/v1/tenant/onboarding-tokens").await?;
+    assert_eq!(tokens.len(), 1);
     let _: AuditPage = tenant.app.admin_get(&reader, "/api/v1/audit").await?;
     Ok(())
 }
@@ -177,13 +188,13 @@ async fn an_endpoint_security_manager_manages_policies_but_not_the_tenant_or_use
             "/api/v1/tenant",
             json!({"licences": {"defender_for_endpoint": false, "directory_premium_p1": false}}),
         ),
-        (Method::POST, "/api/v1/tenant/onboarding-token/rotate", json!({})),
+        (Method::POST, "/api/v1/tenant/onboarding-tokens", json!({"name": "Mine"})),
         (Method::POST, "/api/v1/users", json!({"username": "eve", "role": "administrator"})),
     ] {
         let response = tenant.app.admin_request(method.clone(), path, &manager).json(&body).send().await?;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
     }
-    for path in ["/api/v1/tenant/onboarding-package", "/api/v1/tenant", "/api/v1/users"] {
+    for path in ["/api/v1/tenant/onboarding-tokens", "/api/v1/tenant", "/api/v1/users"] {
         let response = tenant.app.admin_request(Method::GET, path, &manager).send().await?;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "tenant administration is not theirs: {path}");
     }
@@ -210,9 +221,18 @@ async fn invited_users_replace_their_one_time_password_and_disabled_users_lose_t
     let response = app.admin_request(Method::POST, "/api/v1/auth/password", &olga).json(&short).send().await?;
     let envelope = common::error(response, StatusCode::BAD_REQUEST).await?;
     assert_eq!(envelope.error.violations[0].path, "new_password");
+    let other_session = app.sign_in_as("olga", &created.one_time_password).await?;
     let good = json!({"current_password": created.one_time_password, "new_password": "olga-Password-1"});
     let response = app.admin_request(Method::POST, "/api/v1/auth/password", &olga).json(&good).send().await?;
     assert_eq!(response.status(), StatusCode::OK);
+    // The change rotates this session's token and ends every other session of the account.
+    let rotated = common::session_set_cookie(&response).and_then(|c| common::cookie_pair(&c)).expect("a new cookie");
+    assert_ne!(rotated, olga);
+    for old in [&olga, &other_session] {
+        let response = app.admin_request(Method::GET, "/api/v1/auth/me", old).send().await?;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "an old session still answers");
+    }
+    let olga = rotated;
     assert_eq!(app.admin_request(Method::GET, "/api/v1/devices", &olga).send().await?.status(), StatusCode::OK);
 
     // The same name twice is refused; disabling ends the sessions; the last Administrator stays.
@@ -274,14 +294,23 @@ async fn sign_in_is_limited_per_account_with_a_clear_message_and_every_attempt_i
     }
     let locked =
         common::error(tenant.app.sign_in(ADMIN_USER, ADMIN_PASSWORD).await?, StatusCode::TOO_MANY_REQUESTS).await?;
-    assert!(
-        locked.error.message.contains("Too many failed sign-ins") && locked.error.message.contains("15 minutes"),
-        "{}",
-        locked.error.message
-    );
+    // The message says when, never why (which account or address is throttled).
+    assert_eq!(locked.error.message, "Too many sign-in attempts. Try again in 15 minutes.");
+    assert_eq!(tenant.app.sign_in("nobody", "my secret password").await?.status(), StatusCode::UNAUTHORIZED);
     let failed: AuditPage = tenant.app.admin_get(&tenant.admin, "/api/v1/audit?action=sign_in_failed").await?;
-    assert_eq!(failed.total, 5);
-    assert!(failed.items.iter().all(|e| e.actor == ADMIN_USER && e.address == "127.0.0.1"));
+    assert_eq!(failed.total, 6);
+    assert!(failed.items[1..].iter().all(|e| e.actor == ADMIN_USER && e.address == "127.0.0.1"));
+    // A name that is no account is not kept (it is often a password typed in the wrong field).
+    assert_eq!(failed.items[0].actor, shared::audit::UNKNOWN_ACCOUNT);
+    let all = tenant.app.admin_request(Method::GET, "/api/v1/audit.csv", &tenant.admin).send().await?.text().await?;
+    assert!(!all.contains("nobody"), "{all}");
+
+    // Read Only Operators do not see which accounts failed to sign in.
+    let reader = tenant.app.user_with_role(&tenant.admin, "rita", "read_only_operator", "rita-Password-1").await?;
+    let seen: AuditPage = tenant.app.admin_get(&reader, "/api/v1/audit?action=sign_in_failed").await?;
+    assert!(seen.items.iter().all(|e| e.actor == shared::audit::HIDDEN_ACCOUNT && e.object_name == e.actor));
+    let csv = tenant.app.admin_request(Method::GET, "/api/v1/audit.csv?action=sign_in_failed", &reader).send().await?;
+    assert!(!csv.text().await?.contains(ADMIN_USER));
     Ok(())
 }
 
@@ -310,6 +339,11 @@ async fn each_change_leaves_one_audit_entry_with_who_where_and_the_values_before
         (update.actor.as_str(), update.address.as_str(), update.object_name.as_str()),
         (ADMIN_USER, "127.0.0.1", "Baseline")
     );
+    // The list carries summaries; the entry's own page the values before and after.
+    assert_eq!(update.summary, "Changed settings, version");
+    assert_eq!((&update.before, &update.after), (&None, &None));
+    let update: shared::audit::AuditEntry =
+        tenant.app.admin_get(&tenant.admin, &format!("/api/v1/audit/{}", update.id)).await?;
     let before = update.before.as_ref().expect("before");
     let after = update.after.as_ref().expect("after");
     assert_eq!((before["version"].as_i64(), after["version"].as_i64()), (Some(1), Some(2)));
@@ -317,12 +351,14 @@ async fn each_change_leaves_one_audit_entry_with_who_where_and_the_values_before
     assert_eq!(after["policy"]["settings"][0]["value"], json!({"choice": "0"}));
 
     // Every kind of change so far is there: sign-in, tenant, groups, policy.
-    let all: AuditPage = tenant.app.admin_get(&tenant.admin, "/api/v1/audit?per_page=500").await?;
+    let all: AuditPage = tenant.app.admin_get(&tenant.admin, "/api/v1/audit?per_page=100").await?;
     for action in [AuditAction::SignIn, AuditAction::TenantUpdate, AuditAction::GroupCreate, AuditAction::PolicyCreate]
     {
         assert!(all.items.iter().any(|e| e.action == action), "{action:?} is audited");
     }
     let tenant_change = all.items.iter().find(|e| e.action == AuditAction::TenantUpdate).expect("tenant");
+    let tenant_change: shared::audit::AuditEntry =
+        tenant.app.admin_get(&tenant.admin, &format!("/api/v1/audit/{}", tenant_change.id)).await?;
     assert_eq!(tenant_change.before.as_ref().map(|b| b["security_settings_management"].clone()), Some(json!(false)));
     assert_eq!(tenant_change.after.as_ref().map(|a| a["security_settings_management"].clone()), Some(json!(true)));
     let csv =

@@ -7,14 +7,14 @@ use common::{
     ADMIN_PASSWORD, ADMIN_USER, TestApp, cookie_pair, device_authorization, error, facts, json_body,
     session_set_cookie, unauthenticated,
 };
-use reqwest::header::{CONTENT_DISPOSITION, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::api::{DeviceDetail, DevicePage, Me, OnboardingPackage};
+use shared::api::{CreatedOnboardingToken, DeviceDetail, DevicePage, Me, OnboardingTokenState, OnboardingTokenSummary};
 use shared::error::ErrorCode;
 
 const DEVICE_UNAUTHENTICATED: &str = "Device credentials are missing or wrong; onboard the device again.";
-const TOKEN_UNAUTHENTICATED: &str = "The onboarding token is missing or wrong.";
+const TOKEN_UNAUTHENTICATED: &str = "The onboarding token is missing, wrong, expired, used up or revoked.";
 
 fn is_lower_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -138,7 +138,7 @@ async fn onboarding_with_a_wrong_token_reveals_nothing_about_bad_facts() -> anyh
 async fn onboarding_with_bad_facts_is_refused_with_400_naming_every_bad_field() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
 
     let bad_facts = json!({
         "hostname": "bad name!",
@@ -188,7 +188,7 @@ async fn onboarding_with_bad_facts_is_refused_with_400_naming_every_bad_field() 
 async fn onboarding_with_a_client_edition_on_a_server_os_names_the_edition() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     let mut server_facts = facts("SRV-0001");
     server_facts["os"] = json!("windows_server_2022");
     let response = app.onboard(&json!({"onboarding_token": token, "facts": server_facts})).await?;
@@ -207,7 +207,7 @@ async fn onboarding_with_a_client_edition_on_a_server_os_names_the_edition() -> 
 async fn a_device_without_a_directory_id_is_onboarded_with_a_created_registration() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
 
     let onboarded = app.onboard_device(&token, &facts("WS-0001")).await?;
     assert_eq!(onboarded["registration"], "created");
@@ -231,7 +231,7 @@ async fn a_device_without_a_directory_id_is_onboarded_with_a_created_registratio
 async fn each_workgroup_device_without_a_directory_id_gets_a_fresh_one() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
 
     let first = app.onboard_device_typed(&token, &facts("WS-0001")).await?;
     let second = app.onboard_device_typed(&token, &facts("WS-0002")).await?;
@@ -253,7 +253,7 @@ async fn each_workgroup_device_without_a_directory_id_gets_a_fresh_one() -> anyh
 async fn a_device_presenting_an_unseen_directory_id_is_onboarded_with_an_adopted_registration() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
 
     let mut joined = facts("WS-0001");
     joined["join_type"] = json!("hybrid_joined");
@@ -269,7 +269,7 @@ async fn a_device_onboarding_again_with_its_directory_id_and_its_secret_reuses_i
 -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
 
     let mut joined = facts("WS-0001");
     joined["join_type"] = json!("directory_joined");
@@ -278,13 +278,24 @@ async fn a_device_onboarding_again_with_its_directory_id_and_its_secret_reuses_i
     assert_eq!(first["registration"], "adopted");
 
     joined["hostname"] = json!("WS-0001-RENAMED");
-    // Presenting the registration without the device's current secret would take the device over: refused, and the
-    // device keeps working.
-    let takeover = app.onboard(&json!({"onboarding_token": token, "facts": joined})).await?;
-    let envelope = common::error(takeover, StatusCode::CONFLICT).await?;
-    assert!(envelope.error.message.contains("device_secret"), "{}", envelope.error.message);
+    // Presenting the registration without the device's current secret does not take the device over: the presenter is
+    // onboarded as a device of its own with a registration of its own, the claim kept for the admin to see, and the
+    // real device keeps working.
+    let mut squatter_facts = joined.clone();
+    squatter_facts["hostname"] = json!("SQUATTER");
+    let response = app.onboard(&json!({"onboarding_token": token, "facts": squatter_facts})).await?;
+    let squatter: Value = json_body(response, StatusCode::CREATED).await?;
+    assert_eq!(squatter["registration"], "created");
+    assert_ne!(squatter["device_id"], first["device_id"]);
+    assert_ne!(squatter["directory_device_id"], first["directory_device_id"], "the registration is not taken over");
+    let squatter_id = squatter["device_id"].as_str().expect("an id");
+    let detail: DeviceDetail = app.admin_get(&cookie, &format!("/api/v1/devices/{squatter_id}")).await?;
+    let conflict = detail.directory_conflict.expect("the claim is shown to the admin");
+    assert_eq!(conflict.presented.as_str(), "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    assert_eq!(conflict.held_by.map(|holder| holder.id), first["device_id"].as_str().map(str::to_owned));
     let wrong = app.onboard(&json!({"onboarding_token": token, "facts": joined, "device_secret": "guess"})).await?;
-    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    let wrong: Value = json_body(wrong, StatusCode::CREATED).await?;
+    assert_ne!(wrong["directory_device_id"], first["directory_device_id"], "a wrong secret proves nothing");
     let still = app
         .check_in(Some(&device_authorization(
             first["device_id"].as_str().unwrap_or_default(),
@@ -311,10 +322,11 @@ async fn a_device_onboarding_again_with_its_directory_id_and_its_secret_reuses_i
     assert_eq!(response.status(), StatusCode::OK);
 
     let page: DevicePage = app.admin_get(&cookie, "/api/v1/devices").await?;
-    assert_eq!(page.total, 1);
+    assert_eq!(page.total, 3, "the real device once, and the two claimants apart");
     let detail: Value = app.admin_get(&cookie, &format!("/api/v1/devices/{device_id}")).await?;
     assert_eq!(detail["registration"], "reused");
     assert_eq!(detail["facts"]["hostname"], "WS-0001-RENAMED", "the new facts replace the old");
+    assert_eq!(detail["directory_conflict"], Value::Null);
     Ok(())
 }
 
@@ -325,7 +337,7 @@ async fn a_device_onboarding_again_with_its_directory_id_and_its_secret_reuses_i
 async fn app_with_one_device() -> anyhow::Result<(TestApp, String, String, String)> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     let onboarded = app.onboard_device_typed(&token, &facts("WS-0001")).await?;
     Ok((app, cookie, onboarded.device_id, onboarded.device_secret))
 }
@@ -358,7 +370,7 @@ async fn a_check_in_with_a_wrong_secret_is_refused_with_401() -> anyhow::Result<
 #[tokio::test]
 async fn a_check_in_with_another_devices_id_and_this_secret_is_refused_with_401() -> anyhow::Result<()> {
     let (app, cookie, _, secret) = app_with_one_device().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     let other = app.onboard_device_typed(&token, &facts("WS-0002")).await?;
     let response = app.check_in(Some(&device_authorization(&other.device_id, &secret))).await?;
     assert_eq!(unauthenticated(response).await?, DEVICE_UNAUTHENTICATED);
@@ -455,7 +467,7 @@ const FLEET: [FleetDevice; 9] = [
 async fn app_with_fleet() -> anyhow::Result<(TestApp, String)> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     for (hostname, os, edition, update, downlevel, join_type, managed_by, _) in FLEET {
         let device = json!({
             "hostname": hostname,
@@ -647,7 +659,7 @@ async fn a_bad_devices_query_is_refused_with_400_naming_every_bad_parameter() ->
 // Tenant
 
 #[tokio::test]
-async fn a_fresh_tenant_has_both_switches_off_and_a_random_onboarding_token() -> anyhow::Result<()> {
+async fn a_fresh_tenant_has_both_switches_off_and_no_onboarding_token() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
     let tenant: Value = app.admin_get(&cookie, "/api/v1/tenant").await?;
@@ -656,43 +668,110 @@ async fn a_fresh_tenant_has_both_switches_off_and_a_random_onboarding_token() ->
         json!({"security_settings_management": false, "enforce_security_configuration": false})
     );
     assert_eq!(tenant["licences"], json!({"defender_for_endpoint": false, "directory_premium_p1": false}));
-    assert!(is_lower_hex(tenant["onboarding_token"].as_str().expect("a token"), 64), "{tenant}");
+    let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    assert!(tokens.is_empty(), "{tokens:?}");
     Ok(())
 }
 
 #[tokio::test]
-async fn rotating_the_onboarding_token_retires_the_old_one() -> anyhow::Result<()> {
-    let (app, cookie, device_id, secret) = app_with_one_device().await?;
-    let old_token = app.tenant(&cookie).await?.onboarding_token;
-
-    let response = app.admin_request(Method::POST, "/api/v1/tenant/onboarding-token/rotate", &cookie).send().await?;
-    let rotated: shared::api::TenantView = json_body(response, StatusCode::OK).await?;
-    let new_token = rotated.onboarding_token;
-    assert_ne!(new_token, old_token);
-    assert!(is_lower_hex(&new_token, 64));
-    assert_eq!(app.tenant(&cookie).await?.onboarding_token, new_token);
-
-    let response = app.onboard(&json!({"onboarding_token": old_token, "facts": facts("WS-0002")})).await?;
-    assert_eq!(unauthenticated(response).await?, TOKEN_UNAUTHENTICATED);
-    let onboarded = app.onboard_device(&new_token, &facts("WS-0002")).await?;
-    assert_eq!(onboarded["registration"], "created");
-
-    // Devices onboarded with the old token keep working.
-    let response = app.check_in(Some(&device_authorization(&device_id, &secret))).await?;
-    assert_eq!(response.status(), StatusCode::OK);
-    Ok(())
-}
-
-#[tokio::test]
-async fn the_onboarding_package_names_this_server_and_the_current_token() -> anyhow::Result<()> {
+async fn an_onboarding_token_is_given_once_in_its_package_and_listed_with_its_limits_but_never_in_clear()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let response = app.admin_request(Method::GET, "/api/v1/tenant/onboarding-package", &cookie).send().await?;
-    let disposition = response.headers().get(CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    assert_eq!(disposition.as_deref(), Some("attachment; filename=\"rampart-onboarding.json\""));
-    let package: OnboardingPackage = json_body(response, StatusCode::OK).await?;
-    assert_eq!(package.server_url, app.base_url());
-    assert_eq!(package.onboarding_token, app.tenant(&cookie).await?.onboarding_token);
+    let response = app
+        .admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens", &cookie)
+        .json(&json!({"name": "  Berlin office  ", "expires_in_days": 7, "max_uses": 50}))
+        .send()
+        .await?;
+    let created: CreatedOnboardingToken = json_body(response, StatusCode::CREATED).await?;
+    let secret = &created.package.onboarding_token;
+    assert!(is_lower_hex(secret, 64));
+    assert_eq!(created.package.server_url, app.base_url());
+    assert_eq!(created.token.name, "Berlin office");
+    assert_eq!(created.token.ends_with, secret[60..]);
+    assert_eq!((created.token.max_uses, created.token.uses), (Some(50), 0));
+    let expires_in = created.token.expires_at.expect("an expiry") - created.token.created_at;
+    assert_eq!(expires_in, 7 * 24 * 60 * 60);
+    assert_eq!(created.token.state, OnboardingTokenState::Active);
+    assert_eq!(created.token.created_by, ADMIN_USER);
+
+    let listed = app.admin_request(Method::GET, "/api/v1/tenant/onboarding-tokens", &cookie).send().await?;
+    let text = listed.text().await?;
+    assert!(!text.contains(secret.as_str()), "the list never carries the token");
+    let tokens: Vec<OnboardingTokenSummary> = serde_json::from_str(&text)?;
+    assert_eq!(tokens, [created.token.clone()]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_onboarding_token_request_is_refused_naming_every_field() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let cookie = app.sign_in_as_admin().await?;
+    let response = app
+        .admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens", &cookie)
+        .json(&json!({"name": " ", "expires_in_days": 0, "max_uses": 0}))
+        .send()
+        .await?;
+    let envelope = error(response, StatusCode::BAD_REQUEST).await?;
+    let paths: Vec<&str> = envelope.error.violations.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["name", "expires_in_days", "max_uses"]);
+    let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    assert!(tokens.is_empty(), "nothing was written");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revoked_token_onboards_nothing_and_devices_onboarded_with_it_keep_working() -> anyhow::Result<()> {
+    let (app, cookie, device_id, secret) = app_with_one_device().await?;
+    let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    assert_eq!(tokens[0].uses, 1);
+    let other = app.onboarding_token(&cookie).await?;
+    let path = format!("/api/v1/tenant/onboarding-tokens/{}/revoke", tokens[0].id);
+    let response = app.admin_request(Method::POST, &path, &cookie).send().await?;
+    let revoked: OnboardingTokenSummary = json_body(response, StatusCode::OK).await?;
+    assert_eq!(revoked.state, OnboardingTokenState::Revoked);
+    assert!(revoked.revoked_at.is_some());
+
+    // The revoked token's value is unknown to the test (it is stored hashed): the device's own onboarding used it,
+    // so a fresh device onboarding with the remaining token works, and the listing shows which is which.
+    let onboarded = app.onboard_device(&other, &facts("WS-0002")).await?;
+    assert_eq!(onboarded["registration"], "created");
+    let response = app.check_in(Some(&device_authorization(&device_id, &secret))).await?;
+    assert_eq!(response.status(), StatusCode::OK, "devices onboarded with a revoked token keep working");
+    let response = app.admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens/nope/revoke", &cookie).send().await?;
+    error(response, StatusCode::NOT_FOUND).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_token_onboards_at_most_its_uses_even_in_parallel_and_not_after_revocation() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let cookie = app.sign_in_as_admin().await?;
+    let response = app
+        .admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens", &cookie)
+        .json(&json!({"name": "Three devices", "max_uses": 3}))
+        .send()
+        .await?;
+    let created: CreatedOnboardingToken = json_body(response, StatusCode::CREATED).await?;
+    let token = created.package.onboarding_token.clone();
+    let attempts = (0..12).map(|i| {
+        let body = json!({"onboarding_token": token, "facts": facts(&format!("PAR-{i:04}"))});
+        let app = &app;
+        async move { app.onboard(&body).await.map(|response| response.status()) }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let created_n = statuses.iter().filter(|s| matches!(s, Ok(StatusCode::CREATED))).count();
+    let refused_n = statuses.iter().filter(|s| matches!(s, Ok(StatusCode::UNAUTHORIZED))).count();
+    assert_eq!((created_n, refused_n), (3, 9), "{statuses:?}");
+    let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    assert_eq!((tokens[0].uses, tokens[0].state), (3, OnboardingTokenState::UsedUp));
+
+    let revocable = app.onboarding_token(&cookie).await?;
+    let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    let path = format!("/api/v1/tenant/onboarding-tokens/{}/revoke", tokens[0].id);
+    app.admin_request(Method::POST, &path, &cookie).send().await?;
+    let response = app.onboard(&json!({"onboarding_token": revocable, "facts": facts("LATE-0001")})).await?;
+    assert_eq!(unauthenticated(response).await?, TOKEN_UNAUTHENTICATED);
     Ok(())
 }
 

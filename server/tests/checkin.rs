@@ -24,7 +24,7 @@ async fn fleet() -> anyhow::Result<Fleet> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
     app.set_switches(&cookie, true).await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     let mut devices = Vec::new();
     for (hostname, managed_by) in [("LAP-1", "mde"), ("LAP-2", "mde"), ("LAP-3", "intune")] {
         let mut device = facts(hostname);

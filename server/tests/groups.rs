@@ -12,7 +12,7 @@ use shared::api::{GroupDetail, GroupSummary, RulePreview};
 async fn app_with_devices() -> anyhow::Result<(TestApp, String, Vec<String>)> {
     let app = TestApp::spawn().await?;
     let cookie = app.sign_in_as_admin().await?;
-    let token = app.tenant(&cookie).await?.onboarding_token;
+    let token = app.onboarding_token(&cookie).await?;
     let mut ids = Vec::new();
     for (hostname, os, edition, managed_by) in [
         ("LAP-001", "windows_11", "enterprise", "mde"),

@@ -77,8 +77,10 @@ fn admin_routes() -> Vec<(Method, &'static str, Option<Value>)> {
             "/api/v1/tenant",
             Some(json!({"switches": {"security_settings_management": true, "enforce_security_configuration": true}})),
         ),
-        (Method::POST, "/api/v1/tenant/onboarding-token/rotate", None),
-        (Method::GET, "/api/v1/tenant/onboarding-package", None),
+        (Method::GET, "/api/v1/tenant/onboarding-tokens", None),
+        (Method::POST, "/api/v1/tenant/onboarding-tokens", Some(json!({"name": "Site"}))),
+        (Method::POST, "/api/v1/tenant/onboarding-tokens/0b6f2c1e/revoke", None),
+        (Method::DELETE, device, None),
         (Method::GET, "/api/v1/auth/me", None),
         (Method::POST, "/api/v1/auth/logout", None),
     ]

@@ -102,6 +102,29 @@ pub struct DeviceDetail {
     pub n_check_ins: u64,
     /// Whether an admin asked for a check-in sooner than the interval.
     pub sync_requested: bool,
+    /// A directory registration this device presented at onboarding that another device already holds: it was not
+    /// taken over, and the device was onboarded with a registration of its own instead.
+    pub directory_conflict: Option<DirectoryConflict>,
+}
+
+/// A directory registration that two devices claim (see [`DeviceDetail::directory_conflict`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DirectoryConflict {
+    /// The registration the device presented.
+    pub presented: DirectoryDeviceId,
+    /// The device that holds it, when it still exists.
+    pub held_by: Option<DeviceRef>,
+}
+
+/// A device by id and host name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DeviceRef {
+    /// Rampart's id.
+    pub id: String,
+    /// Host name.
+    pub hostname: String,
 }
 
 /// The body of `POST /api/v1/device/onboard` (parsed by hand on the server, so that the token is checked before the
@@ -281,8 +304,6 @@ pub struct TenantView {
     pub switches: TenantSwitches,
     /// Declared licences.
     pub licences: Licences,
-    /// The token devices onboard with.
-    pub onboarding_token: String,
     /// The prerequisite checklist.
     pub prerequisites: Vec<Prerequisite>,
 }
@@ -300,15 +321,125 @@ pub struct UpdateTenant {
     pub licences: Option<Licences>,
 }
 
-/// What a device needs to onboard: the server's address and the tenant's token. Downloadable from Tenant
-/// administration and read by `rampart-agent --onboarding-package`.
+/// What a device needs to onboard: the server's address and an onboarding token. Given once, when the token is
+/// created in Tenant administration, and read by `rampart-agent --onboarding-package`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OnboardingPackage {
     /// Base URL of the Rampart server, e.g. `http://127.0.0.1:8080`.
     pub server_url: String,
-    /// The tenant's onboarding token.
+    /// The onboarding token.
     pub onboarding_token: String,
+}
+
+string_enum! {
+    /// Whether an onboarding token still onboards devices.
+    pub enum OnboardingTokenState {
+        Active = ("active", "Active"),
+        Expired = ("expired", "Expired"),
+        UsedUp = ("used_up", "All uses taken"),
+        Revoked = ("revoked", "Revoked"),
+    }
+}
+
+/// An onboarding token as Tenant administration lists it (never the token itself: it is stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OnboardingTokenSummary {
+    /// Id.
+    pub id: String,
+    /// The name an admin gave it (what it is for: a site, a deployment wave).
+    pub name: String,
+    /// The token's last four characters, to tell tokens apart.
+    pub ends_with: String,
+    /// When it was created.
+    pub created_at: UnixSeconds,
+    /// Who created it.
+    pub created_by: String,
+    /// When it stops onboarding devices; `None`: never.
+    pub expires_at: Option<UnixSeconds>,
+    /// How many onboardings it allows; `None`: no limit.
+    pub max_uses: Option<u64>,
+    /// How many devices onboarded with it.
+    pub uses: u64,
+    /// When it was revoked.
+    pub revoked_at: Option<UnixSeconds>,
+    /// Whether it still onboards devices.
+    pub state: OnboardingTokenState,
+}
+
+impl OnboardingTokenSummary {
+    /// The state at `now` from the token's limits.
+    pub fn state_at(
+        expires_at: Option<UnixSeconds>,
+        max_uses: Option<u64>,
+        uses: u64,
+        revoked_at: Option<UnixSeconds>,
+        now: UnixSeconds,
+    ) -> OnboardingTokenState {
+        if revoked_at.is_some() {
+            OnboardingTokenState::Revoked
+        } else if expires_at.is_some_and(|at| at <= now) {
+            OnboardingTokenState::Expired
+        } else if max_uses.is_some_and(|max| uses >= max) {
+            OnboardingTokenState::UsedUp
+        } else {
+            OnboardingTokenState::Active
+        }
+    }
+}
+
+/// `POST /api/v1/tenant/onboarding-tokens`: a new onboarding token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateOnboardingToken {
+    /// What it is for, 1 to 64 characters.
+    pub name: String,
+    /// Days until it expires, 1 to 365; absent: it never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<u32>,
+    /// How many devices may onboard with it, 1 to 1,000,000; absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u64>,
+}
+
+/// The longest onboarding token name.
+pub const MAX_TOKEN_NAME_CHARS: usize = 64;
+/// The longest onboarding token lifetime.
+pub const MAX_TOKEN_DAYS: u32 = 365;
+/// The most uses an onboarding token may allow.
+pub const MAX_TOKEN_USES: u64 = 1_000_000;
+
+impl CreateOnboardingToken {
+    /// Every problem with the request; the form and the server both ask.
+    pub fn validate(&self) -> Vec<crate::Violation> {
+        let mut violations = Vec::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS || name.chars().any(char::is_control) {
+            violations.push(crate::Violation::new(
+                "name",
+                format!("must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control characters"),
+            ));
+        }
+        if self.expires_in_days.is_some_and(|days| !(1..=MAX_TOKEN_DAYS).contains(&days)) {
+            violations.push(crate::Violation::new("expires_in_days", format!("must be 1 to {MAX_TOKEN_DAYS} days")));
+        }
+        if self.max_uses.is_some_and(|uses| !(1..=MAX_TOKEN_USES).contains(&uses)) {
+            violations.push(crate::Violation::new("max_uses", format!("must be 1 to {MAX_TOKEN_USES}")));
+        }
+        violations
+    }
+}
+
+/// Answer to `POST /api/v1/tenant/onboarding-tokens`: the token, shown this once, in its onboarding package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CreatedOnboardingToken {
+    /// The token as it will be listed.
+    pub token: OnboardingTokenSummary,
+    /// What `rampart-agent --onboarding-package` reads; the token in it is shown only now.
+    pub package: OnboardingPackage,
 }
 
 /// A group in the Groups list.

@@ -13,7 +13,10 @@ string_enum! {
         SignInFailed = ("sign_in_failed", "Failed sign-in"),
         PasswordChange = ("password_change", "Changed password"),
         TenantUpdate = ("tenant_update", "Changed tenant settings"),
+        PasswordReset = ("password_reset", "Reset a password from the server's command line"),
         TokenRotate = ("token_rotate", "Rotated the onboarding token"),
+        TokenCreate = ("token_create", "Created an onboarding token"),
+        TokenRevoke = ("token_revoke", "Revoked an onboarding token"),
         UserCreate = ("user_create", "Invited a user"),
         UserUpdate = ("user_update", "Changed a user"),
         GroupCreate = ("group_create", "Created a group"),
@@ -26,6 +29,8 @@ string_enum! {
         PolicyUpdate = ("policy_update", "Changed a policy"),
         PolicyDelete = ("policy_delete", "Deleted a policy"),
         DeviceSync = ("device_sync", "Requested a policy sync"),
+        DeviceOnboard = ("device_onboard", "Onboarded a device"),
+        DeviceDelete = ("device_delete", "Deleted a device"),
     }
 }
 
@@ -48,7 +53,8 @@ pub struct AuditEntry {
     pub id: i64,
     /// When.
     pub at: UnixSeconds,
-    /// Who (the account name; for a failed sign-in, the name that was tried).
+    /// Who: the account name; for a failed sign-in, the account tried when it exists (an unknown name is never kept:
+    /// it is often a password typed into the wrong field); for an onboarding, the token's name.
     pub actor: String,
     /// From which address.
     pub address: String,
@@ -60,10 +66,56 @@ pub struct AuditEntry {
     pub object_id: String,
     /// The object's name at the time.
     pub object_name: String,
-    /// The values before, `None` for a creation.
+    /// What changed, in a line (which values, or what was created or deleted).
+    pub summary: String,
+    /// The values before, `None` for a creation — and in the list, which carries summaries only
+    /// (`GET /api/v1/audit/{id}` has the whole entry).
     pub before: Option<serde_json::Value>,
-    /// The values after, `None` for a deletion.
+    /// The values after, `None` for a deletion (and in the list).
     pub after: Option<serde_json::Value>,
+}
+
+/// The name a failed sign-in is recorded under when the account does not exist.
+pub const UNKNOWN_ACCOUNT: &str = "(unknown account)";
+/// What Read Only Operators see instead of the account of a failed sign-in.
+pub const HIDDEN_ACCOUNT: &str = "(hidden)";
+
+/// What changed between two snapshots of an object, in a line: the top-level values that differ.
+pub fn summarize<'a>(before: Option<&'a serde_json::Value>, after: Option<&'a serde_json::Value>) -> String {
+    match (before, after) {
+        (None, None) => String::new(),
+        (None, Some(_)) => "Created".to_owned(),
+        (Some(_), None) => "Deleted".to_owned(),
+        (Some(before), Some(after)) => {
+            let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+                return if before == after { "No change".to_owned() } else { "Changed".to_owned() };
+            };
+            // Keys whose values differ; where both values are objects (a policy in its snapshot), the keys inside.
+            let differing = |before: &'a serde_json::Map<String, serde_json::Value>,
+                             after: &'a serde_json::Map<String, serde_json::Value>| {
+                before
+                    .iter()
+                    .filter(move |(key, value)| after.get(*key) != Some(value))
+                    .map(|(key, value)| (key, Some(value)))
+                    .chain(after.keys().filter(move |key| !before.contains_key(*key)).map(|key| (key, None)))
+            };
+            let mut changed: Vec<&str> = Vec::new();
+            for (key, value) in differing(before, after) {
+                match (value.and_then(serde_json::Value::as_object), after.get(key).and_then(|v| v.as_object())) {
+                    (Some(inner_before), Some(inner_after)) => {
+                        changed.extend(differing(inner_before, inner_after).map(|(inner, _)| inner.as_str()));
+                    }
+                    _ => changed.push(key.as_str()),
+                }
+            }
+            changed.dedup();
+            match changed.len() {
+                0 => "No change".to_owned(),
+                1..=5 => format!("Changed {}", changed.join(", ").replace('_', " ")),
+                n => format!("Changed {} and {} more", changed[..4].join(", ").replace('_', " "), n - 4),
+            }
+        }
+    }
 }
 
 /// One page of the audit log, newest first (`GET /api/v1/audit`).
@@ -79,6 +131,9 @@ pub struct AuditPage {
     /// Entries per page.
     pub per_page: u32,
 }
+
+/// The most entries a page of the audit log holds.
+pub const MAX_AUDIT_PER_PAGE: u32 = 100;
 
 /// The audit log's filter and page, parsed from a query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +152,7 @@ pub struct AuditQuery {
     pub until: Option<UnixSeconds>,
     /// Page, from 1.
     pub page: u32,
-    /// Entries per page, 1 to 500.
+    /// Entries per page, 1 to [`MAX_AUDIT_PER_PAGE`].
     pub per_page: u32,
 }
 
@@ -154,8 +209,9 @@ impl AuditQuery {
                     _ => violations.push(Violation::new(key, "must be a whole number from 1")),
                 },
                 "per_page" => match value.parse::<u32>() {
-                    Ok(n) if (1..=500).contains(&n) => query.per_page = n,
-                    _ => violations.push(Violation::new(key, "must be a whole number from 1 to 500")),
+                    Ok(n) if (1..=MAX_AUDIT_PER_PAGE).contains(&n) => query.per_page = n,
+                    _ => violations
+                        .push(Violation::new(key, format!("must be a whole number from 1 to {MAX_AUDIT_PER_PAGE}"))),
                 },
                 _ => violations.push(Violation::new(
                     key,
@@ -175,6 +231,19 @@ impl AuditQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_names_what_changed_one_level_into_snapshots() {
+        let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("json");
+        let before = json(r#"{"version": 1, "policy": {"name": "A", "settings": [1]}}"#);
+        let after = json(r#"{"version": 2, "policy": {"name": "A", "settings": [2], "description": "x"}}"#);
+        assert_eq!(summarize(Some(&before), Some(&after)), "Changed settings, description, version");
+        assert_eq!(summarize(None, Some(&after)), "Created");
+        assert_eq!(summarize(Some(&before), None), "Deleted");
+        assert_eq!(summarize(Some(&before), Some(&before)), "No change");
+        let wide = json(r#"{"a_b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1}"#);
+        assert_eq!(summarize(Some(&wide), Some(&json("{}"))), "Changed a b, c, d, e and 2 more");
+    }
 
     #[test]
     fn the_filter_parses_and_names_every_bad_parameter() {

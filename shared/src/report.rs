@@ -168,7 +168,7 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
                             others.join(", "),
                             describe_value(&id, &outcome.effective)
                         );
-                        SettingResult::new(id, SettingState::Conflict, detail)
+                        SettingResult::new(id, SettingState::Conflict, bounded(detail, MAX_DETAIL_CHARS))
                     }
                     _ => SettingResult::new(id, SettingState::Succeeded, String::new()),
                 }
@@ -186,10 +186,77 @@ pub fn device_report(policies_hash: &str, policies: &[&Policy], os: OsProduct) -
                 .and_then(|d| d.csp_uri.rsplit('/').find(|segment| !segment.is_empty()))
                 .unwrap_or(&outcome.setting_id)
                 .to_owned();
-            (name, describe_value(&outcome.setting_id, &outcome.effective))
+            (name, bounded(describe_value(&outcome.setting_id, &outcome.effective), MAX_PREFERENCE_VALUE_CHARS))
         })
         .collect();
     DeviceReport { policies_hash: policies_hash.to_owned(), policies: results, preferences }
+}
+
+/// The longest `policies_hash` a report may carry.
+pub const MAX_HASH_CHARS: usize = 128;
+/// The longest setting id in a report.
+pub const MAX_SETTING_ID_CHARS: usize = 256;
+/// The longest error code.
+pub const MAX_CODE_CHARS: usize = 64;
+/// The longest detail of one setting's result.
+pub const MAX_DETAIL_CHARS: usize = 4_096;
+/// The most setting results one report may carry, over all its policies.
+pub const MAX_REPORTED_SETTINGS: usize = 20_000;
+/// The most local preferences one report may carry.
+pub const MAX_PREFERENCES: usize = 2_000;
+/// The longest preference name.
+pub const MAX_PREFERENCE_NAME_CHARS: usize = 128;
+/// The longest preference value.
+pub const MAX_PREFERENCE_VALUE_CHARS: usize = 16_384;
+
+/// `text`, cut to at most `max` characters (the last one an ellipsis when cut).
+fn bounded(text: String, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text.chars().count() > max => format!("{}…", &text[..end]),
+        _ => text,
+    }
+}
+
+impl DeviceReport {
+    /// Every string and list of the report over its bound, by path: what a device sends is stored, so nothing in it
+    /// may be unbounded.
+    pub fn bound_violations(&self) -> Vec<crate::Violation> {
+        let mut violations = Vec::new();
+        let mut too_long = |path: String, text: &str, max: usize| {
+            if text.chars().count() > max {
+                violations.push(crate::Violation::new(path, format!("must be at most {max} characters")));
+            }
+        };
+        too_long("policies_hash".to_owned(), &self.policies_hash, MAX_HASH_CHARS);
+        for (i, policy) in self.policies.iter().enumerate() {
+            too_long(format!("policies[{i}].policy_id"), &policy.policy_id, MAX_SETTING_ID_CHARS);
+            for (j, setting) in policy.settings.iter().enumerate() {
+                let path = |field: &str| format!("policies[{i}].settings[{j}].{field}");
+                too_long(path("setting_id"), &setting.setting_id, MAX_SETTING_ID_CHARS);
+                too_long(path("code"), &setting.code, MAX_CODE_CHARS);
+                too_long(path("detail"), &setting.detail, MAX_DETAIL_CHARS);
+            }
+        }
+        for (name, value) in &self.preferences {
+            let path = format!("preferences.{}", bounded(name.clone(), 32));
+            too_long(path.clone(), name, MAX_PREFERENCE_NAME_CHARS);
+            too_long(path, value, MAX_PREFERENCE_VALUE_CHARS);
+        }
+        let n_settings: usize = self.policies.iter().map(|policy| policy.settings.len()).sum();
+        if n_settings > MAX_REPORTED_SETTINGS {
+            violations.push(crate::Violation::new(
+                "policies",
+                format!("must hold at most {MAX_REPORTED_SETTINGS} setting results in all (it has {n_settings})"),
+            ));
+        }
+        if self.preferences.len() > MAX_PREFERENCES {
+            violations.push(crate::Violation::new(
+                "preferences",
+                format!("must hold at most {MAX_PREFERENCES} entries (it has {})", self.preferences.len()),
+            ));
+        }
+        violations
+    }
 }
 
 /// Device counts by the state of one policy.
@@ -443,6 +510,40 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_over_its_bounds_names_every_field() {
+        let long = |n: usize| "x".repeat(n);
+        let report = DeviceReport {
+            policies_hash: long(MAX_HASH_CHARS + 1),
+            policies: vec![PolicyResult {
+                policy_id: "p".to_owned(),
+                version: 1,
+                settings: vec![SettingResult {
+                    setting_id: "s".to_owned(),
+                    state: SettingState::Error,
+                    code: long(MAX_CODE_CHARS + 1),
+                    detail: long(MAX_DETAIL_CHARS + 1),
+                }],
+            }],
+            preferences: [(long(200), "v".to_owned()), ("Ok".to_owned(), long(MAX_PREFERENCE_VALUE_CHARS + 1))]
+                .into_iter()
+                .collect(),
+        };
+        let paths: Vec<String> = report.bound_violations().into_iter().map(|v| v.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "policies_hash".to_owned(),
+                "policies[0].settings[0].code".to_owned(),
+                "policies[0].settings[0].detail".to_owned(),
+                "preferences.Ok".to_owned(),
+                format!("preferences.{}…", long(31)),
+            ]
+        );
+        assert_eq!(bounded("abcdef".to_owned(), 4), "abc…");
+        assert_eq!(bounded("abcd".to_owned(), 4), "abcd");
+    }
     use crate::catalog::{ConfiguredSetting, Profile, SettingValue};
     use crate::policy::{Assignments, PolicyDraft};
 

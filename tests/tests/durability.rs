@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shared::api::{CheckInResponse, DeviceStatus, OnboardResponse, TenantView};
+use shared::api::{CheckInResponse, DeviceStatus, OnboardResponse};
 use shared::audit::AuditPage;
 use shared::policy::{Policy, PolicyVersion};
 use support::{Api, start_server};
@@ -40,7 +40,9 @@ async fn every_acknowledged_write_survives_a_sigkill_and_nothing_is_half_written
     let dir = tempfile::tempdir()?;
     let (mut server, url) = start_server(dir.path(), USER, PASSWORD, false).await?;
     let api = Api::sign_in(&url, USER, PASSWORD).await?;
-    let token = api.get::<TenantView>("/api/v1/tenant").await?.onboarding_token;
+    let package: shared::api::OnboardingPackage =
+        serde_json::from_slice(&std::fs::read(dir.path().join("onboarding-package.json"))?)?;
+    let token = package.onboarding_token;
     let mut policies = Vec::new();
     for i in 0..N_POLICIES {
         let body = json!({

@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and "who am I" for admins.
 
-use std::sync::LazyLock;
-use std::time::Instant;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -13,11 +13,13 @@ use shared::api::LoginRequest;
 use shared::audit::{AuditAction, ObjectType};
 
 use crate::AppState;
+use crate::address::ClientAddress;
 use crate::auth::{AdminSession, expired_session_cookie, session_cookie};
 use crate::credentials::{hash_password, random_hex, sha256_hex, verify_password};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::store::{Actor, AdminRecord, NewAudit};
+use crate::limiter::{account_key, address_key};
+use crate::store::{Actor, AdminRecord, NewAudit, NewSession};
 
 /// A hash to verify against when the account does not exist, so that timing does not reveal which accounts do.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password("not a real password").unwrap_or_default());
@@ -34,15 +36,17 @@ fn me(admin: &AdminRecord) -> Me {
     }
 }
 
-/// The client's address, from the connection.
-pub struct ClientAddress(pub String);
+/// How long a password check waits for a free slot before the attempt is refused as "busy".
+const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
+/// An address the account signed in from within this long is known to it (exempt from the per-account back-off).
+const KNOWN_ADDRESS_SECS: i64 = 90 * 24 * 60 * 60;
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(crate::access::client_address(parts)))
-    }
+fn try_again_in(wait: Duration) -> ApiError {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    ApiError::RateLimited(format!(
+        "Too many sign-in attempts. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    ))
 }
 
 fn sign_in_audit(action: AuditAction, username: &str) -> NewAudit {
@@ -56,8 +60,9 @@ fn sign_in_audit(action: AuditAction, username: &str) -> NewAudit {
     }
 }
 
-/// Checks the credentials and starts a session (HttpOnly, SameSite=Strict cookie). Failed sign-ins are limited per
-/// account and per address, and every attempt is in the audit log.
+/// Checks the credentials and starts a session (HttpOnly, SameSite=Strict cookie). Every attempt takes a slot of the
+/// sign-in throttle before its password is verified (see [`crate::limiter`]), password checks run a few at a time, and
+/// every attempt is in the audit log.
 pub async fn auth_login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -73,37 +78,54 @@ pub async fn auth_login(
     if !violations.is_empty() {
         return Err(ApiError::Invalid(violations));
     }
-    if let Err(wait) = state.sign_ins.check(&login.username, &address, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        return Err(ApiError::RateLimited(format!(
-            "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        )));
-    }
-
+    let account = account_key(&login.username);
+    let address_key = session_address_key(&address);
     let admin = state.store.find_admin(&login.username).await?;
+    let now = crate::now();
+    // Whether this address is one the account signed in from: only asked when the account is being slowed down.
+    let known_address = match &admin {
+        Some(admin) if state.sign_ins.account_slowed(&account, Instant::now()) => state
+            .store
+            .sign_in_addresses(&admin.username, now - KNOWN_ADDRESS_SECS)
+            .await?
+            .iter()
+            .filter_map(|known| known.parse().ok())
+            .any(|known| crate::limiter::address_key(known) == address_key),
+        _ => false,
+    };
+    let attempt = state.sign_ins.begin(&account, &address_key, known_address, Instant::now()).map_err(try_again_in)?;
+    let Ok(Ok(_permit)) =
+        tokio::time::timeout(PASSWORD_CHECK_WAIT, Arc::clone(&state.password_checks).acquire_owned()).await
+    else {
+        attempt.not_verified();
+        return Err(ApiError::RateLimited(
+            "The server is busy checking other sign-ins. Try again in a few seconds.".to_owned(),
+        ));
+    };
     let phc = admin.as_ref().map(|admin| admin.password_hash.clone());
     let password = login.password;
     let matches =
         tokio::task::spawn_blocking(move || verify_password(&password, phc.as_deref().unwrap_or(&DUMMY_HASH)))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = crate::now();
-    let actor = Actor { username: login.username.clone(), address: address.clone(), at: now };
     let admin = match admin {
         Some(admin) if matches && !admin.disabled => admin,
-        _ => {
-            state.sign_ins.failed(&login.username, &address, Instant::now());
-            state.store.record_audit(&actor, sign_in_audit(AuditAction::SignInFailed, &login.username)).await?;
+        admin => {
+            attempt.failed();
+            // A name that is no account is not kept: it is often a password typed into the wrong field.
+            let tried = admin.map_or_else(|| shared::audit::UNKNOWN_ACCOUNT.to_owned(), |admin| admin.username);
+            let actor = Actor { username: tried.clone(), address: address.clone(), at: now };
+            state.store.record_audit(&actor, sign_in_audit(AuditAction::SignInFailed, &tried)).await?;
             return Err(ApiError::Unauthenticated("The user name or password is incorrect."));
         }
     };
-    state.sign_ins.succeeded(&admin.username);
+    attempt.succeeded();
 
     let token = random_hex(32);
     let ttl = state.config.session_ttl.as_secs();
     let expires_at = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
     state.store.create_session(&sha256_hex(&token), admin.id, now, expires_at).await?;
+    let actor = Actor { username: admin.username.clone(), address: address.clone(), at: now };
     state.store.record_audit(&actor, sign_in_audit(AuditAction::SignIn, &admin.username)).await?;
     tracing::info!(username = %admin.username, "admin signed in");
     let cookie = session_cookie(&token, ttl, state.config.secure_cookies);
@@ -122,12 +144,13 @@ pub async fn auth_me(session: AdminSession) -> Json<Me> {
     Json(me(&session.admin))
 }
 
-/// The signed-in user replaces their password (required after an invitation's one-time password).
+/// The signed-in user replaces their password (required after an invitation's one-time password). Every other
+/// session of the account ends, and this one continues under a new token (a new cookie).
 pub async fn auth_password(
     State(state): State<AppState>,
     session: AdminSession,
     ApiJson(change): ApiJson<ChangePassword>,
-) -> Result<Json<Me>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut violations = Vec::new();
     if change.new_password.chars().count() < MIN_PASSWORD_CHARS || change.new_password.len() > MAX_PASSWORD_LEN {
         violations.push(Violation::new(
@@ -138,12 +161,22 @@ pub async fn auth_password(
     if change.new_password == change.current_password {
         violations.push(Violation::new("new_password", "must differ from the current password"));
     }
+    // Guessing the current password through a stolen session is throttled like sign-in.
+    let attempt = state
+        .sign_ins
+        .begin(&account_key(&session.admin.username), &session_address_key(&session.address), true, Instant::now())
+        .map_err(try_again_in)?;
     let phc = session.admin.password_hash.clone();
     let current = change.current_password;
+    let _permit =
+        Arc::clone(&state.password_checks).acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let matches = tokio::task::spawn_blocking(move || verify_password(&current, &phc))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !matches {
+    if matches {
+        attempt.succeeded();
+    } else {
+        attempt.failed();
         violations.push(Violation::new("current_password", "is not the password of this account"));
     }
     if !violations.is_empty() {
@@ -154,6 +187,21 @@ pub async fn auth_password(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.store.change_password(session.admin.id, &hash, &session.actor()).await?;
-    Ok(Json(me(&AdminRecord { must_change_password: false, ..session.admin })))
+    let token = random_hex(32);
+    let now = crate::now();
+    let ttl = state.config.session_ttl.as_secs();
+    let next = NewSession {
+        token_hash: sha256_hex(&token),
+        created_at: now,
+        expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+    };
+    state.store.change_password(session.admin.id, &hash, &next, &session.actor()).await?;
+    let cookie = session_cookie(&token, ttl, state.config.secure_cookies);
+    let me = me(&AdminRecord { must_change_password: false, ..session.admin });
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// The throttle's key of an address as the session recorded it.
+fn session_address_key(address: &str) -> String {
+    address.parse().map_or_else(|_| address.to_owned(), address_key)
 }

@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use shared::api::{
-    DeviceDetail, DevicePage, DevicePolicyStatus, DeviceStatus, DeviceSummary, EffectiveConfiguration, PolicyRef,
+    DeviceDetail, DevicePage, DevicePolicyStatus, DeviceRef, DeviceStatus, DeviceSummary, DirectoryConflict,
+    EffectiveConfiguration, PolicyRef,
 };
 use shared::eligibility::{Eligibility, eligibility};
 use shared::query::DeviceQuery;
@@ -58,12 +59,38 @@ pub async fn devices_get(
     let device =
         state.store.get_device(&id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
     let switches = switches(&state).await?;
+    let directory_conflict = match &device.claimed_directory_device_id {
+        Some(presented) => Some(DirectoryConflict {
+            presented: presented.clone(),
+            held_by: state
+                .store
+                .directory_holder(presented.as_str())
+                .await?
+                .map(|holder| DeviceRef { id: holder.id, hostname: holder.facts.hostname.as_str().to_owned() }),
+        }),
+        None => None,
+    };
     Ok(Json(DeviceDetail {
         summary: summary(&device, switches),
         registration: device.registration,
         n_check_ins: device.n_check_ins,
         sync_requested: device.sync_requested,
+        directory_conflict,
     }))
+}
+
+/// Deletes a device: its credentials stop working at once, its reports and memberships go; it can onboard again.
+pub async fn devices_delete(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete_device(&id, &session.actor()).await? {
+        tracing::info!(username = %session.admin.username, device_id = %id, "device deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("No device has this id.".into()))
+    }
 }
 
 /// Asks the device to check in at its next poll ("Policy sync").

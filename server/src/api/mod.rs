@@ -9,7 +9,7 @@ pub(crate) mod groups;
 mod health;
 mod policies;
 mod reports;
-mod tenant;
+pub mod tenant;
 mod users;
 
 use axum::Router;
@@ -30,9 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}", patch(users::users_update))
         .route("/audit", get(audit::audit_list))
         .route("/audit.csv", get(audit::audit_csv))
+        .route("/audit/{id}", get(audit::audit_get))
         .route("/openapi.json", get(crate::openapi::openapi_get))
         .route("/devices", get(devices::devices_list))
-        .route("/devices/{id}", get(devices::devices_get))
+        .route("/devices/{id}", get(devices::devices_get).delete(devices::devices_delete))
         .route("/devices/{id}/sync", post(devices::devices_sync))
         .route("/devices/{id}/effective", get(devices::devices_effective))
         .route("/devices/{id}/status", get(devices::devices_status))
@@ -62,8 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/{id}/report/devices/{device_id}", get(reports::policies_report_device))
         .route("/policies/{id}/report/devices/{device_id}/settings.csv", get(reports::policies_report_device_csv))
         .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))
-        .route("/tenant/onboarding-token/rotate", post(tenant::tenant_rotate_token))
-        .route("/tenant/onboarding-package", get(tenant::tenant_onboarding_package))
+        .route("/tenant/onboarding-tokens", get(tenant::tenant_tokens_list).post(tenant::tenant_tokens_create))
+        .route("/tenant/onboarding-tokens/{id}/revoke", post(tenant::tenant_tokens_revoke))
 }
 
 /// Unknown API paths get the JSON envelope, not the admin center's page.

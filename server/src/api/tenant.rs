@@ -1,30 +1,27 @@
-//! Tenant administration: the two switches, declared licences, the onboarding token and the prerequisite checklist.
+//! Tenant administration: the two switches, declared licences, the onboarding tokens and the prerequisite checklist.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use shared::api::{OnboardingPackage, TenantView, UpdateTenant};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use shared::api::{
+    CreateOnboardingToken, CreatedOnboardingToken, OnboardingPackage, OnboardingTokenSummary, TenantView, UpdateTenant,
+};
 use shared::tenant::{REPORTING_WINDOW_SECS, TenantFacts, prerequisites};
 
 use crate::AppState;
 use crate::auth::AdminSession;
-use crate::credentials::random_hex;
+use crate::credentials::{random_guid, random_hex, sha256_hex};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::store::TenantRecord;
+use crate::store::{NewOnboardingToken, Store};
 
 /// A fresh onboarding token: 32 random bytes, hex.
 pub fn new_onboarding_token() -> String {
     random_hex(32)
 }
 
-async fn tenant_record(state: &AppState) -> Result<TenantRecord, ApiError> {
-    Ok(state.store.tenant().await?)
-}
-
 async fn view(state: &AppState) -> Result<TenantView, ApiError> {
-    let tenant = tenant_record(state).await?;
+    let tenant = state.store.tenant().await?;
     let counts = state.store.tenant_counts(crate::now() - REPORTING_WINDOW_SECS).await?;
     let facts = TenantFacts {
         licences: tenant.licences,
@@ -34,23 +31,12 @@ async fn view(state: &AppState) -> Result<TenantView, ApiError> {
         n_devices_reporting: counts.n_devices_reporting,
         n_devices: counts.n_devices,
     };
-    Ok(TenantView {
-        switches: tenant.switches,
-        licences: tenant.licences,
-        onboarding_token: tenant.onboarding_token,
-        prerequisites: prerequisites(facts),
-    })
+    Ok(TenantView { switches: tenant.switches, licences: tenant.licences, prerequisites: prerequisites(facts) })
 }
 
 /// The tenant administration page's data.
-pub async fn tenant_get(State(state): State<AppState>, session: AdminSession) -> Result<Json<TenantView>, ApiError> {
-    let mut view = view(&state).await?;
-    if !session.admin.role.allows(shared::access::Permission::ManageTenant) {
-        // The token lets anyone onboard devices: only those who may rotate it see it.
-        let tail: String = view.onboarding_token.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        view.onboarding_token = format!("…{tail}");
-    }
-    Ok(Json(view))
+pub async fn tenant_get(State(state): State<AppState>, _session: AdminSession) -> Result<Json<TenantView>, ApiError> {
+    Ok(Json(view(&state).await?))
 }
 
 /// Changes the switches and/or the licence declarations.
@@ -64,23 +50,67 @@ pub async fn tenant_update(
     Ok(Json(view(&state).await?))
 }
 
-/// Replaces the onboarding token; devices already onboarded keep working, new ones need the new token.
-pub async fn tenant_rotate_token(
-    State(state): State<AppState>,
-    session: AdminSession,
-) -> Result<Json<TenantView>, ApiError> {
-    state.store.set_onboarding_token(&new_onboarding_token(), &session.actor()).await?;
-    tracing::info!(username = %session.admin.username, "onboarding token rotated");
-    Ok(Json(view(&state).await?))
-}
-
-/// The onboarding package as a file download: what `rampart-agent --onboarding-package` reads.
-pub async fn tenant_onboarding_package(
+/// Every onboarding token, newest first (never the tokens themselves: they are stored hashed).
+pub async fn tenant_tokens_list(
     State(state): State<AppState>,
     _session: AdminSession,
-) -> Result<impl IntoResponse, ApiError> {
-    let tenant = tenant_record(&state).await?;
-    let package =
-        OnboardingPackage { server_url: state.config.public_url.clone(), onboarding_token: tenant.onboarding_token };
-    Ok(([(header::CONTENT_DISPOSITION, "attachment; filename=\"rampart-onboarding.json\"")], Json(package)))
+) -> Result<Json<Vec<OnboardingTokenSummary>>, ApiError> {
+    let now = crate::now();
+    let tokens = state.store.list_onboarding_tokens().await?;
+    Ok(Json(tokens.iter().map(|token| token.summary(now)).collect()))
+}
+
+/// Creates an onboarding token; the answer is the only time the token exists in clear.
+pub async fn tenant_tokens_create(
+    State(state): State<AppState>,
+    session: AdminSession,
+    ApiJson(request): ApiJson<CreateOnboardingToken>,
+) -> Result<(StatusCode, Json<CreatedOnboardingToken>), ApiError> {
+    let violations = request.validate();
+    if !violations.is_empty() {
+        return Err(ApiError::Invalid(violations));
+    }
+    let token = create_token(&*state.store, &state.config.public_url, &request, &session.actor()).await?;
+    tracing::info!(username = %session.admin.username, name = %token.token.name, "onboarding token created");
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// Stores a new token as `actor` and returns it with its package for a server at `public_url` (also the demo's way
+/// to get one).
+pub async fn create_token(
+    store: &dyn Store,
+    public_url: &str,
+    request: &CreateOnboardingToken,
+    actor: &crate::store::Actor,
+) -> Result<CreatedOnboardingToken, ApiError> {
+    let secret = new_onboarding_token();
+    let new = NewOnboardingToken {
+        id: random_guid().to_string(),
+        name: request.name.trim().to_owned(),
+        token_hash: sha256_hex(&secret),
+        ends_with: secret[secret.len() - 4..].to_owned(),
+        expires_at: request.expires_in_days.map(|days| actor.at + i64::from(days) * 24 * 60 * 60),
+        max_uses: request.max_uses,
+    };
+    let record = store.create_onboarding_token(&new, actor).await?;
+    Ok(CreatedOnboardingToken {
+        token: record.summary(actor.at),
+        package: OnboardingPackage { server_url: public_url.to_owned(), onboarding_token: secret },
+    })
+}
+
+/// Revokes an onboarding token: devices already onboarded with it keep working, new ones are refused.
+pub async fn tenant_tokens_revoke(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Json<OnboardingTokenSummary>, ApiError> {
+    let actor = session.actor();
+    let record = state
+        .store
+        .revoke_onboarding_token(&id, &actor)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("There is no such onboarding token.".to_owned()))?;
+    tracing::info!(username = %actor.username, name = %record.name, "onboarding token revoked");
+    Ok(Json(record.summary(actor.at)))
 }

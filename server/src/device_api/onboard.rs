@@ -1,5 +1,7 @@
-//! `POST /api/v1/device/onboard`: a device presents the tenant's onboarding token and its facts, and gets its id and
-//! secret. Its directory registration is reused when it presents a known one, and created when it has none.
+//! `POST /api/v1/device/onboard`: a device presents an onboarding token and its facts, and gets its id and secret.
+//! Its directory registration is reused when it presents a known one, and created when it has none or when another
+//! device holds the one it presents (the claim is kept for an admin to settle). Every onboarding is audited under the
+//! token's name and counts as one of the token's uses.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,21 +13,26 @@ use shared::device::DeviceFacts;
 use shared::eligibility::device_support;
 
 use crate::AppState;
-use crate::credentials::{constant_time_eq, random_guid, random_hex, sha256_hex};
+use crate::credentials::{random_guid, random_hex, sha256_hex};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::store::NewDevice;
 
+const TOKEN_REFUSED: &str = "The onboarding token is missing, wrong, expired, used up or revoked.";
+
 /// Onboards one device.
 pub async fn device_onboard(
     State(state): State<AppState>,
+    crate::address::ClientAddress(address): crate::address::ClientAddress,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<OnboardResponse>), ApiError> {
-    // The token is checked before the facts, so that nobody without it learns anything from validation messages.
+    // The token is checked before the facts, so that nobody without it learns anything from validation messages
+    // (looked up by its SHA-256: tokens are high-entropy and stored hashed). The onboarding's transaction checks it
+    // again as it counts the use.
     let token = body.get("onboarding_token").and_then(Value::as_str).unwrap_or_default();
-    let tenant = state.store.tenant().await?;
-    if token.is_empty() || !constant_time_eq(token, &tenant.onboarding_token) {
-        return Err(ApiError::Unauthenticated("The onboarding token is missing or wrong."));
+    let token_hash = sha256_hex(token);
+    if token.is_empty() || token.len() > 256 || !state.store.onboarding_token_usable(&token_hash, crate::now()).await? {
+        return Err(ApiError::Unauthenticated(TOKEN_REFUSED));
     }
 
     let mut violations = Vec::new();
@@ -56,6 +63,8 @@ pub async fn device_onboard(
     let onboarded = state
         .store
         .onboard_device(NewDevice {
+            token_hash,
+            address,
             id: random_guid().to_string(),
             secret_hash: sha256_hex(&device_secret),
             facts,
@@ -65,13 +74,10 @@ pub async fn device_onboard(
             now: crate::now(),
         })
         .await?
-        .ok_or_else(|| {
-            ApiError::Conflict(
-                "This directory registration belongs to a device that is already onboarded. To onboard it again, \
-                 present that device's current secret as device_secret."
-                    .to_owned(),
-            )
-        })?;
+        .ok_or(ApiError::Unauthenticated(TOKEN_REFUSED))?;
+    if let Some(presented) = &onboarded.directory_conflict {
+        tracing::warn!(device_id = %onboarded.device_id, %hostname, %presented, "device presented a directory registration another device holds");
+    }
     tracing::debug!(device_id = %onboarded.device_id, %hostname, registration = ?onboarded.registration, "device onboarded");
     Ok((
         StatusCode::CREATED,

@@ -24,6 +24,10 @@ pub async fn device_report(
     if report.policies.len() > MAX_POLICIES {
         return Err(ApiError::invalid("policies", format!("must hold at most {MAX_POLICIES} policies")));
     }
+    let bounds = report.bound_violations();
+    if !bounds.is_empty() {
+        return Err(ApiError::Invalid(bounds));
+    }
     let world = state.world.get(&state).await?;
     let applicable = world.policies_for(&device.record);
     let mut violations = Vec::new();

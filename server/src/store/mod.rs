@@ -108,8 +108,81 @@ pub struct TenantRecord {
     pub switches: TenantSwitches,
     /// Declared licences.
     pub licences: Licences,
-    /// The token devices onboard with.
-    pub onboarding_token: String,
+}
+
+/// A session to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 of its token.
+    pub token_hash: String,
+    /// Now.
+    pub created_at: UnixSeconds,
+    /// When it ends.
+    pub expires_at: UnixSeconds,
+}
+
+/// An onboarding token to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOnboardingToken {
+    /// Id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Its last four characters.
+    pub ends_with: String,
+    /// When it expires.
+    pub expires_at: Option<UnixSeconds>,
+    /// How many onboardings it allows.
+    pub max_uses: Option<u64>,
+}
+
+/// A stored onboarding token (never the token: only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingTokenRecord {
+    /// Id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its last four characters.
+    pub ends_with: String,
+    /// When it was created.
+    pub created_at: UnixSeconds,
+    /// Who created it.
+    pub created_by: String,
+    /// When it expires.
+    pub expires_at: Option<UnixSeconds>,
+    /// How many onboardings it allows.
+    pub max_uses: Option<u64>,
+    /// Onboardings so far.
+    pub uses: u64,
+    /// When it was revoked.
+    pub revoked_at: Option<UnixSeconds>,
+}
+
+impl OnboardingTokenRecord {
+    /// As Tenant administration lists it, at `now`.
+    pub fn summary(&self, now: UnixSeconds) -> shared::api::OnboardingTokenSummary {
+        shared::api::OnboardingTokenSummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            ends_with: self.ends_with.clone(),
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+            expires_at: self.expires_at,
+            max_uses: self.max_uses,
+            uses: self.uses,
+            revoked_at: self.revoked_at,
+            state: shared::api::OnboardingTokenSummary::state_at(
+                self.expires_at,
+                self.max_uses,
+                self.uses,
+                self.revoked_at,
+                now,
+            ),
+        }
+    }
 }
 
 /// Counts for the prerequisite checklist.
@@ -126,6 +199,10 @@ pub struct TenantCounts {
 /// A device to store at onboarding.
 #[derive(Debug, Clone)]
 pub struct NewDevice {
+    /// SHA-256 of the onboarding token it presented; checked, and its use counted, in the onboarding's transaction.
+    pub token_hash: String,
+    /// The address it onboarded from, for the audit log.
+    pub address: String,
     /// Id to use when the device is new.
     pub id: String,
     /// SHA-256 of the device secret, hex.
@@ -151,6 +228,8 @@ pub struct Onboarded {
     pub directory_device_id: DirectoryDeviceId,
     /// How it came about.
     pub registration: Registration,
+    /// A registration the device presented that another device holds (it was onboarded with one of its own).
+    pub directory_conflict: Option<DirectoryDeviceId>,
 }
 
 /// A stored device.
@@ -174,6 +253,8 @@ pub struct DeviceRecord {
     pub n_check_ins: u64,
     /// Whether an admin asked it to check in sooner.
     pub sync_requested: bool,
+    /// A registration it presented that another device held, when it was onboarded with one of its own instead.
+    pub claimed_directory_device_id: Option<DirectoryDeviceId>,
 }
 
 /// A stored group with its own members and the groups nested in it.
@@ -249,8 +330,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of admin accounts, disabled ones included.
     async fn count_admins(&self) -> StoreResult<u64>;
-    /// Creates the account, or sets its password if it exists.
-    async fn set_admin_password(&self, username: &str, password_hash: &str, now: UnixSeconds) -> StoreResult<()>;
+    /// Creates the account (an Administrator), or resets its password if it exists and ends its sessions; audited.
+    /// `must_change` marks the password one-time.
+    async fn set_admin_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change: bool,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// Every account, by name.
     async fn list_admins(&self) -> StoreResult<Vec<AdminRecord>>;
     /// Creates an account with a one-time password; false when the name is taken.
@@ -263,12 +351,27 @@ pub trait Store: Send + Sync + 'static {
         disabled: Option<bool>,
         actor: &Actor,
     ) -> StoreResult<UserUpdate>;
-    /// Replaces the password of an account and clears its one-time flag.
-    async fn change_password(&self, admin_id: i64, password_hash: &str, actor: &Actor) -> StoreResult<()>;
+    /// Replaces the password of an account and clears its one-time flag; every session of the account ends and
+    /// `session` starts in their place, in one transaction.
+    async fn change_password(
+        &self,
+        admin_id: i64,
+        password_hash: &str,
+        session: &NewSession,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// Writes an audit entry that goes with no other change (sign-ins).
     async fn record_audit(&self, actor: &Actor, entry: NewAudit) -> StoreResult<()>;
     /// One page of the audit log, newest first, and the number of matching entries.
     async fn audit_log(&self, query: &AuditQuery) -> StoreResult<(Vec<AuditEntry>, u64)>;
+    /// Up to `limit` matching entries older than `before_id` (all when `None`), newest first; `query`'s page is
+    /// ignored. For exports that stream the whole log.
+    async fn audit_chunk(&self, query: &AuditQuery, before_id: Option<i64>, limit: u32)
+    -> StoreResult<Vec<AuditEntry>>;
+    /// One entry.
+    async fn audit_entry(&self, id: i64) -> StoreResult<Option<AuditEntry>>;
+    /// The addresses the account signed in from since `since` (at most 100, most recent first).
+    async fn sign_in_addresses(&self, username: &str, since: UnixSeconds) -> StoreResult<Vec<String>>;
     /// The account with this name.
     async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>>;
     /// Stores a session (by the hash of its token).
@@ -293,15 +396,34 @@ pub trait Store: Send + Sync + 'static {
         licences: Option<Licences>,
         actor: &Actor,
     ) -> StoreResult<()>;
-    /// Replaces the onboarding token.
-    async fn set_onboarding_token(&self, token: &str, actor: &Actor) -> StoreResult<()>;
+    /// Stores a new onboarding token.
+    async fn create_onboarding_token(
+        &self,
+        token: &NewOnboardingToken,
+        actor: &Actor,
+    ) -> StoreResult<OnboardingTokenRecord>;
+    /// Every onboarding token, newest first.
+    async fn list_onboarding_tokens(&self) -> StoreResult<Vec<OnboardingTokenRecord>>;
+    /// Revokes a token (again is harmless); `None` when there is no such token.
+    async fn revoke_onboarding_token(&self, id: &str, actor: &Actor) -> StoreResult<Option<OnboardingTokenRecord>>;
+    /// Whether the token with this hash onboards devices now.
+    async fn onboarding_token_usable(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<bool>;
     /// Counts for the prerequisite checklist.
     async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts>;
 
-    /// Onboards a device: reuses, records or creates its registration, and re-onboards the device already
-    /// holding that registration (new secret, new facts) instead of adding a second one — but only when it proves to
-    /// be that device with the device's current secret; otherwise `Ok(None)` and nothing changes.
+    /// Onboards a device with an onboarding token, in one transaction with the token's use and the audit entry;
+    /// `Ok(None)` when the token is not usable (then nothing changes).
+    ///
+    /// A device that presents its current secret is onboarded again in place (new secret, new facts). A presented
+    /// registration is reused or recorded — unless another device holds it and the presenter cannot prove to be that
+    /// device: then it is not taken over; the presenter gets a registration of its own and the claim is kept
+    /// ([`DeviceRecord::claimed_directory_device_id`]) for an admin to settle.
     async fn onboard_device(&self, device: NewDevice) -> StoreResult<Option<Onboarded>>;
+    /// Deletes a device, its reports, preferences and memberships; its credentials stop working at once; audited.
+    /// False when there is no such device.
+    async fn delete_device(&self, device_id: &str, actor: &Actor) -> StoreResult<bool>;
+    /// The device holding a directory registration.
+    async fn directory_holder(&self, directory_device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     /// A device and its secret hash, for authentication. Its `last_check_in` may lag by the check-ins not yet
     /// flushed (see [`Store::record_check_in`]).
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>>;

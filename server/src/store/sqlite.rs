@@ -22,8 +22,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{
-    Actor, AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewAudit, NewDevice, Onboarded, PolicyUpdate, Store,
-    StoreError, StoreResult, StoredPolicyReport, TenantCounts, TenantRecord, UserUpdate,
+    Actor, AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewAudit, NewDevice, NewOnboardingToken, NewSession,
+    Onboarded, OnboardingTokenRecord, PolicyUpdate, Store, StoreError, StoreResult, StoredPolicyReport, TenantCounts,
+    TenantRecord, UserUpdate,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
@@ -33,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_policies.sql")),
     (4, include_str!("../../migrations/0004_reports.sql")),
     (5, include_str!("../../migrations/0005_access_and_audit.sql")),
+    (6, include_str!("../../migrations/0006_onboarding_tokens_and_device_claims.sql")),
 ];
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
@@ -102,9 +104,30 @@ impl SqliteStore {
     async fn write_reports(&self, batch: &[PendingReport]) -> StoreResult<()> {
         // Multi-row statements: the writer connection runs one statement per chunk instead of one per row.
         const ROWS: usize = 400;
-        let results: Vec<(&PendingReport, &ReportRow)> =
-            batch.iter().flat_map(|row| row.policies.iter().map(move |policy| (row, policy))).collect();
         let mut tx = self.write.begin().await?;
+        // A device deleted (or a policy deleted) after its report was checked: that report is moot, and must not
+        // fail the others of the batch on a foreign key.
+        let mut devices: Vec<&str> = batch.iter().map(|row| row.device_id.as_str()).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        let mut existing_devices = std::collections::HashSet::new();
+        for chunk in devices.chunks(ROWS) {
+            let mut select = QueryBuilder::<Sqlite>::new("SELECT id FROM devices WHERE id IN (");
+            let mut list = select.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            select.push(")");
+            existing_devices.extend(select.build_query_scalar::<String>().fetch_all(&mut *tx).await?);
+        }
+        let existing_policies: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT id FROM policies").fetch_all(&mut *tx).await?.into_iter().collect();
+        let batch: Vec<&PendingReport> = batch.iter().filter(|row| existing_devices.contains(&row.device_id)).collect();
+        let results: Vec<(&PendingReport, &ReportRow)> = batch
+            .iter()
+            .flat_map(|row| row.policies.iter().map(move |policy| (*row, policy)))
+            .filter(|(_, (policy_id, ..))| existing_policies.contains(policy_id))
+            .collect();
         for chunk in results.chunks(ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) ",
@@ -207,6 +230,9 @@ impl SqliteStore {
                 .await?;
             if applied.is_none() {
                 sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                if *version == 6 {
+                    carry_over_onboarding_token(&mut tx).await?;
+                }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())")
                     .bind(version)
                     .execute(&mut *tx)
@@ -220,7 +246,73 @@ impl SqliteStore {
 
 const DEVICE_COLUMNS: &str = "id, directory_device_id, registration, hostname, os, edition, os_build, \
     required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at, \
-    last_check_in, n_check_ins, sync_requested";
+    last_check_in, n_check_ins, sync_requested, claimed_directory_device_id";
+
+/// The tenant's single onboarding token of before named tokens becomes one of them (hashed), so that devices
+/// deployed with it keep onboarding; on a fresh database, where nobody has seen it, it is dropped.
+async fn carry_over_onboarding_token(conn: &mut SqliteConnection) -> StoreResult<()> {
+    let token: String =
+        sqlx::query_scalar("SELECT onboarding_token FROM tenant WHERE id = 1").fetch_one(&mut *conn).await?;
+    let n_admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(&mut *conn).await?;
+    if !token.is_empty() && n_admins > 0 {
+        sqlx::query(
+            "INSERT INTO onboarding_tokens (id, name, token_hash, ends_with, created_at, created_by) \
+             VALUES (?, 'Onboarding token of the earlier version', ?, ?, unixepoch(), 'rampart')",
+        )
+        .bind(crate::credentials::random_guid().as_str())
+        .bind(crate::credentials::sha256_hex(&token))
+        .bind(ends_with(&token))
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE tenant SET onboarding_token = '' WHERE id = 1").execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The last four characters of a token, to tell tokens apart without showing them.
+pub(crate) fn ends_with(token: &str) -> String {
+    let n = token.chars().count();
+    token.chars().skip(n.saturating_sub(4)).collect()
+}
+
+const TOKEN_COLUMNS: &str = "id, name, ends_with, created_at, created_by, expires_at, max_uses, uses, revoked_at";
+
+fn token_from_row(row: &SqliteRow) -> StoreResult<OnboardingTokenRecord> {
+    let max_uses: Option<i64> = row.try_get("max_uses")?;
+    Ok(OnboardingTokenRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        ends_with: row.try_get("ends_with")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+        expires_at: row.try_get("expires_at")?,
+        max_uses: max_uses.map(to_u64),
+        uses: to_u64(row.try_get("uses")?),
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn token_audit(action: AuditAction, token: &OnboardingTokenRecord, before: Option<serde_json::Value>) -> NewAudit {
+    NewAudit {
+        action,
+        object_type: ObjectType::Tenant,
+        object_id: token.id.clone(),
+        object_name: format!("Onboarding token \u{201c}{}\u{201d}", token.name),
+        before,
+        after: Some(token_snapshot(token)),
+    }
+}
+
+fn token_snapshot(token: &OnboardingTokenRecord) -> serde_json::Value {
+    json!({
+        "name": token.name,
+        "ends_with": token.ends_with,
+        "expires_at": token.expires_at,
+        "max_uses": token.max_uses,
+        "uses": token.uses,
+        "revoked_at": token.revoked_at,
+    })
+}
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
@@ -288,6 +380,10 @@ fn device_from_row(row: &SqliteRow) -> StoreResult<DeviceRecord> {
         last_check_in: row.try_get("last_check_in")?,
         n_check_ins: u64::try_from(n_check_ins).unwrap_or(0),
         sync_requested: row.try_get("sync_requested")?,
+        claimed_directory_device_id: row
+            .try_get::<Option<String>, _>("claimed_directory_device_id")?
+            .map(|id| DirectoryDeviceId::try_from(id.clone()).map_err(|_| corrupt("claimed directory id", &id)))
+            .transpose()?,
     })
 }
 
@@ -364,16 +460,58 @@ impl Store for SqliteStore {
         Ok(to_u64(n))
     }
 
-    async fn set_admin_password(&self, username: &str, password_hash: &str, now: UnixSeconds) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
+    async fn set_admin_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change: bool,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM admins WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let audit = match existing {
+            Some(id) => {
+                sqlx::query("UPDATE admins SET password_hash = ?, must_change_password = ? WHERE id = ?")
+                    .bind(password_hash)
+                    .bind(must_change)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE admin_id = ?").bind(id).execute(&mut *tx).await?;
+                NewAudit {
+                    action: AuditAction::PasswordReset,
+                    object_type: ObjectType::User,
+                    object_id: username.to_owned(),
+                    object_name: username.to_owned(),
+                    before: None,
+                    after: Some(json!({ "one_time_password": must_change, "sessions_ended": true })),
+                }
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO admins (username, password_hash, must_change_password, created_at) VALUES (?, ?, ?, ?)",
+                )
+                .bind(username)
+                .bind(password_hash)
+                .bind(must_change)
+                .bind(actor.at)
+                .execute(&mut *tx)
+                .await?;
+                NewAudit {
+                    action: AuditAction::UserCreate,
+                    object_type: ObjectType::User,
+                    object_id: username.to_owned(),
+                    object_name: username.to_owned(),
+                    before: None,
+                    after: Some(json!({ "role": Role::Administrator.code(), "disabled": false })),
+                }
+            }
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -468,11 +606,26 @@ impl Store for SqliteStore {
         Ok(UserUpdate::Updated(AdminRecord { role: new_role, disabled: new_disabled, ..before }))
     }
 
-    async fn change_password(&self, admin_id: i64, password_hash: &str, actor: &Actor) -> StoreResult<()> {
+    async fn change_password(
+        &self,
+        admin_id: i64,
+        password_hash: &str,
+        session: &NewSession,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE admins SET password_hash = ?, must_change_password = 0 WHERE id = ?")
             .bind(password_hash)
             .bind(admin_id)
+            .execute(&mut *tx)
+            .await?;
+        // Every other session ends (a thief's too), and the current one continues under a new token.
+        sqlx::query("DELETE FROM sessions WHERE admin_id = ?").bind(admin_id).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(&session.token_hash)
+            .bind(admin_id)
+            .bind(session.created_at)
+            .bind(session.expires_at)
             .execute(&mut *tx)
             .await?;
         let audit = NewAudit {
@@ -493,39 +646,52 @@ impl Store for SqliteStore {
     }
 
     async fn audit_log(&self, query: &AuditQuery) -> StoreResult<(Vec<AuditEntry>, u64)> {
-        let filter = |builder: &mut QueryBuilder<'_, Sqlite>| {
-            builder.push(" WHERE 1 = 1");
-            if let Some(actor) = &query.actor {
-                builder.push(" AND actor = ").push_bind(actor.clone());
-            }
-            if let Some(kind) = query.object_type {
-                builder.push(" AND object_type = ").push_bind(kind.code());
-            }
-            if let Some(id) = &query.object_id {
-                builder.push(" AND object_id = ").push_bind(id.clone());
-            }
-            if let Some(action) = query.action {
-                builder.push(" AND action = ").push_bind(action.code());
-            }
-            if let Some(since) = query.since {
-                builder.push(" AND at >= ").push_bind(since);
-            }
-            if let Some(until) = query.until {
-                builder.push(" AND at < ").push_bind(until);
-            }
-        };
+        let filter = |builder: &mut QueryBuilder<'_, Sqlite>| push_audit_filter(builder, query);
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
         filter(&mut count);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-        let mut page = QueryBuilder::<Sqlite>::new(
-            "SELECT id, at, actor, address, action, object_type, object_id, object_name, before, after FROM audit_log",
-        );
+        let mut page = QueryBuilder::<Sqlite>::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log"));
         filter(&mut page);
         page.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.per_page));
         page.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
         let rows = page.build().fetch_all(&self.read).await?;
         let entries = rows.iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
         Ok((entries, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn audit_chunk(
+        &self,
+        query: &AuditQuery,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let mut page = QueryBuilder::<Sqlite>::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log"));
+        push_audit_filter(&mut page, query);
+        if let Some(before_id) = before_id {
+            page.push(" AND id < ").push_bind(before_id);
+        }
+        page.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = page.build().fetch_all(&self.read).await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn audit_entry(&self, id: i64) -> StoreResult<Option<AuditEntry>> {
+        let row = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(audit_from_row).transpose()
+    }
+
+    async fn sign_in_addresses(&self, username: &str, since: UnixSeconds) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT address FROM audit_log WHERE object_type = 'user' AND object_id = ? AND action = 'sign_in' \
+             AND at >= ? GROUP BY address ORDER BY MAX(at) DESC LIMIT 100",
+        )
+        .bind(username)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     async fn create_session(
@@ -569,7 +735,7 @@ impl Store for SqliteStore {
     async fn tenant(&self) -> StoreResult<TenantRecord> {
         let row = sqlx::query(
             "SELECT security_settings_management, enforce_security_configuration, licence_defender_for_endpoint, \
-             licence_directory_premium_p1, onboarding_token FROM tenant WHERE id = 1",
+             licence_directory_premium_p1 FROM tenant WHERE id = 1",
         )
         .fetch_one(&self.read)
         .await?;
@@ -582,7 +748,6 @@ impl Store for SqliteStore {
                 defender_for_endpoint: row.try_get("licence_defender_for_endpoint")?,
                 directory_premium_p1: row.try_get("licence_directory_premium_p1")?,
             },
-            onboarding_token: row.try_get("onboarding_token")?,
         })
     }
 
@@ -627,24 +792,81 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn set_onboarding_token(&self, token: &str, actor: &Actor) -> StoreResult<()> {
+    async fn create_onboarding_token(
+        &self,
+        token: &NewOnboardingToken,
+        actor: &Actor,
+    ) -> StoreResult<OnboardingTokenRecord> {
         let mut tx = self.write.begin().await?;
-        let old: String =
-            sqlx::query_scalar("SELECT onboarding_token FROM tenant WHERE id = 1").fetch_one(&mut *tx).await?;
-        sqlx::query("UPDATE tenant SET onboarding_token = ? WHERE id = 1").bind(token).execute(&mut *tx).await?;
-        // Never the token itself: its last four characters tell the versions apart.
-        let tail = |token: &str| json!({ "token_ends_with": token.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<String>() });
-        let audit = NewAudit {
-            action: AuditAction::TokenRotate,
-            object_type: ObjectType::Tenant,
-            object_id: "tenant".to_owned(),
-            object_name: "Onboarding token".to_owned(),
-            before: Some(tail(&old)),
-            after: Some(tail(token)),
+        sqlx::query(
+            "INSERT INTO onboarding_tokens (id, name, token_hash, ends_with, created_at, created_by, expires_at, max_uses) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(&token.token_hash)
+        .bind(&token.ends_with)
+        .bind(actor.at)
+        .bind(&actor.username)
+        .bind(token.expires_at)
+        .bind(token.max_uses.map(to_i64))
+        .execute(&mut *tx)
+        .await?;
+        let record = OnboardingTokenRecord {
+            id: token.id.clone(),
+            name: token.name.clone(),
+            ends_with: token.ends_with.clone(),
+            created_at: actor.at,
+            created_by: actor.username.clone(),
+            expires_at: token.expires_at,
+            max_uses: token.max_uses,
+            uses: 0,
+            revoked_at: None,
         };
+        write_audit(&mut tx, actor, &token_audit(AuditAction::TokenCreate, &record, None)).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn list_onboarding_tokens(&self) -> StoreResult<Vec<OnboardingTokenRecord>> {
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM onboarding_tokens ORDER BY created_at DESC, id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_onboarding_token(&self, id: &str, actor: &Actor) -> StoreResult<Option<OnboardingTokenRecord>> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM onboarding_tokens WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = row.as_ref().map(token_from_row).transpose()? else { return Ok(None) };
+        if before.revoked_at.is_some() {
+            return Ok(Some(before));
+        }
+        sqlx::query("UPDATE onboarding_tokens SET revoked_at = ? WHERE id = ?")
+            .bind(actor.at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = OnboardingTokenRecord { revoked_at: Some(actor.at), ..before.clone() };
+        let audit = token_audit(AuditAction::TokenRevoke, &after, Some(token_snapshot(&before)));
         write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Some(after))
+    }
+
+    async fn onboarding_token_usable(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<bool> {
+        let usable: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM onboarding_tokens WHERE token_hash = ? AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(usable.is_some())
     }
 
     async fn tenant_counts(&self, reporting_since: UnixSeconds) -> StoreResult<TenantCounts> {
@@ -666,26 +888,53 @@ impl Store for SqliteStore {
 
     async fn onboard_device(&self, device: NewDevice) -> StoreResult<Option<Onboarded>> {
         let mut tx = self.write.begin().await?;
-        if let Some(presented) = &device.facts.directory_device_id {
-            // A registration that an onboarded device holds goes to nobody else: whoever presents it must also
-            // present that device's current secret (a reinstalled device that lost it is onboarded after an
-            // administrator removes the old record).
-            let holder: Option<String> =
-                sqlx::query_scalar("SELECT secret_hash FROM devices WHERE directory_device_id = ?")
+        // The token's use is taken atomically, so that a token's limit holds under concurrent onboardings.
+        let token: Option<(String, String)> = sqlx::query_as(
+            "UPDATE onboarding_tokens SET uses = uses + 1 WHERE token_hash = ? AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses) RETURNING id, name",
+        )
+        .bind(&device.token_hash)
+        .bind(device.now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((token_id, token_name)) = token else { return Ok(None) };
+
+        // The device proving to be one already onboarded, by its current secret.
+        let itself: Option<(String, String)> = match &device.previous_secret_hash {
+            Some(hash) => {
+                sqlx::query_as("SELECT id, directory_device_id FROM devices WHERE secret_hash = ?")
+                    .bind(hash)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let (itself_id, itself_directory) = itself.unzip();
+        let holder: Option<String> = match &device.facts.directory_device_id {
+            Some(presented) => {
+                sqlx::query_scalar("SELECT id FROM devices WHERE directory_device_id = ?")
                     .bind(presented.as_str())
                     .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(stored) = holder {
-                let proven = device
-                    .previous_secret_hash
-                    .as_deref()
-                    .is_some_and(|hash| crate::credentials::constant_time_eq(hash, &stored));
-                if !proven {
-                    return Ok(None);
+                    .await?
+            }
+            None => None,
+        };
+        let mut conflict = None;
+        let (directory_device_id, registration) = match &device.facts.directory_device_id {
+            // Another device holds the registration: it is not taken over.
+            Some(presented) if holder.is_some() && holder != itself_id => {
+                conflict = Some(presented.clone());
+                match &itself_directory {
+                    Some(own) => {
+                        let own = DirectoryDeviceId::try_from(own.clone()).map_err(|_| corrupt("directory id", own))?;
+                        (own, Registration::Created)
+                    }
+                    None => {
+                        insert_directory_device(&mut tx, &device.new_directory_device_id, device.now, true).await?;
+                        (device.new_directory_device_id.clone(), Registration::Created)
+                    }
                 }
             }
-        }
-        let (directory_device_id, registration) = match &device.facts.directory_device_id {
             Some(presented) => {
                 let known: Option<String> = sqlx::query_scalar("SELECT id FROM directory_devices WHERE id = ?")
                     .bind(presented.as_str())
@@ -694,37 +943,39 @@ impl Store for SqliteStore {
                 if known.is_some() {
                     (presented.clone(), Registration::Reused)
                 } else {
-                    sqlx::query("INSERT INTO directory_devices (id, created_at, synthetic) VALUES (?, ?, 0)")
-                        .bind(presented.as_str())
-                        .bind(device.now)
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_directory_device(&mut tx, presented, device.now, false).await?;
                     (presented.clone(), Registration::Adopted)
                 }
             }
-            None => {
-                sqlx::query("INSERT INTO directory_devices (id, created_at, synthetic) VALUES (?, ?, 1)")
-                    .bind(device.new_directory_device_id.as_str())
-                    .bind(device.now)
-                    .execute(&mut *tx)
-                    .await?;
-                (device.new_directory_device_id.clone(), Registration::Created)
-            }
+            None => match &itself_directory {
+                Some(own) => {
+                    let own = DirectoryDeviceId::try_from(own.clone()).map_err(|_| corrupt("directory id", own))?;
+                    (own, Registration::Created)
+                }
+                None => {
+                    insert_directory_device(&mut tx, &device.new_directory_device_id, device.now, true).await?;
+                    (device.new_directory_device_id.clone(), Registration::Created)
+                }
+            },
         };
         let facts = &device.facts;
-        let device_id: String = sqlx::query_scalar(
+        let device_id = itself_id.unwrap_or_else(|| device.id.clone());
+        sqlx::query(
             "INSERT INTO devices (id, secret_hash, directory_device_id, registration, hostname, os, edition, os_build, \
-               required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (directory_device_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
+               required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at, \
+               claimed_directory_device_id, onboarding_token_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, \
+               directory_device_id = excluded.directory_device_id, \
                registration = excluded.registration, hostname = excluded.hostname, os = excluded.os, \
                edition = excluded.edition, os_build = excluded.os_build, \
                required_update_installed = excluded.required_update_installed, \
                downlevel_agent_installed = excluded.downlevel_agent_installed, join_type = excluded.join_type, \
-               managed_by = excluded.managed_by, support = excluded.support \
-             RETURNING id",
+               managed_by = excluded.managed_by, support = excluded.support, \
+               claimed_directory_device_id = excluded.claimed_directory_device_id, \
+               onboarding_token_id = excluded.onboarding_token_id",
         )
-        .bind(&device.id)
+        .bind(&device_id)
         .bind(&device.secret_hash)
         .bind(directory_device_id.as_str())
         .bind(registration_code(registration))
@@ -738,10 +989,72 @@ impl Store for SqliteStore {
         .bind(facts.managed_by.code())
         .bind(device.support.code())
         .bind(device.now)
-        .fetch_one(&mut *tx)
+        .bind(conflict.as_ref().map(DirectoryDeviceId::as_str))
+        .bind(&token_id)
+        .execute(&mut *tx)
         .await?;
+        let actor = Actor {
+            username: format!("onboarding token \u{201c}{token_name}\u{201d}"),
+            address: device.address.clone(),
+            at: device.now,
+        };
+        let audit = NewAudit {
+            action: AuditAction::DeviceOnboard,
+            object_type: ObjectType::Device,
+            object_id: device_id.clone(),
+            object_name: facts.hostname.as_str().to_owned(),
+            before: None,
+            after: Some(json!({
+                "onboarded_again": device_id != device.id,
+                "directory_device_id": directory_device_id.as_str(),
+                "registration": registration_code(registration),
+                "claimed_directory_device_id_held_by_another_device": conflict.as_ref().map(DirectoryDeviceId::as_str),
+                "os": facts.os.code(),
+                "join_type": facts.join_type.code(),
+                "managed_by": facts.managed_by.code(),
+            })),
+        };
+        write_audit(&mut tx, &actor, &audit).await?;
         tx.commit().await?;
-        Ok(Some(Onboarded { device_id, directory_device_id, registration }))
+        Ok(Some(Onboarded { device_id, directory_device_id, registration, directory_conflict: conflict }))
+    }
+
+    async fn delete_device(&self, device_id: &str, actor: &Actor) -> StoreResult<bool> {
+        self.flush().await?;
+        let _bump = self.bump_on_drop();
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
+            .bind(device_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = row.as_ref().map(device_from_row).transpose()? else { return Ok(false) };
+        // Memberships, reports and preferences go with it (ON DELETE CASCADE); so do its credentials.
+        sqlx::query("DELETE FROM devices WHERE id = ?").bind(device_id).execute(&mut *tx).await?;
+        let audit = NewAudit {
+            action: AuditAction::DeviceDelete,
+            object_type: ObjectType::Device,
+            object_id: device_id.to_owned(),
+            object_name: before.facts.hostname.as_str().to_owned(),
+            before: Some(json!({
+                "hostname": before.facts.hostname.as_str(),
+                "directory_device_id": before.directory_device_id.as_str(),
+                "os": before.facts.os.code(),
+                "onboarded_at": before.onboarded_at,
+                "last_check_in": before.last_check_in,
+            })),
+            after: None,
+        };
+        write_audit(&mut tx, actor, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn directory_holder(&self, directory_device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE directory_device_id = ?"))
+            .bind(directory_device_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(device_from_row).transpose()
     }
 
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>> {
@@ -1339,6 +1652,21 @@ fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
     })
 }
 
+async fn insert_directory_device(
+    conn: &mut SqliteConnection,
+    id: &DirectoryDeviceId,
+    now: UnixSeconds,
+    synthetic: bool,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO directory_devices (id, created_at, synthetic) VALUES (?, ?, ?)")
+        .bind(id.as_str())
+        .bind(now)
+        .bind(synthetic)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Writes an audit entry on the connection of the change's transaction.
 async fn write_audit(conn: &mut SqliteConnection, actor: &Actor, audit: &NewAudit) -> StoreResult<()> {
     let json = |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
@@ -1440,12 +1768,38 @@ fn policy_snapshot(document: &str, version: impl Into<i128>) -> StoreResult<serd
     Ok(json!({ "version": i64::try_from(version.into()).unwrap_or(i64::MAX), "policy": draft }))
 }
 
+/// The audit log's WHERE clause for `query`'s filter.
+fn push_audit_filter(builder: &mut QueryBuilder<'_, Sqlite>, query: &AuditQuery) {
+    builder.push(" WHERE 1 = 1");
+    if let Some(actor) = &query.actor {
+        builder.push(" AND actor = ").push_bind(actor.clone());
+    }
+    if let Some(kind) = query.object_type {
+        builder.push(" AND object_type = ").push_bind(kind.code());
+    }
+    if let Some(id) = &query.object_id {
+        builder.push(" AND object_id = ").push_bind(id.clone());
+    }
+    if let Some(action) = query.action {
+        builder.push(" AND action = ").push_bind(action.code());
+    }
+    if let Some(since) = query.since {
+        builder.push(" AND at >= ").push_bind(since);
+    }
+    if let Some(until) = query.until {
+        builder.push(" AND at < ").push_bind(until);
+    }
+}
+
+const AUDIT_COLUMNS: &str = "id, at, actor, address, action, object_type, object_id, object_name, before, after";
+
 fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
     let value = |column: &str| -> StoreResult<Option<serde_json::Value>> {
         let text: Option<String> = row.try_get(column)?;
         text.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("audit {column}: {e}"))))
             .transpose()
     };
+    let (before, after) = (value("before")?, value("after")?);
     Ok(AuditEntry {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
@@ -1455,8 +1809,9 @@ fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
         object_type: code(row, "object_type", ObjectType::from_code)?,
         object_id: row.try_get("object_id")?,
         object_name: row.try_get("object_name")?,
-        before: value("before")?,
-        after: value("after")?,
+        summary: shared::audit::summarize(before.as_ref(), after.as_ref()),
+        before,
+        after,
     })
 }
 

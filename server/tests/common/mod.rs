@@ -49,7 +49,7 @@ impl TestApp {
         let data_dir = tempfile::tempdir()?;
         let store = SqliteStore::open(data_dir.path()).await?;
         let hash = tokio::task::spawn_blocking(|| hash_password(ADMIN_PASSWORD)).await?.map_err(anyhow::Error::msg)?;
-        store.set_admin_password(ADMIN_USER, &hash, server::now()).await?;
+        store.set_admin_password(ADMIN_USER, &hash, false, &server::store::Actor::system(server::now())).await?;
 
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -129,7 +129,20 @@ impl TestApp {
         let change = json!({"current_password": created.one_time_password, "new_password": password});
         let response = self.admin_request(Method::POST, "/api/v1/auth/password", &cookie).json(&change).send().await?;
         anyhow::ensure!(response.status() == StatusCode::OK, "password change failed: {}", response.status());
-        Ok(cookie)
+        // The change rotates the session: the answer sets the cookie to use from now on.
+        let set_cookie = session_set_cookie(&response).context("the password change set no session cookie")?;
+        cookie_pair(&set_cookie).context("the rotated session cookie has no value")
+    }
+
+    /// Creates an onboarding token (no expiry, no limit) as the admin and returns it.
+    pub async fn onboarding_token(&self, cookie: &str) -> anyhow::Result<String> {
+        let response = self
+            .admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens", cookie)
+            .json(&json!({"name": "Test devices"}))
+            .send()
+            .await?;
+        let created: shared::api::CreatedOnboardingToken = json_body(response, StatusCode::CREATED).await?;
+        Ok(created.package.onboarding_token)
     }
 
     /// GETs `path` as the admin, checks the 200, and decodes the body.
