@@ -84,7 +84,8 @@ impl AppState {
             config: Arc::new(config),
             world: Arc::default(),
             sign_ins: Arc::default(),
-            password_checks: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            // Two per core, and never more than four (76 MiB of Argon2 memory) whatever the machine.
+            password_checks: Arc::new(tokio::sync::Semaphore::new((2 * cores).min(4))),
             heavy_reads: Arc::default(),
         }
     }

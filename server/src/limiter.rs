@@ -298,6 +298,28 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_user_runs_two_heavy_reads_at_once_queues_a_few_and_is_refused_past_that() {
+        let reads = Arc::new(HeavyReads::default());
+        let running = [reads.begin("ana").await.expect("one"), reads.begin("ana").await.expect("two")];
+        let waiting: Vec<_> = (0..HEAVY_READS_WAITING)
+            .map(|_| {
+                let reads = Arc::clone(&reads);
+                tokio::spawn(async move { reads.begin("ana").await.is_some() })
+            })
+            .collect();
+        // Let the waiting reads register.
+        while reads.users.lock().unwrap_or_else(PoisonError::into_inner)["ana"].waiting < HEAVY_READS_WAITING {
+            tokio::task::yield_now().await;
+        }
+        assert!(reads.begin("ana").await.is_none(), "past the queue: refused at once");
+        assert!(reads.begin("bob").await.is_some(), "other users are not affected");
+        drop(running);
+        for read in waiting {
+            assert!(read.await.expect("joined"), "the queued reads run once slots free up");
+        }
+    }
+
     #[test]
     fn ipv6_addresses_are_keyed_by_their_64_and_case_variants_are_one_account() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");

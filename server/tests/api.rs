@@ -738,7 +738,8 @@ async fn a_revoked_token_onboards_nothing_and_devices_onboarded_with_it_keep_wor
     assert_eq!(onboarded["registration"], "created");
     let response = app.check_in(Some(&device_authorization(&device_id, &secret))).await?;
     assert_eq!(response.status(), StatusCode::OK, "devices onboarded with a revoked token keep working");
-    let response = app.admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens/nope/revoke", &cookie).send().await?;
+    let response =
+        app.admin_request(Method::POST, "/api/v1/tenant/onboarding-tokens/nope/revoke", &cookie).send().await?;
     error(response, StatusCode::NOT_FOUND).await?;
     Ok(())
 }
@@ -840,5 +841,79 @@ async fn the_prerequisites_list_six_items_and_devices_reporting_is_met_after_a_c
     let tenant = app.set_switches(&cookie, true).await?;
     assert!(met(&tenant, "switch_security_settings_management").0);
     assert!(met(&tenant, "switch_enforce_security_configuration").0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Devices' accountability
+
+#[tokio::test]
+async fn every_onboarding_is_audited_under_its_tokens_name_with_the_address_and_device() -> anyhow::Result<()> {
+    let (app, cookie, device_id, _) = app_with_one_device().await?;
+    let page: shared::audit::AuditPage = app.admin_get(&cookie, "/api/v1/audit?action=device_onboard").await?;
+    assert_eq!(page.total, 1);
+    let entry = &page.items[0];
+    assert_eq!(
+        (entry.actor.as_str(), entry.address.as_str(), entry.object_id.as_str(), entry.object_name.as_str()),
+        ("onboarding token \u{201c}Test devices\u{201d}", "127.0.0.1", device_id.as_str(), "WS-0001")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_deleted_devices_credentials_stop_at_once_and_the_deletion_is_audited() -> anyhow::Result<()> {
+    let (app, cookie, device_id, secret) = app_with_one_device().await?;
+    let path = format!("/api/v1/devices/{device_id}");
+    let response = app.admin_request(Method::DELETE, &path, &cookie).send().await?;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app.check_in(Some(&device_authorization(&device_id, &secret))).await?;
+    assert_eq!(unauthenticated(response).await?, DEVICE_UNAUTHENTICATED);
+    error(app.admin_request(Method::GET, &path, &cookie).send().await?, StatusCode::NOT_FOUND).await?;
+    error(app.admin_request(Method::DELETE, &path, &cookie).send().await?, StatusCode::NOT_FOUND).await?;
+    let page: shared::audit::AuditPage = app.admin_get(&cookie, "/api/v1/audit?action=device_delete").await?;
+    assert_eq!((page.total, page.items[0].object_name.as_str()), (1, "WS-0001"));
+    let entry: shared::audit::AuditEntry =
+        app.admin_get(&cookie, &format!("/api/v1/audit/{}", page.items[0].id)).await?;
+    assert_eq!(entry.before.as_ref().map(|b| b["hostname"].clone()), Some(json!("WS-0001")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_report_with_strings_over_their_bounds_is_refused_naming_each_field() -> anyhow::Result<()> {
+    let (app, _, device_id, secret) = app_with_one_device().await?;
+    let report = json!({
+        "policies_hash": "h".repeat(129),
+        "policies": [],
+        "preferences": {"DisableRealtimeMonitoring": "x".repeat(16_385)}
+    });
+    let response = app
+        .request(Method::POST, "/api/v1/device/report")
+        .header(reqwest::header::AUTHORIZATION, device_authorization(&device_id, &secret))
+        .json(&report)
+        .send()
+        .await?;
+    let envelope = error(response, StatusCode::BAD_REQUEST).await?;
+    let paths: Vec<&str> = envelope.error.violations.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["policies_hash", "preferences.DisableRealtimeMonitoring"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_host_prefixed_and_secure_and_hsts_is_sent() -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(|config| server::Config { secure_cookies: true, ..config }).await?;
+    let response = app.sign_in(ADMIN_USER, ADMIN_PASSWORD).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let hsts = response.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(hsts.as_deref(), Some("max-age=31536000"));
+    let set_cookie = session_set_cookie(&response).expect("a session cookie");
+    assert!(set_cookie.starts_with("__Host-rampart_session=") && set_cookie.contains("; Secure"), "{set_cookie}");
+    assert!(set_cookie.contains("Path=/") && !set_cookie.contains("Domain"), "{set_cookie}");
+    let cookie = cookie_pair(&set_cookie).expect("a value");
+    let me = app.admin_request(Method::GET, "/api/v1/auth/me", &cookie).send().await?;
+    assert_eq!(me.status(), StatusCode::OK);
+    // The unprefixed name is not read behind HTTPS (a sibling host could have planted it).
+    let planted = cookie.replacen("__Host-", "", 1);
+    let me = app.admin_request(Method::GET, "/api/v1/auth/me", &planted).send().await?;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     Ok(())
 }

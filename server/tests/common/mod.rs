@@ -46,6 +46,11 @@ impl Drop for TestApp {
 impl TestApp {
     /// Opens a store in a fresh directory, creates the admin, and serves the router on 127.0.0.1 at a free port.
     pub async fn spawn() -> anyhow::Result<Self> {
+        Self::spawn_with(|config| config).await
+    }
+
+    /// Like [`TestApp::spawn`], with the configuration changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(Config) -> Config) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let store = SqliteStore::open(data_dir.path()).await?;
         let hash = tokio::task::spawn_blocking(|| hash_password(ADMIN_PASSWORD)).await?.map_err(anyhow::Error::msg)?;
@@ -54,7 +59,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let base_url = format!("http://{address}");
-        let config = Config { public_url: base_url.clone(), ..Config::default() };
+        let config = configure(Config { public_url: base_url.clone(), ..Config::default() });
         let router = server::router(AppState::new(Arc::new(store), config));
         let server = tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -220,7 +225,7 @@ pub fn session_set_cookie(response: &Response) -> Option<String> {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("rampart_session="))
+        .find(|value| value.starts_with("rampart_session=") || value.starts_with("__Host-rampart_session="))
         .map(str::to_owned)
 }
 
