@@ -164,7 +164,7 @@ async fn every_acknowledged_write_survives_a_sigkill_and_nothing_is_half_written
             }
         }
         let audit: AuditPage =
-            api.get(&format!("/api/v1/audit?action=policy_update&object_id={}&per_page=500", policy.id)).await?;
+            api.get(&format!("/api/v1/audit?action=policy_update&object_id={}&per_page=100", policy.id)).await?;
         assert_eq!(audit.total, current.version - 1, "one audit entry per version, written with it");
         n_versions += current.version;
     }
