@@ -1,8 +1,10 @@
 //! `rampart-agent`: plays a fleet of Windows devices against a Rampart server.
 //!
 //! `simulate` onboards N devices with a realistic mix of platforms, managers and registrations (with a progress
-//! bar), then keeps every one of them checking in at the interval the server gives.
+//! bar), then keeps every one of them checking in at the interval the server gives, over `http://` or `https://`
+//! (`--ca-file` pins the server's CA).
 
+mod connection;
 mod fleet;
 
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use connection::ServerConnection;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse, OnboardResponse, OnboardingPackage};
@@ -122,6 +125,8 @@ struct Simulate {
     /// Stop after onboarding and one check-in per device.
     #[arg(long)]
     once: bool,
+    #[command(flatten)]
+    connection: ServerConnection,
 }
 
 /// A device's credentials, as kept in the state file.
@@ -161,7 +166,7 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
         _ => bail!("give --onboarding-package FILE, or --server URL and --token TOKEN"),
     };
     let base = package.server_url.trim_end_matches('/').to_owned();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let client = args.connection.client()?;
     let fleet = fleet::generate(args.seed, args.devices);
 
     let resumed = args.state_file.as_deref().and_then(|path| load_state(path, &base, args.seed));
@@ -300,6 +305,12 @@ async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: Device
                 let reason = serde_json::from_str::<ErrorEnvelope>(&text).map_or(text, |envelope| envelope.to_string());
                 bail!("the server refused to onboard {}: {status}: {reason}", facts.hostname);
             }
+            Err(error) if connection::is_tls_failure(&error) => {
+                return Err(error).context(format!(
+                    "the TLS handshake with {url} failed (when a private CA signed the server's certificate, give it \
+                     with --ca-file)"
+                ));
+            }
             Err(error) if attempt < 30 && (error.is_connect() || error.is_timeout()) => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
@@ -423,7 +434,8 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
             }
             Err(error) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!("{}: check-in failed: {error}", device.facts.hostname);
+                // With its causes: reqwest's own message does not say why (refused, a certificate not trusted…).
+                eprintln!("{}: check-in failed: {:#}", device.facts.hostname, anyhow::Error::new(error));
                 Duration::from_secs(10)
             }
         };

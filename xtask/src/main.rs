@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,7 +16,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   build   build the admin center (target/site) and the binaries (release)
   run     build, then serve the demo (rampart serve --demo) with simulated devices checking in
-  test    lints (fmt, clippy native and wasm32), then every test, the end-to-end tests in headless Chromium included
+  test    lints (fmt, clippy native and wasm32), cargo audit, then every test, the end-to-end tests in headless
+          Chromium included
   bench-wasm  the conflict preview benchmark compiled to wasm (the admin center's size profile), run in headless
           Chromium: snapshot kept in IndexedDB and fetched over HTTP, then the previews; prints the figures";
 
@@ -314,6 +315,7 @@ fn test() -> anyhow::Result<()> {
             "warnings",
         ]),
     )?;
+    audit()?;
     let bundle = build_site()?;
     if bundle > BUNDLE_BUDGET_KB {
         bail!("the wasm bundle is {bundle:.1} KB brotli, over its budget of {BUNDLE_BUDGET_KB} KB");
@@ -322,4 +324,27 @@ fn test() -> anyhow::Result<()> {
     step("cargo test", cargo().args(["test", "--no-fail-fast"]))?;
     eprintln!("All checks and tests passed in {:.0}s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `cargo audit`: the RustSec advisories against Cargo.lock (`.cargo/audit.toml` lists the ones ignored, each with
+/// its reason). cargo-audit is installed from crates.io when missing. With the snapshot of the advisory database that
+/// CI keeps beside the workspace (`../shared/advisory-db`) it runs offline; otherwise it fetches the database.
+fn audit() -> anyhow::Result<()> {
+    let installed = cargo()
+        .args(["audit", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        eprintln!("cargo-audit is missing: installing it from crates.io (once; it takes a few minutes)");
+        step("cargo install cargo-audit --locked", cargo().args(["install", "cargo-audit", "--locked"]))?;
+    }
+    let snapshot = root().parent().map(|parent| parent.join("shared/advisory-db")).filter(|db| db.is_dir());
+    let mut audit = cargo();
+    audit.arg("audit");
+    if let Some(db) = &snapshot {
+        audit.arg("--db").arg(db).arg("--no-fetch");
+    }
+    step("cargo audit", &mut audit)
 }

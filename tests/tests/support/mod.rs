@@ -40,14 +40,29 @@ pub async fn start_server(
     password: &str,
     sample_content: bool,
 ) -> anyhow::Result<(ChildGuard, String)> {
+    spawn_server(data_dir, username, password, sample_content, Some(&site_dir()?)).await
+}
+
+/// Like [`start_server`] (demo mode, no sample content) without requiring the built admin center: for tests that
+/// only use the API and the agent.
+pub async fn start_api_server(data_dir: &Path, username: &str, password: &str) -> anyhow::Result<(ChildGuard, String)> {
+    spawn_server(data_dir, username, password, false, None).await
+}
+
+async fn spawn_server(
+    data_dir: &Path,
+    username: &str,
+    password: &str,
+    sample_content: bool,
+    site: Option<&Path>,
+) -> anyhow::Result<(ChildGuard, String)> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log"))?;
     let mut server = Command::new(binary("rampart")?)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--admin-user", username])
         .args((!sample_content).then_some("--no-sample-content"))
         .arg("--data-dir")
         .arg(data_dir)
-        .arg("--assets-dir")
-        .arg(site_dir()?)
+        .args(site.into_iter().flat_map(|site| [std::ffi::OsStr::new("--assets-dir"), site.as_os_str()]))
         .env("RAMPART_ADMIN_PASSWORD", password)
         .stdout(Stdio::piped())
         .stderr(log)
@@ -85,7 +100,8 @@ fn target_profile_dir() -> anyhow::Result<PathBuf> {
     Ok(exe.parent().and_then(Path::parent).context("test binary is not in target/<profile>/deps")?.to_path_buf())
 }
 
-fn binary(name: &str) -> anyhow::Result<PathBuf> {
+/// A binary of the workspace (`rampart`, `rampart-agent`) built beside this test.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let path = target_profile_dir()?.join(name);
     if !path.is_file() {
         bail!("{} is missing: run the tests with `cargo xtask test`, which builds it first", path.display());
