@@ -699,7 +699,7 @@ async fn an_onboarding_token_is_given_once_in_its_package_and_listed_with_its_li
     let text = listed.text().await?;
     assert!(!text.contains(secret.as_str()), "the list never carries the token");
     let tokens: Vec<OnboardingTokenSummary> = serde_json::from_str(&text)?;
-    assert_eq!(tokens, [created.token.clone()]);
+    assert_eq!(tokens, std::slice::from_ref(&created.token));
     Ok(())
 }
 
