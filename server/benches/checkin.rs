@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+        axum::serve(server::listener(listener), app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
     });
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build()?;

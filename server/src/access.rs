@@ -279,9 +279,12 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     let Some(slot) = heavy else { return Ok(response) };
     // The slot is held until the body is sent: streamed exports count for as long as they stream.
     let (parts, body) = response.into_parts();
-    let body = Body::from_stream(futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
-        let _held = &slot;
-        chunk
-    }));
+    let body = Body::from_stream(futures_util::StreamExt::fuse(futures_util::StreamExt::map(
+        body.into_data_stream(),
+        move |chunk| {
+            let _held = &slot;
+            chunk
+        },
+    )));
     Ok(Response::from_parts(parts, body))
 }

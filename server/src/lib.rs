@@ -127,6 +127,20 @@ fn security_headers(app: Router, secure: bool) -> Router {
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
 }
 
+/// The listener every server (and test server) serves from: each accepted connection gets TCP_NODELAY, so that a
+/// response written in pieces (streamed CSV, a JSON body after its headers) is not held back by Nagle's algorithm until
+/// the client's delayed ACK — about 40 ms on every request after the first of a kept-alive connection.
+pub fn listener(
+    tcp: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn no_delay(stream: &mut tokio::net::TcpStream) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+        }
+    }
+    axum::serve::ListenerExt::tap_io(tcp, no_delay as fn(&mut tokio::net::TcpStream))
+}
+
 /// Now, in Unix seconds.
 pub fn now() -> shared::api::UnixSeconds {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

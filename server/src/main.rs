@@ -142,7 +142,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
     }
 
     let app = router(AppState::new(Arc::clone(&store), config));
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    axum::serve(server::listener(listener), app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     store.flush_check_ins().await?;

@@ -121,7 +121,11 @@ pub async fn audit_csv(
             }
         }
     });
-    let body = futures_util::StreamExt::chain(futures_util::stream::once(async move { Ok(header) }), chunks);
+    // Fused: the compression layer may poll once more after the end, which an unfused `unfold` does not allow.
+    let body = futures_util::StreamExt::fuse(futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok(header) }),
+        chunks,
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -62,9 +62,12 @@ impl TestApp {
         let config = configure(Config { public_url: base_url.clone(), ..Config::default() });
         let router = server::router(AppState::new(Arc::new(store), config));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .await
-                .expect("the test server stops only when aborted");
+            axum::serve(
+                server::listener(listener),
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("the test server stops only when aborted");
         });
         let mut headers = reqwest::header::HeaderMap::new();
         // What the admin center sends with every request (CSRF defence); tests of its absence use a bare client.
