@@ -4,8 +4,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{
-    CreateGroup, DeviceDetail, DevicePage, DeviceStatus, EffectiveConfiguration, GroupDetail, GroupSummary,
-    LoginRequest, Me, MemberChange, NestGroup, RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
+    CreateGroup, CreateOnboardingToken, CreatedOnboardingToken, DeviceDetail, DevicePage, DeviceStatus,
+    EffectiveConfiguration, GroupDetail, GroupSummary, LoginRequest, Me, MemberChange, NestGroup,
+    OnboardingTokenSummary, RulePreview, RulePreviewRequest, TenantView, UpdateGroup, UpdateTenant,
 };
 use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
@@ -48,7 +49,16 @@ pub mod offline {
 
     thread_local! {
         static SINCE: std::cell::Cell<Option<RwSignal<Option<f64>>>> = const { std::cell::Cell::new(None) };
+        /// Set when the session ends: from then until the next sign-in, nothing is kept or read back.
+        static FORGOTTEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
+
+    fn forgotten() -> bool {
+        FORGOTTEN.with(std::cell::Cell::get)
+    }
+
+    /// The local storage entry the admin center writes: when the copies were last refreshed.
+    const COPIED_AT: &str = "rampart:copied-at";
 
     /// When the server stopped answering (browser time in ms), or `None` while it answers. Call once at start.
     pub fn provide() -> RwSignal<Option<f64>> {
@@ -80,14 +90,14 @@ pub mod offline {
     /// in the background: the page does not wait for it.
     pub fn keep(path: &str, text: &str) {
         set(None);
-        if kept(path) {
+        if kept(path) && !forgotten() {
             let (path, text) = (path.to_owned(), text.to_owned());
             wasm_bindgen_futures::spawn_local(async move {
                 // A full or unavailable storage only means no offline copy of this one.
                 if idb::put(&path, &text).await.is_ok()
                     && let Some(storage) = local()
                 {
-                    let _ = storage.set_item("rampart:copied-at", &crate::format::now().to_string());
+                    let _ = storage.set_item(COPIED_AT, &crate::format::now().to_string());
                 }
             });
         }
@@ -95,6 +105,9 @@ pub mod offline {
 
     /// The kept answer of a read, when the server cannot be reached.
     pub async fn recall(path: &str) -> Option<String> {
+        if forgotten() {
+            return None;
+        }
         let text = idb::get(path).await?;
         set(Some(js_sys::Date::now()));
         Some(text)
@@ -102,18 +115,23 @@ pub mod offline {
 
     /// When the kept copies were last refreshed (Unix seconds, kept as an integer).
     pub fn saved_at() -> Option<i64> {
-        let text = local()?.get_item("rampart:copied-at").ok().flatten()?;
+        let text = local()?.get_item(COPIED_AT).ok().flatten()?;
         text.parse().ok()
     }
 
-    /// Forgets every kept copy (at sign-out).
-    pub fn forget() {
+    /// Deletes every copy of tenant data the admin center keeps in the browser — the IndexedDB database and its
+    /// local storage entry — when the session ends; nothing is kept again until the next sign-in.
+    pub async fn forget() {
+        FORGOTTEN.with(|f| f.set(true));
         if let Some(storage) = local() {
-            let _ = storage.remove_item("rampart:copied-at");
+            let _ = storage.remove_item(COPIED_AT);
         }
-        wasm_bindgen_futures::spawn_local(async {
-            let _ = idb::clear().await;
-        });
+        let _ = idb::delete().await;
+    }
+
+    /// Keeps copies again (after signing in).
+    pub fn resume() {
+        FORGOTTEN.with(|f| f.set(false));
     }
 
     /// A key-value store of strings in IndexedDB (database `rampart`, object store `reads`).
@@ -124,6 +142,7 @@ pub mod offline {
         use wasm_bindgen::{JsCast, JsValue};
         use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
 
+        const DATABASE_NAME: &str = "rampart";
         const STORE: &str = "reads";
 
         thread_local! {
@@ -151,7 +170,7 @@ pub mod offline {
                 return Ok(database);
             }
             let factory = web_sys::window().ok_or("no window")?.indexed_db()?.ok_or("no IndexedDB")?;
-            let request = factory.open_with_u32("rampart", 1)?;
+            let request = factory.open_with_u32(DATABASE_NAME, 1)?;
             let upgrading = request.clone();
             let on_upgrade = Closure::once_into_js(move || {
                 if let Ok(database) = upgrading.result() {
@@ -160,6 +179,13 @@ pub mod offline {
             });
             request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
             let database: IdbDatabase = done(&request).await?.unchecked_into();
+            // Another tab (or this one) deleting the database: let it go at once rather than block the deletion.
+            let closing = database.clone();
+            let on_version_change = Closure::once_into_js(move || {
+                closing.close();
+                DATABASE.with(|d| *d.borrow_mut() = None);
+            });
+            database.set_onversionchange(Some(on_version_change.unchecked_ref()));
             DATABASE.with(|d| *d.borrow_mut() = Some(database.clone()));
             Ok(database)
         }
@@ -170,6 +196,10 @@ pub mod offline {
 
         pub async fn put(key: &str, value: &str) -> Result<(), JsValue> {
             let store = store(IdbTransactionMode::Readwrite).await?;
+            // The session may have ended while the database opened.
+            if super::forgotten() {
+                return Err(JsValue::NULL);
+            }
             done(&store.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))?).await.map(drop)
         }
 
@@ -178,8 +208,20 @@ pub mod offline {
             done(&store.get(&JsValue::from_str(key)).ok()?).await.ok()?.as_string()
         }
 
-        pub async fn clear() -> Result<(), JsValue> {
-            done(&store(IdbTransactionMode::Readwrite).await?.clear()?).await.map(drop)
+        /// Deletes the database. Waits until it is gone, or until another connection blocks it (the deletion then
+        /// completes as soon as that one closes).
+        pub async fn delete() -> Result<(), JsValue> {
+            if let Some(database) = DATABASE.with(|d| d.borrow_mut().take()) {
+                database.close();
+            }
+            let factory = web_sys::window().ok_or("no window")?.indexed_db()?.ok_or("no IndexedDB")?;
+            let request = factory.delete_database(DATABASE_NAME)?;
+            let promise = js_sys::Promise::new(&mut |resolve, _| {
+                request.set_onsuccess(Some(&resolve));
+                request.set_onerror(Some(&resolve));
+                request.set_onblocked(Some(&resolve));
+            });
+            wasm_bindgen_futures::JsFuture::from(promise).await.map(drop)
         }
     }
 }
@@ -222,7 +264,13 @@ async fn call(
         Err(ApiFailure::Network(message)) if method == "GET" => {
             offline::recall(path).await.ok_or(ApiFailure::Network(message))
         }
-        Err(failure) => Err(failure),
+        Err(failure) => {
+            // The session expired or was ended elsewhere (a wrong password at sign-in is not a session ending).
+            if failure.is_unauthenticated() && path != "/api/v1/auth/login" && path != "/api/v1/auth/logout" {
+                crate::session::end(true);
+            }
+            Err(failure)
+        }
     }
 }
 
@@ -299,9 +347,11 @@ pub async fn refresh_offline_copies() {
     }
 }
 
-/// Signs in; the server sets the session cookie.
+/// Signs in; the server sets the session cookie. From then on, reads are kept for offline use again.
 pub async fn login(username: String, password: String) -> ApiResult<Me> {
-    send("POST", "/api/v1/auth/login", &LoginRequest { username, password }).await
+    let me = send("POST", "/api/v1/auth/login", &LoginRequest { username, password }).await?;
+    offline::resume();
+    Ok(me)
 }
 
 /// Signs out.
@@ -324,6 +374,11 @@ pub async fn device(id: &str) -> ApiResult<DeviceDetail> {
     get(&format!("/api/v1/devices/{}", shared::query::percent_encode(id))).await
 }
 
+/// Deletes a device with its reports and memberships; its credentials stop working at once.
+pub async fn delete_device(id: &str) -> ApiResult<()> {
+    without_body("DELETE", &format!("/api/v1/devices/{}", shared::query::percent_encode(id))).await.map(drop)
+}
+
 /// Tenant administration.
 pub async fn tenant() -> ApiResult<TenantView> {
     get("/api/v1/tenant").await
@@ -334,13 +389,21 @@ pub async fn update_tenant(update: &UpdateTenant) -> ApiResult<TenantView> {
     send("PATCH", "/api/v1/tenant", update).await
 }
 
-/// Replaces the onboarding token.
-pub async fn rotate_onboarding_token() -> ApiResult<TenantView> {
-    decode(&without_body("POST", "/api/v1/tenant/onboarding-token/rotate").await?)
+/// Every onboarding token, newest first.
+pub async fn onboarding_tokens() -> ApiResult<Vec<OnboardingTokenSummary>> {
+    get("/api/v1/tenant/onboarding-tokens").await
 }
 
-/// Where the onboarding package downloads from.
-pub const ONBOARDING_PACKAGE_URL: &str = "/api/v1/tenant/onboarding-package";
+/// Creates an onboarding token; the answer is the only time the token exists in clear.
+pub async fn create_onboarding_token(create: &CreateOnboardingToken) -> ApiResult<CreatedOnboardingToken> {
+    send("POST", "/api/v1/tenant/onboarding-tokens", create).await
+}
+
+/// Revokes an onboarding token: no device onboards with it any more.
+pub async fn revoke_onboarding_token(id: &str) -> ApiResult<()> {
+    let path = format!("/api/v1/tenant/onboarding-tokens/{}/revoke", shared::query::percent_encode(id));
+    without_body("POST", &path).await.map(drop)
+}
 
 /// Every group, *All devices* first.
 pub async fn groups() -> ApiResult<Vec<GroupSummary>> {
@@ -538,6 +601,11 @@ pub async fn update_user(
 /// One page of the audit log for a query string (`actor=…&object_type=…`).
 pub async fn audit(query: &str) -> ApiResult<shared::audit::AuditPage> {
     get(&format!("/api/v1/audit?{query}")).await
+}
+
+/// One audit entry, with the values before and after.
+pub async fn audit_entry(id: &str) -> ApiResult<shared::audit::AuditEntry> {
+    get(&format!("/api/v1/audit/{}", shared::query::percent_encode(id))).await
 }
 
 /// The audit log as CSV, for the same query string.

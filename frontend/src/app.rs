@@ -53,6 +53,7 @@ fn page(page: Page) -> AnyView {
         Page::Tenant => view! { <TenantPage/> }.into_any(),
         Page::Users => view! { <crate::pages::users::UsersPage/> }.into_any(),
         Page::Audit => view! { <crate::pages::audit::AuditPage/> }.into_any(),
+        Page::AuditEntry => view! { <crate::pages::audit::AuditEntryPage/> }.into_any(),
         Page::Conflicts => view! { <crate::pages::conflicts::ConflictsPage/> }.into_any(),
         Page::Login | Page::NotFound => ().into_any(),
     }
@@ -63,22 +64,14 @@ fn page(page: Page) -> AnyView {
 fn Shell(route: Memo<(Page, Params)>) -> impl IntoView {
     let session = use_session();
     let offline_since = api::offline::provide();
-    let to_login = move || {
-        let here = router::here().with_untracked(|here| {
-            if here.search.is_empty() { here.path.clone() } else { format!("{}?{}", here.path, here.search) }
-        });
-        let next = if here.is_empty() || here == "/" {
-            String::new()
-        } else {
-            format!("?next={}", shared::query::percent_encode(&here))
-        };
-        router::replace(&format!("/login{next}"));
-    };
     if session.0.get_untracked().is_none() {
         leptos::task::spawn_local(async move {
             match api::me().await {
                 Ok(me) => session.0.set(Some(me)),
-                Err(_) => to_login(),
+                // Refused: the API client ends the session (its copies deleted) and opens the sign-in page.
+                Err(failure) if failure.is_unauthenticated() => {}
+                // Unreachable, and nothing kept from an earlier visit.
+                Err(_) => crate::session::to_sign_in(),
             }
         });
     }
@@ -102,9 +95,7 @@ fn Shell(route: Memo<(Page, Params)>) -> impl IntoView {
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::logout().await;
-            api::offline::forget();
-            session.0.set(None);
-            router::replace("/login");
+            crate::session::end(false);
         });
     };
     view! {

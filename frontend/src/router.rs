@@ -167,6 +167,7 @@ pub enum Page {
     Tenant,
     Users,
     Audit,
+    AuditEntry,
     Conflicts,
     NotFound,
 }
@@ -203,6 +204,7 @@ impl Page {
             ["tenant"] => (Self::Tenant, Params::default()),
             ["users"] => (Self::Users, Params::default()),
             ["audit"] => (Self::Audit, Params::default()),
+            ["audit", id] => (Self::AuditEntry, one("id", id)),
             ["conflicts"] => (Self::Conflicts, Params::default()),
             _ => (Self::NotFound, Params::default()),
         }

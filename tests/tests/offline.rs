@@ -1,6 +1,7 @@
 //! End to end, offline: after one visit (the Devices list only), the server stops; the admin center still opens
 //! (app-shell service worker), says it is offline and since when its data is, and the wizard's conflict preview
-//! still works from the snapshot it kept in IndexedDB — computed in the browser with no server at all.
+//! still works from the snapshot it kept in IndexedDB — computed in the browser with no server at all. Signing out, or
+//! a session ended elsewhere, deletes those copies.
 
 mod support;
 
@@ -19,9 +20,12 @@ async fn snapshot_kept(app: &Harness) -> anyhow::Result<()> {
         (async () => {
             if (!(await indexedDB.databases()).some((d) => d.name === 'rampart')) return false;
             const db = await new Promise((ok, fail) => { const r = indexedDB.open('rampart'); r.onsuccess = () => ok(r.result); r.onerror = fail; });
-            if (!db.objectStoreNames.contains('reads')) return false;
+            // This connection is closed before answering, so that it never holds up the admin center's deletion.
+            if (!db.objectStoreNames.contains('reads')) { db.close(); return false; }
             const r = db.transaction('reads').objectStore('reads').get('/api/v1/snapshot');
-            return await new Promise((ok) => { r.onsuccess = () => ok(typeof r.result === 'string'); r.onerror = () => ok(false); });
+            const kept = await new Promise((ok) => { r.onsuccess = () => ok(typeof r.result === 'string'); r.onerror = () => ok(false); });
+            db.close();
+            return kept;
         })().then(done, () => done(false));
     "#;
     let started = Instant::now();
@@ -30,6 +34,17 @@ async fn snapshot_kept(app: &Harness) -> anyhow::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// Whether the browser still holds anything the admin center kept: the IndexedDB database or its local storage entry.
+async fn copies_left(app: &Harness) -> anyhow::Result<serde_json::Value> {
+    const LEFT: &str = r#"
+        const done = arguments[arguments.length - 1];
+        indexedDB.databases().then(
+            (dbs) => done({ database: dbs.some((d) => d.name === 'rampart'), storage: localStorage.getItem('rampart:copied-at') }),
+            (e) => done({ error: String(e) }));
+    "#;
+    Ok(app.browser.execute_async(LEFT, vec![]).await?)
 }
 
 /// Waits until the app-shell service worker controls the page.
@@ -125,5 +140,35 @@ async fn exported_policies_loaded_from_files_are_previewed_with_no_server_at_all
         app.browser.find_all(Locator::Css("[data-testid=files-preview] [data-testid=conflicts-table] a")).await?;
     assert!(links.is_empty(), "policies and devices from files are not pages of this tenant: no links");
     app.screenshot("offline-files-preview").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn signing_out_or_a_session_ended_elsewhere_deletes_the_copies_kept_in_the_browser() -> anyhow::Result<()> {
+    let app = Harness::start().await?;
+    app.onboard_devices(6, 5).await?;
+
+    // Signing out deletes the IndexedDB database and the local storage entry before the sign-in page shows.
+    app.sign_in().await?;
+    app.open("/devices").await?;
+    snapshot_kept(&app).await?;
+    assert_eq!(copies_left(&app).await?["database"], json!(true));
+    app.click_button("Sign out").await?;
+    app.wait_for_url(|url| url.path() == "/login").await?;
+    app.wait_for(Locator::Css("#username")).await?;
+    assert_eq!(copies_left(&app).await?, json!({"database": false, "storage": null}));
+
+    // A session that ends elsewhere (here: its cookie gone): the next answer is a 401, and the copies go the same way;
+    // the admin comes back to the page after signing in again.
+    app.sign_in().await?;
+    app.open("/devices").await?;
+    snapshot_kept(&app).await?;
+    app.browser.delete_all_cookies().await?;
+    app.click(&app.browser.find(Locator::Css("nav.sidenav a[href='/groups']")).await?).await?;
+    let url = app.wait_for_url(|url| url.path() == "/login").await?;
+    assert_eq!(url.query(), Some("next=%2Fgroups"));
+    app.wait_for(Locator::Css("#username")).await?;
+    assert_eq!(copies_left(&app).await?, json!({"database": false, "storage": null}));
+    app.screenshot("signed-out-after-401").await?;
     Ok(())
 }

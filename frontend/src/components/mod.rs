@@ -100,6 +100,30 @@ pub fn Can(permission: shared::access::Permission, children: ChildrenFn) -> impl
     view! { <Show when=move || allowed.get()>{children()}</Show> }
 }
 
+/// Asks before a change that cannot be undone: what will happen, the button that does it, and Cancel. Either button
+/// closes it.
+#[component]
+pub fn Confirm(
+    open: RwSignal<bool>,
+    question: Signal<String>,
+    action: &'static str,
+    confirm: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || open.get()>
+            <div class="notice warning" role="alertdialog" aria-label="Confirm">
+                <p>{move || question.get()}</p>
+                <button class="button danger" on:click=move |_| {
+                    open.set(false);
+                    confirm.run(());
+                }>{action}</button>
+                " "
+                <button class="button subtle" on:click=move |_| open.set(false)>"Cancel"</button>
+            </div>
+        </Show>
+    }
+}
+
 /// In place of a page the role may not use (opened by its address).
 #[component]
 pub fn NotAllowed(what: &'static str) -> impl IntoView {

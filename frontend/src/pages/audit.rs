@@ -1,10 +1,11 @@
-//! The audit log: who changed what, when, from where, with the values before and after; filtered by actor, object
-//! type, action and period, newest first, and downloadable as CSV. Read-only: nothing here can change an entry.
+//! The audit log: who changed what, when, from where, in a line; filtered by actor, object type, action and period,
+//! newest first, and downloadable as CSV. Each entry has its own page with the values before and after. Read-only:
+//! nothing here can change an entry.
 
-use crate::router::use_query_map;
+use crate::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use shared::audit::{AuditAction, AuditEntry, ObjectType};
-use shared::policy::{PolicyDraft, definition_name, diff};
+use shared::policy::{Change, PolicyDraft, definition_name, diff};
 
 use crate::api;
 use crate::components::ErrorNotice;
@@ -116,7 +117,7 @@ pub fn AuditPage() -> impl IntoView {
                             <table class="grid" data-testid="audit-table">
                                 <thead><tr>
                                     <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                                    <th scope="col">"Object"</th><th scope="col">"Changes"</th>
+                                    <th scope="col">"Object"</th><th scope="col">"Summary"</th>
                                 </tr></thead>
                                 <tbody>
                                     {if page.items.is_empty() {
@@ -149,66 +150,106 @@ fn page_href(query: &crate::router::Params, page: u32) -> String {
     format!("/audit?{}", text.join("&"))
 }
 
-/// One entry: the changes in words for a policy (setting by setting), else the values before and after.
+/// One entry of the list, its action linking to its page.
 #[component]
 fn Entry(entry: AuditEntry, now: i64) -> impl IntoView {
-    let changes = changes(&entry);
     view! {
         <tr data-action=entry.action.code()>
             <td class="when" title=format::date_time(entry.at)>{format::ago(entry.at, now)}</td>
             <td class="name">{entry.actor.clone()}<div class="sub">{entry.address.clone()}</div></td>
-            <td>{entry.action.label()}</td>
+            <td><a href=format!("/audit/{}", entry.id)>{entry.action.label()}</a></td>
             <td>{entry.object_name.clone()}<div class="sub">{entry.object_type.label()}</div></td>
-            <td class="sub-wide">
-                {if changes.is_empty() {
-                    view! { <span class="muted">"—"</span> }.into_any()
-                } else {
-                    view! {
-                        <table class="changes">
-                            <tbody>{changes.into_iter().map(|(what, before, after)| view! {
-                                <tr><th scope="row">{what}</th><td class="before"><code class="plain">{before}</code></td><td aria-hidden="true">"→"</td><td class="after"><code class="plain">{after}</code></td></tr>
-                            }).collect_view()}</tbody>
-                        </table>
-                    }.into_any()
-                }}
-            </td>
+            <td class="sub-wide" data-testid="audit-summary">{if entry.summary.is_empty() { "—".to_owned() } else { entry.summary.clone() }}</td>
         </tr>
     }
 }
 
-/// (what, before, after) in words.
-fn changes(entry: &AuditEntry) -> Vec<(String, String, String)> {
+/// One entry's page: who, when, from where, and the values before and after — the changes in words (a policy's
+/// setting by setting), then every value.
+#[component]
+pub fn AuditEntryPage() -> impl IntoView {
+    let params = use_params_map();
+    let entry = Load::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        async move { api::audit_entry(&id).await }
+    });
+    view! {
+        <p class="breadcrumb">"Administration › "<a href="/audit">"Audit log"</a></p>
+        <Transition fallback=|| view! { <p class="muted">"Loading the entry…"</p> }>
+            {move || entry.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(entry) => {
+                    let (changes, values) = (changes(&entry, false), changes(&entry, true));
+                    view! {
+                        <div class="page-head">
+                            <h1>{format!("{}: {}", entry.action.label(), entry.object_name)}</h1>
+                            <p class="muted" data-testid="audit-entry">{format!(
+                                "{} by {} from {} · {} {} · {}",
+                                format::date_time(entry.at), entry.actor, entry.address, entry.object_type.label(), entry.object_id,
+                                if entry.summary.is_empty() { "—" } else { &entry.summary },
+                            )}</p>
+                        </div>
+                        <section class="card wide">
+                            <h2>"Changes"</h2>
+                            {change_table(changes, "audit-changes")}
+                        </section>
+                        <section class="card wide">
+                            <h2>"Every value"</h2>
+                            {change_table(values, "audit-values")}
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// (what, before, after) as a table, or a dash when there is nothing.
+fn change_table(rows: Vec<(String, String, String)>, test_id: &'static str) -> AnyView {
+    if rows.is_empty() {
+        return view! { <p class="muted" data-testid=test_id>"—"</p> }.into_any();
+    }
+    view! {
+        <table class="changes" data-testid=test_id>
+            <thead><tr><th scope="col"><span class="sr-only">"Value"</span></th><th scope="col">"Before"</th><td></td><th scope="col">"After"</th></tr></thead>
+            <tbody>{rows.into_iter().map(|(what, before, after)| view! {
+                <tr><th scope="row">{what}</th><td class="before"><code class="plain">{before}</code></td><td aria-hidden="true">"→"</td><td class="after"><code class="plain">{after}</code></td></tr>
+            }).collect_view()}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// (what, before, after) in words: what changed (`all` false), or every value (`all`), a policy as its fields.
+fn changes(entry: &AuditEntry, all: bool) -> Vec<(String, String, String)> {
     let draft = |value: &Option<serde_json::Value>| {
         // Read back from text: the one JSON reader the admin center compiles (another would duplicate the code that
         // reads every type).
         value.as_ref().and_then(|v| serde_json::from_str::<PolicyDraft>(&v.get("policy")?.to_string()).ok())
     };
-    if entry.object_type == ObjectType::Policy {
+    if entry.object_type == ObjectType::Policy && !all {
         let (before, after) = (draft(&entry.before), draft(&entry.after));
-        if let (Some(before), Some(after)) = (&before, &after) {
-            return diff(before, after)
+        // A creation or a deletion reads as every field and setting from or to nothing.
+        if let Some(some) = before.as_ref().or(after.as_ref()) {
+            let empty = PolicyDraft {
+                name: String::new(),
+                description: String::new(),
+                settings: Vec::new(),
+                assignments: Default::default(),
+                ..some.clone()
+            };
+            let (had, has) = (before.is_some(), after.is_some());
+            return diff(before.as_ref().unwrap_or(&empty), after.as_ref().unwrap_or(&empty))
                 .into_iter()
-                .map(|c| {
-                    let (b, a) = (
-                        crate::pages::policies::readable(&c.field, c.before),
-                        crate::pages::policies::readable(&c.field, c.after),
-                    );
-                    (definition_name(&c.field), b, a)
+                .map(|change| {
+                    let Change { field, before, after } = change;
+                    let side = |present: bool, value| {
+                        if present { crate::pages::policies::readable(&field, value) } else { "—".to_owned() }
+                    };
+                    (definition_name(&field), side(had, before), side(has, after))
                 })
                 .collect();
         }
-        let one = before.or(after).map(|d| {
-            format!("{} ({} setting{})", d.name, d.settings.len(), if d.settings.len() == 1 { "" } else { "s" })
-        });
-        return one
-            .map(|text| {
-                vec![(
-                    "Policy".to_owned(),
-                    if entry.before.is_some() { text.clone() } else { "—".to_owned() },
-                    if entry.after.is_some() { text } else { "—".to_owned() },
-                )]
-            })
-            .unwrap_or_default();
     }
     let object =
         |value: &Option<serde_json::Value>| value.as_ref().and_then(|v| v.as_object().cloned()).unwrap_or_default();
@@ -222,7 +263,7 @@ fn changes(entry: &AuditEntry) -> Vec<(String, String, String)> {
         Some(other) => other.to_string(),
     };
     keys.into_iter()
-        .filter(|k| before.get(*k) != after.get(*k))
+        .filter(|k| all || before.get(*k) != after.get(*k))
         .map(|k| (k.replace('_', " "), text(before.get(k)), text(after.get(k))))
         .collect()
 }

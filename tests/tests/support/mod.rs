@@ -168,19 +168,32 @@ impl Harness {
     /// same devices instead of onboarding new ones.
     pub async fn onboard_devices(&self, n: u32, seed: u64) -> anyhow::Result<()> {
         let package = self.data_dir.path().join("onboarding-package.json");
+        self.onboard_devices_with(&package, n, seed, "agent-state.json").await
+    }
+
+    /// Like [`Self::onboard_devices`], with the onboarding package at `package`, keeping the devices' credentials in
+    /// `state` (a file name in the data directory).
+    pub async fn onboard_devices_with(&self, package: &Path, n: u32, seed: u64, state: &str) -> anyhow::Result<()> {
         let agent = binary("rampart-agent")?;
         let output = tokio::process::Command::new(agent)
             .args(["simulate", "--once", "--devices", &n.to_string(), "--seed", &seed.to_string()])
             .arg("--onboarding-package")
-            .arg(&package)
+            .arg(package)
             .arg("--state-file")
-            .arg(self.data_dir.path().join("agent-state.json"))
+            .arg(self.data_dir.path().join(state))
             .output();
         let output = tokio::time::timeout(DEADLINE * 2, output).await.context("the agent did not finish")??;
         if !output.status.success() {
             bail!("rampart-agent failed: {}", String::from_utf8_lossy(&output.stderr));
         }
         Ok(())
+    }
+
+    /// Creates an onboarding token named `name` through the API; returns the token.
+    pub async fn create_token(&self, name: &str) -> anyhow::Result<String> {
+        let created: shared::api::CreatedOnboardingToken =
+            self.api().await?.post("/api/v1/tenant/onboarding-tokens", &serde_json::json!({ "name": name })).await?;
+        Ok(created.package.onboarding_token)
     }
 
     /// What `rampart-agent preferences` prints for a device simulated by [`Self::onboard_devices`].

@@ -1,14 +1,14 @@
-//! One device: every fact it reported, its registration and its eligibility.
+//! One device: every fact it reported, its registration and its eligibility; deleting it.
 
 use crate::router::use_params_map;
 use leptos::prelude::*;
-use shared::api::{DeviceDetail, DeviceStatus, EffectiveConfiguration};
+use shared::api::{DeviceDetail, DeviceStatus, DirectoryConflict, EffectiveConfiguration};
 use shared::conflict::SettingStatus;
 use shared::policy::{definition_name, describe_value};
 use shared::report::SettingState;
 
 use crate::api;
-use crate::components::{Can, EligibilityBadge, ErrorNotice, StateBadge};
+use crate::components::{Can, Confirm, EligibilityBadge, ErrorNotice, StateBadge};
 use crate::format;
 use crate::load::Load;
 
@@ -83,21 +83,36 @@ fn DeviceFacts(device: DeviceDetail) -> impl IntoView {
     } else {
         summary.eligibility.reason.clone()
     };
-    let device_id = summary.id.clone();
+    let device_id = StoredValue::new(summary.id.clone());
     let sync_state = RwSignal::new(if device.sync_requested { Some(Ok(())) } else { None::<Result<(), String>> });
     let sync = move |_| {
-        let device_id = device_id.clone();
         leptos::task::spawn_local(async move {
-            sync_state.set(Some(api::sync_device(&device_id).await.map_err(|failure| failure.to_string())));
+            sync_state.set(Some(api::sync_device(&device_id.get_value()).await.map_err(|failure| failure.to_string())));
         });
     };
+    let confirming_delete = RwSignal::new(false);
+    let delete = Callback::new(move |()| {
+        leptos::task::spawn_local(async move {
+            match api::delete_device(&device_id.get_value()).await {
+                Ok(()) => crate::router::navigate("/devices"),
+                Err(failure) => sync_state.set(Some(Err(failure.to_string()))),
+            }
+        });
+    });
+    let hostname = facts.hostname.to_string();
     view! {
         <div class="page-head row">
-            <h1>{facts.hostname.to_string()}</h1>
-            <Can permission=shared::access::Permission::ManageEndpointSecurity>
-                <button class="button" on:click=sync.clone() disabled=move || matches!(sync_state.get(), Some(Ok(())))>"Policy sync"</button>
-            </Can>
+            <h1>{hostname.clone()}</h1>
+            <div class="actions">
+                <Can permission=shared::access::Permission::ManageEndpointSecurity>
+                    <button class="button" on:click=sync disabled=move || matches!(sync_state.get(), Some(Ok(())))>"Policy sync"</button>
+                    <button class="button danger" on:click=move |_| confirming_delete.set(true)>"Delete…"</button>
+                </Can>
+            </div>
         </div>
+        <Confirm open=confirming_delete action="Delete device" confirm=delete
+            question=Signal::stored(format!("Delete {hostname}? Its credentials stop working at once: it can no longer check in or report. Its reports and group memberships are deleted with it. It can onboard again later with an onboarding token, as a new device."))/>
+        {device.directory_conflict.map(|conflict| view! { <DirectoryConflictNotice conflict/> })}
         {move || sync_state.get().map(|state| match state {
             Ok(()) => view! { <div class="notice success" role="status"><p>"Sync requested: the device checks in for all its policies at its next poll."</p></div> }.into_any(),
             Err(message) => view! { <div class="notice error" role="alert"><p>{message}</p></div> }.into_any(),
@@ -112,6 +127,29 @@ fn DeviceFacts(device: DeviceDetail) -> impl IntoView {
                 {rows.into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
             </dl>
         </section>
+    }
+}
+
+/// The device presented a directory registration that another device holds: which, who holds it, what to do.
+#[component]
+fn DirectoryConflictNotice(conflict: DirectoryConflict) -> impl IntoView {
+    let gone = conflict.held_by.is_none();
+    let advice = match &conflict.held_by {
+        Some(holder) => format!(
+            "If this is the real machine (reinstalled or re-imaged, for example), delete {} and onboard this one again. Otherwise the other device keeps the registration.",
+            holder.hostname
+        ),
+        None => "The device that held it no longer exists: if this is the real machine, delete this device and onboard it again to take its registration.".to_owned(),
+    };
+    view! {
+        <div class="notice warning" role="alert" data-testid="directory-conflict">
+            <p><strong>"Another device holds the directory registration this device presented."</strong></p>
+            <p>"At onboarding it presented the directory device id " <code>{conflict.presented.to_string()}</code> ", held by "
+                {conflict.held_by.map(|holder| view! { <a href=format!("/devices/{}", holder.id)>{holder.hostname}</a> })}
+                {gone.then_some("a device since deleted")}
+                ". Rampart did not take it over: this device was onboarded with a registration of its own instead."</p>
+            <p>{advice}</p>
+        </div>
     }
 }
 

@@ -7,7 +7,7 @@ use shared::api::{GroupDetail, GroupSummary, UpdateGroup};
 use shared::groups::{GroupKind, Rule};
 
 use crate::api::{self, ApiFailure, ApiResult};
-use crate::components::{ErrorNotice, RuleEditor};
+use crate::components::{Confirm, ErrorNotice, RuleEditor};
 
 /// The group page.
 #[component]
@@ -77,14 +77,14 @@ fn GroupView(
         leptos::task::spawn_local(async move { apply(api::unnest_group(&id.get_value(), &child).await) });
     };
     let confirming_delete = RwSignal::new(false);
-    let delete = move |_| {
+    let delete = Callback::new(move |()| {
         leptos::task::spawn_local(async move {
             match api::delete_group(&id.get_value()).await {
                 Ok(()) => crate::router::navigate("/groups"),
                 Err(error) => failure.set(Some(error)),
             }
         });
-    };
+    });
 
     let nested_ids: Vec<String> = detail.nested.iter().map(|g| g.id.clone()).collect();
     let kind_label = if summary.built_in {
@@ -106,14 +106,8 @@ fn GroupView(
                 <button class="button danger" on:click=move |_| confirming_delete.set(true)>"Delete…"</button>
             </Show>
         </div>
-        <Show when=move || confirming_delete.get()>
-            <div class="notice warning" role="alertdialog" aria-label="Confirm deletion">
-                <p>"Delete this group? Devices stay onboarded; groups nested in it are not deleted."</p>
-                <button class="button danger" on:click=delete>"Delete group"</button>
-                " "
-                <button class="button subtle" on:click=move |_| confirming_delete.set(false)>"Cancel"</button>
-            </div>
-        </Show>
+        <Confirm open=confirming_delete action="Delete group" confirm=delete
+            question=Signal::stored("Delete this group? Devices stay onboarded; groups nested in it are not deleted.".to_owned())/>
         {move || failure.get().map(|failure| view! { <ErrorNotice failure/> })}
         {(summary.kind == GroupKind::Dynamic && editable).then(|| view! {
             <section class="card form">

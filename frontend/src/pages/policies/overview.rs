@@ -6,7 +6,7 @@ use shared::policy::{Policy, definition_name, describe_value};
 
 use super::list_path;
 use crate::api::{self, ApiFailure};
-use crate::components::{Can, ErrorNotice};
+use crate::components::{Can, Confirm, ErrorNotice};
 use crate::format;
 use crate::load::Load;
 
@@ -44,14 +44,14 @@ fn PolicyView(policy: Policy) -> impl IntoView {
             });
         }
     };
-    let delete = move |_| {
+    let delete = Callback::new(move |()| {
         leptos::task::spawn_local(async move {
             match api::delete_policy(&id.get_value()).await {
                 Ok(()) => crate::router::navigate(list_path(profile)),
                 Err(error) => failure.set(Some(error)),
             }
         });
-    };
+    });
     let draft = policy.draft;
     let groups = Load::new(api::groups);
     let names = move |ids: Vec<String>| {
@@ -84,14 +84,8 @@ fn PolicyView(policy: Policy) -> impl IntoView {
                 </Can>
             </div>
         </div>
-        <Show when=move || confirming.get()>
-            <div class="notice warning" role="alertdialog" aria-label="Confirm deletion">
-                <p>"Delete this policy and its history? Devices stop receiving it at their next check-in."</p>
-                <button class="button danger" on:click=delete>"Delete policy"</button>
-                " "
-                <button class="button subtle" on:click=move |_| confirming.set(false)>"Cancel"</button>
-            </div>
-        </Show>
+        <Confirm open=confirming action="Delete policy" confirm=delete
+            question=Signal::stored("Delete this policy and its history? Devices stop receiving it at their next check-in.".to_owned())/>
         {move || failure.get().map(|failure| view! { <ErrorNotice failure/> })}
         <super::report::DeviceStatusCard policy_id=policy.id.clone()/>
         <section class="card">
