@@ -47,6 +47,55 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// [`verify_password`] in the caller's Argon2 memory (resized to what the hash's parameters need), so that
+/// verifications reuse a few buffers instead of allocating 19 MiB each: the allocator keeps freed buffers of that
+/// size in per-thread arenas, and the blocking pool's many threads would keep many of them.
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else { return false };
+    let Ok(version) = hash.version.map(argon2::Version::try_from).transpose() else { return false };
+    let Ok(params) = argon2::Params::try_from(&hash) else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, memory.as_mut_slice()).is_ok()
+        && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+}
+
+/// Password verification, a few at a time: a semaphore bounds how many run at once, and each runs in one of as
+/// many reused Argon2 buffers, so memory stays at that many × 19 MiB whatever the load.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    memory: std::sync::Arc<std::sync::Mutex<Vec<Vec<argon2::Block>>>>,
+}
+
+impl PasswordChecks {
+    /// At most `n` verifications at once.
+    pub fn new(n: usize) -> Self {
+        Self { slots: std::sync::Arc::new(tokio::sync::Semaphore::new(n)), memory: std::sync::Arc::default() }
+    }
+
+    /// Whether `password` matches `phc`, once a slot is free within `wait`; `None` when none was.
+    pub async fn verify(&self, password: String, phc: String, wait: std::time::Duration) -> Option<bool> {
+        let permit = tokio::time::timeout(wait, std::sync::Arc::clone(&self.slots).acquire_owned()).await.ok()?.ok()?;
+        let pool = std::sync::Arc::clone(&self.memory);
+        let mut memory = pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default();
+        let checked = tokio::task::spawn_blocking(move || {
+            let matches = verify_password_in(&password, &phc, &mut memory);
+            pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(memory);
+            drop(permit);
+            matches
+        })
+        .await;
+        // A verification that panicked proves nothing.
+        Some(checked.unwrap_or(false))
+    }
+}
+
 /// A password for a first admin or a demo: 20 characters from an alphabet without look-alikes.
 pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -66,6 +115,17 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a phc string"));
+    }
+
+    #[test]
+    fn verifying_in_reused_memory_agrees_with_the_library() {
+        let hash = hash_password("correct horse").expect("hashes");
+        let mut memory = Vec::new();
+        assert!(verify_password_in("correct horse", &hash, &mut memory));
+        assert_eq!(memory.len(), 19 * 1024, "19 MiB of 1 KiB blocks");
+        assert!(!verify_password_in("wrong horse", &hash, &mut memory));
+        assert!(verify_password_in("correct horse", &hash, &mut memory), "the same memory again");
+        assert!(!verify_password_in("correct horse", "not a phc string", &mut memory));
     }
 
     #[test]

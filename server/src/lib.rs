@@ -69,8 +69,8 @@ pub struct AppState {
     pub world: Arc<effective::WorldCache>,
     /// Failed sign-ins per account and address.
     pub sign_ins: Arc<limiter::SignInLimiter>,
-    /// Password verifications running at once: each takes an Argon2 hash's memory (19 MiB), so they are few.
-    pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Password verifications, a few at once: each takes an Argon2 hash's memory (19 MiB).
+    pub password_checks: Arc<credentials::PasswordChecks>,
     /// Heavy reads running per user.
     pub heavy_reads: Arc<limiter::HeavyReads>,
 }
@@ -85,7 +85,7 @@ impl AppState {
             world: Arc::default(),
             sign_ins: Arc::default(),
             // Two per core, and never more than four (76 MiB of Argon2 memory) whatever the machine.
-            password_checks: Arc::new(tokio::sync::Semaphore::new((2 * cores).min(4))),
+            password_checks: Arc::new(credentials::PasswordChecks::new((2 * cores).min(4))),
             heavy_reads: Arc::default(),
         }
     }

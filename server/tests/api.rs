@@ -769,6 +769,7 @@ async fn a_token_onboards_at_most_its_uses_even_in_parallel_and_not_after_revoca
 
     let revocable = app.onboarding_token(&cookie).await?;
     let tokens: Vec<OnboardingTokenSummary> = app.admin_get(&cookie, "/api/v1/tenant/onboarding-tokens").await?;
+    assert_eq!(tokens[0].name, "Test devices", "newest first, also within one second");
     let path = format!("/api/v1/tenant/onboarding-tokens/{}/revoke", tokens[0].id);
     app.admin_request(Method::POST, &path, &cookie).send().await?;
     let response = app.onboard(&json!({"onboarding_token": revocable, "facts": facts("LATE-0001")})).await?;

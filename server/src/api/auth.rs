@@ -1,6 +1,6 @@
 //! Sign-in, sign-out and "who am I" for admins.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -15,7 +15,7 @@ use shared::audit::{AuditAction, ObjectType};
 use crate::AppState;
 use crate::address::ClientAddress;
 use crate::auth::{AdminSession, expired_session_cookie, session_cookie};
-use crate::credentials::{hash_password, random_hex, sha256_hex, verify_password};
+use crate::credentials::{hash_password, random_hex, sha256_hex};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::limiter::{account_key, address_key};
@@ -40,6 +40,10 @@ fn me(admin: &AdminRecord) -> Me {
 const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
 /// An address the account signed in from within this long is known to it (exempt from the per-account back-off).
 const KNOWN_ADDRESS_SECS: i64 = 90 * 24 * 60 * 60;
+
+fn busy() -> ApiError {
+    ApiError::RateLimited("The server is busy checking other sign-ins. Try again in a few seconds.".to_owned())
+}
 
 fn try_again_in(wait: Duration) -> ApiError {
     let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -94,20 +98,11 @@ pub async fn auth_login(
         _ => false,
     };
     let attempt = state.sign_ins.begin(&account, &address_key, known_address, Instant::now()).map_err(try_again_in)?;
-    let Ok(Ok(_permit)) =
-        tokio::time::timeout(PASSWORD_CHECK_WAIT, Arc::clone(&state.password_checks).acquire_owned()).await
-    else {
+    let phc = admin.as_ref().map_or_else(|| DUMMY_HASH.clone(), |admin| admin.password_hash.clone());
+    let Some(matches) = state.password_checks.verify(login.password, phc, PASSWORD_CHECK_WAIT).await else {
         attempt.not_verified();
-        return Err(ApiError::RateLimited(
-            "The server is busy checking other sign-ins. Try again in a few seconds.".to_owned(),
-        ));
+        return Err(busy());
     };
-    let phc = admin.as_ref().map(|admin| admin.password_hash.clone());
-    let password = login.password;
-    let matches =
-        tokio::task::spawn_blocking(move || verify_password(&password, phc.as_deref().unwrap_or(&DUMMY_HASH)))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
     let admin = match admin {
         Some(admin) if matches && !admin.disabled => admin,
         admin => {
@@ -167,12 +162,11 @@ pub async fn auth_password(
         .begin(&account_key(&session.admin.username), &session_address_key(&session.address), true, Instant::now())
         .map_err(try_again_in)?;
     let phc = session.admin.password_hash.clone();
-    let current = change.current_password;
-    let _permit =
-        Arc::clone(&state.password_checks).acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &phc))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(matches) = state.password_checks.verify(change.current_password.clone(), phc, PASSWORD_CHECK_WAIT).await
+    else {
+        attempt.not_verified();
+        return Err(busy());
+    };
     if matches {
         attempt.succeeded();
     } else {

@@ -829,9 +829,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_onboarding_tokens(&self) -> StoreResult<Vec<OnboardingTokenRecord>> {
-        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM onboarding_tokens ORDER BY created_at DESC, id"))
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM onboarding_tokens ORDER BY created_at DESC, rowid DESC"))
+                .fetch_all(&self.read)
+                .await?;
         rows.iter().map(token_from_row).collect()
     }
 
