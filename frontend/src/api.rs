@@ -535,7 +535,13 @@ pub async fn device_status(id: &str) -> ApiResult<DeviceStatus> {
 
 /// A policy's report: counts by status and check-in, the targeted devices, per setting status.
 pub async fn policy_report(id: &str) -> ApiResult<shared::api::PolicyReport> {
-    get(&format!("{}/report", policy_path(id))).await
+    policy_report_page(id, "").await
+}
+
+/// A policy's report with the page of its devices that `query` (a `ReportQuery` query string) asks for.
+pub async fn policy_report_page(id: &str, query: &str) -> ApiResult<shared::api::PolicyReport> {
+    let separator = if query.is_empty() { "" } else { "?" };
+    get(&format!("{}/report{separator}{query}", policy_path(id))).await
 }
 
 /// One policy on one device, setting by setting, with the other policies that manage each setting there.

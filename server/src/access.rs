@@ -179,8 +179,12 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/policies/{id}/versions", Needs(Read), "Every version of a policy")
         .ok(schema::<Vec<pol::PolicyVersion>>),
     route("GET", "/policies/{id}/diff", Needs(Read), "The changes between two versions").ok(schema::<Vec<pol::Change>>),
-    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report").ok(schema::<dto::PolicyReport>).heavy(),
-    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV").csv().heavy(),
+    route("GET", "/policies/{id}/report", Needs(Read), "A policy's report: counts, and a page of its devices")
+        .ok(schema::<dto::PolicyReport>)
+        .heavy(),
+    route("GET", "/policies/{id}/report/devices.csv", Needs(Read), "View report as CSV (its filter and order)")
+        .csv()
+        .heavy(),
     route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV").csv().heavy(),
     route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting")
         .ok(schema::<dto::PolicyDeviceReport>),

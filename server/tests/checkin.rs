@@ -320,6 +320,24 @@ async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_th
         states,
         [("LAP-1", PolicyState::Conflict), ("LAP-2", PolicyState::Pending), ("LAP-3", PolicyState::NotApplicable)]
     );
+    assert_eq!((summary.devices_total, summary.page, summary.per_page), (3, 1, 50));
+
+    // The devices are filtered, sorted and paged on the server; the counts stay the whole policy's.
+    let path = |query: &str| format!("/api/v1/policies/{}/report?{query}", a.id);
+    let pending: Report = fleet.app.admin_get(&fleet.cookie, &path("state=pending")).await?;
+    let names = |report: &Report| report.devices.iter().map(|row| row.device_name.clone()).collect::<Vec<_>>();
+    assert_eq!((names(&pending), pending.devices_total, pending.counts), (vec!["LAP-2".to_owned()], 1, counts));
+    let second: Report = fleet.app.admin_get(&fleet.cookie, &path("sort=status&dir=desc&per_page=1&page=2")).await?;
+    assert_eq!((names(&second), second.devices_total), (vec!["LAP-3".to_owned()], 3), "Pending, Not applicable, …");
+    let found: Report = fleet.app.admin_get(&fleet.cookie, &path("q=lap-1")).await?;
+    assert_eq!(names(&found), ["LAP-1"]);
+    let bad = fleet.app.admin_request(Method::GET, &path("state=fine&page=0"), &fleet.cookie).send().await?;
+    let envelope = common::error(bad, StatusCode::BAD_REQUEST).await?;
+    assert_eq!(envelope.error.violations.iter().map(|v| v.path.as_str()).collect::<Vec<_>>(), ["state", "page"]);
+    let csv_path = format!("/api/v1/policies/{}/report/devices.csv?state=conflict&per_page=1", a.id);
+    let csv = fleet.app.admin_request(Method::GET, &csv_path, &fleet.cookie).send().await?.text().await?;
+    assert_eq!(csv.lines().count(), 2, "the CSV has the filtered rows, all of them: {csv}");
+
     let per_setting: Vec<(&str, u64, u64)> =
         summary.settings.iter().map(|s| (s.setting_id.as_str(), s.succeeded, s.conflict)).collect();
     assert_eq!(per_setting, [(REALTIME, 1, 0), (CLOUD, 0, 1)], "the equal setting is no conflict");

@@ -263,8 +263,14 @@ pub struct PolicyReport {
     pub counts: crate::report::StatusCounts,
     /// Targeted devices by check-in.
     pub check_in: CheckInCounts,
-    /// Every targeted device, by name.
+    /// One page of the targeted devices that match the query (`crate::query::ReportQuery`), in its order.
     pub devices: Vec<PolicyDeviceRow>,
+    /// Targeted devices matching the query, on all pages.
+    pub devices_total: u64,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
     /// Per setting status.
     pub settings: Vec<crate::report::SettingCounts>,
 }

@@ -1,4 +1,5 @@
-//! The Devices list's query: filter, sort and page, parsed from a query string into types.
+//! The queries of long lists — the Devices list and a policy's devices in its report: filter, sort and page, parsed
+//! from a query string into types.
 //!
 //! The same type builds the admin center's URL (so the list's state lives in the URL) and the API call, and the
 //! server parses the API's query string with [`DeviceQuery::parse`], which names every bad parameter.
@@ -190,6 +191,170 @@ impl DeviceQuery {
     }
 }
 
+string_enum! {
+    /// A column a policy's device report sorts by.
+    pub enum ReportSort {
+        Device = ("device", "Device"),
+        Status = ("status", "Status"),
+        Reported = ("reported", "Last report"),
+        CheckIn = ("check_in", "Last check-in"),
+    }
+}
+
+/// Filter, sort and page of a policy's devices in *View report* (`GET /api/v1/policies/{id}/report?…`, and its CSV
+/// without the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// Case-insensitive substring of the device name.
+    pub search: String,
+    /// Only devices in this state.
+    pub state: Option<crate::report::PolicyState>,
+    /// Sort column.
+    pub sort: ReportSort,
+    /// Sort direction.
+    pub dir: SortDir,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
+impl Default for ReportQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            state: None,
+            sort: ReportSort::Device,
+            dir: SortDir::Asc,
+            page: 1,
+            per_page: DeviceQuery::DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+impl ReportQuery {
+    /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
+        let mut query = Self::default();
+        let mut violations = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in pairs {
+            if seen.contains(&key) {
+                violations.push(Violation::new(key, "is given more than once"));
+                continue;
+            }
+            seen.push(key);
+            let mut bad = |message: String| violations.push(Violation::new(key, message));
+            match key {
+                "q" if value.chars().count() > DeviceQuery::MAX_SEARCH_LEN => {
+                    bad(format!("must be at most {} characters", DeviceQuery::MAX_SEARCH_LEN));
+                }
+                "q" => query.search = value.trim().to_owned(),
+                "state" => match crate::report::PolicyState::from_code(value) {
+                    Some(v) => query.state = Some(v),
+                    None => bad(format!("{}, not {value:?}", crate::report::PolicyState::expected())),
+                },
+                "sort" => match ReportSort::from_code(value) {
+                    Some(v) => query.sort = v,
+                    None => bad(format!("{}, not {value:?}", ReportSort::expected())),
+                },
+                "dir" => match SortDir::from_code(value) {
+                    Some(v) => query.dir = v,
+                    None => bad(format!("{}, not {value:?}", SortDir::expected())),
+                },
+                "page" => match value.parse::<u32>() {
+                    Ok(n) if n >= 1 => query.page = n,
+                    _ => bad(format!("must be a whole number from 1, not {value:?}")),
+                },
+                "per_page" => match value.parse::<u32>() {
+                    Ok(n) if (1..=DeviceQuery::MAX_PER_PAGE).contains(&n) => query.per_page = n,
+                    _ => bad(format!("must be a whole number from 1 to {}, not {value:?}", DeviceQuery::MAX_PER_PAGE)),
+                },
+                _ => bad("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
+            }
+        }
+        if violations.is_empty() { Ok(query) } else { Err(violations) }
+    }
+
+    /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let default = Self::default();
+        let mut pairs = Vec::new();
+        if !self.search.is_empty() {
+            pairs.push(("q", self.search.clone()));
+        }
+        if let Some(v) = self.state {
+            pairs.push(("state", v.code().to_owned()));
+        }
+        if self.sort != default.sort {
+            pairs.push(("sort", self.sort.code().to_owned()));
+        }
+        if self.dir != default.dir {
+            pairs.push(("dir", self.dir.code().to_owned()));
+        }
+        if self.page != default.page {
+            pairs.push(("page", self.page.to_string()));
+        }
+        if self.per_page != default.per_page {
+            pairs.push(("per_page", self.per_page.to_string()));
+        }
+        pairs
+    }
+
+    /// The query string (without `?`), percent-encoded.
+    pub fn to_query_string(&self) -> String {
+        self.to_pairs().iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
+    }
+
+    /// Sorting by `column`: a click on the current column flips the direction, a new column starts ascending (the
+    /// times start with the most recent). Returns to the first page.
+    pub fn sorted_by(&self, column: ReportSort) -> Self {
+        let dir = if self.sort == column {
+            if self.dir == SortDir::Asc { SortDir::Desc } else { SortDir::Asc }
+        } else if matches!(column, ReportSort::Reported | ReportSort::CheckIn) {
+            SortDir::Desc
+        } else {
+            SortDir::Asc
+        };
+        Self { sort: column, dir, page: 1, ..self.clone() }
+    }
+
+    /// The rows that match the filter, sorted (ties by device name, then id), all of them.
+    pub fn select(&self, rows: Vec<crate::api::PolicyDeviceRow>) -> Vec<crate::api::PolicyDeviceRow> {
+        let needle = self.search.to_lowercase();
+        let mut rows: Vec<_> = rows
+            .into_iter()
+            .filter(|row| self.state.is_none_or(|state| row.state == state))
+            .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
+            .collect();
+        let (sort, dir) = (self.sort, self.dir);
+        crate::sort::sort_by(&mut rows, |a, b| {
+            let order = match sort {
+                ReportSort::Device => std::cmp::Ordering::Equal,
+                ReportSort::Status => a.state.label().cmp(b.state.label()),
+                ReportSort::Reported => a.reported_at.cmp(&b.reported_at),
+                ReportSort::CheckIn => a.last_check_in.cmp(&b.last_check_in),
+            }
+            .then_with(|| a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()))
+            .then_with(|| a.device_id.cmp(&b.device_id));
+            if dir == SortDir::Asc { order } else { order.reverse() }
+        });
+        rows
+    }
+
+    /// Index of the first row of the page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+
+    /// This page of `rows` (already selected) and how many there are in all.
+    pub fn page_of(&self, rows: Vec<crate::api::PolicyDeviceRow>) -> (Vec<crate::api::PolicyDeviceRow>, u64) {
+        let total = rows.len() as u64;
+        let skip = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        (rows.into_iter().skip(skip).take(self.per_page as usize).collect(), total)
+    }
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -247,6 +412,49 @@ mod tests {
     fn a_repeated_parameter_is_refused() {
         let violations = DeviceQuery::parse([("page", "1"), ("page", "2")]).expect_err("invalid");
         assert_eq!(violations, [Violation::new("page", "is given more than once")]);
+    }
+
+    fn row(name: &str, state: crate::report::PolicyState, check_in: Option<i64>) -> crate::api::PolicyDeviceRow {
+        crate::api::PolicyDeviceRow {
+            device_id: name.to_lowercase(),
+            device_name: name.to_owned(),
+            os: "Windows 11 Enterprise".to_owned(),
+            state,
+            reported_version: None,
+            reported_at: None,
+            last_check_in: check_in,
+        }
+    }
+
+    #[test]
+    fn a_report_query_round_trips_filters_sorts_and_pages_rows() {
+        use crate::report::PolicyState::{Error, Succeeded};
+        let query = ReportQuery {
+            search: "lap".into(),
+            state: Some(Succeeded),
+            sort: ReportSort::CheckIn,
+            dir: SortDir::Desc,
+            page: 2,
+            per_page: 1,
+        };
+        let qs = query.to_query_string();
+        assert_eq!(qs, "q=lap&state=succeeded&sort=check_in&dir=desc&page=2&per_page=1");
+        let pairs = query.to_pairs();
+        assert_eq!(ReportQuery::parse(pairs.iter().map(|(k, v)| (*k, v.as_str()))), Ok(query.clone()));
+        let rows = vec![
+            row("LAP-2", Succeeded, Some(20)),
+            row("lap-1", Succeeded, Some(30)),
+            row("LAP-3", Error, Some(40)),
+            row("WS-1", Succeeded, Some(50)),
+        ];
+        let selected = query.select(rows);
+        let names: Vec<&str> = selected.iter().map(|r| r.device_name.as_str()).collect();
+        assert_eq!(names, ["lap-1", "LAP-2"], "filtered, newest check-in first");
+        let (page, total) = query.page_of(selected);
+        assert_eq!((page.len(), page[0].device_name.as_str(), total), (1, "LAP-2", 2));
+        let bad = ReportQuery::parse([("state", "fine"), ("sort", "os"), ("per_page", "0")]).expect_err("bad");
+        assert_eq!(bad.iter().map(|v| v.path.as_str()).collect::<Vec<_>>(), ["state", "sort", "per_page"]);
+        assert_eq!(ReportQuery::default().sorted_by(ReportSort::Reported).dir, SortDir::Desc);
     }
 
     #[test]

@@ -83,6 +83,18 @@ async fn reports_show_the_conflict_the_merge_and_the_equal_setting_as_the_rules_
         .await?;
     let states = app.texts("[data-testid=report-devices] tbody td:nth-child(3)").await?;
     assert!(states.iter().all(|state| state == "Conflict"), "{states:?}");
+    // The filter and the sort are the URL's, applied by the server: a reload shows the same view.
+    app.wait_for_url(|url| url.query().is_some_and(|q| q.contains("state=conflict"))).await?;
+    let sort = app.wait_for(Locator::XPath("//th/button[starts-with(normalize-space(), 'Last check-in')]")).await?;
+    app.click(&sort).await?;
+    app.wait_for_url(|url| url.query().is_some_and(|q| q.contains("sort=check_in") && q.contains("dir=desc"))).await?;
+    app.browser.refresh().await?;
+    app.wait_for_text("[data-testid=report-range]", |text| text == format!("1–{n_eligible} of {n_eligible} devices"))
+        .await?;
+    let arrow = app.wait_for_text("th[aria-sort=descending]", |text| !text.is_empty()).await?;
+    assert!(arrow.starts_with("Last check-in"), "{arrow}");
+    let pager = app.texts(".pager button").await?;
+    assert_eq!(pager, ["Previous", "Next"], "one page: both disabled, both labelled");
     app.screenshot("report-view-report").await?;
 
     // A device → its per-setting status → the setting in conflict → the other policy and its value.

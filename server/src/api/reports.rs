@@ -10,12 +10,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use shared::api::{CheckInCounts, PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport};
 use shared::policy::Policy;
+use shared::query::ReportQuery;
 use shared::report::{StatusCounts, csv, setting_counts, settings_on_device, targeted_state};
 
 use crate::AppState;
 use crate::auth::AdminSession;
 use crate::effective::{Fleet, policies_for};
 use crate::error::ApiError;
+use crate::extract::QueryPairs;
 use crate::store::{DeviceRecord, StoredPolicyReport};
 
 fn policy_ref(policy: &Policy) -> PolicyRef {
@@ -67,7 +69,8 @@ pub async fn status_summaries(
         .collect())
 }
 
-async fn build_report(state: &AppState, id: &str) -> Result<PolicyReport, ApiError> {
+/// The report of policy `id` with every targeted device that matches `query`, in its order (not yet paged).
+async fn build_report(state: &AppState, id: &str, query: &ReportQuery) -> Result<PolicyReport, ApiError> {
     let policy = policy(state, id).await?;
     let fleet = Fleet::load(state).await?;
     let reports = state.store.policy_reports(id).await?;
@@ -92,16 +95,32 @@ async fn build_report(state: &AppState, id: &str) -> Result<PolicyReport, ApiErr
         .filter_map(|row| reports.get(&row.device_id))
         .map(|report| report.settings.as_slice());
     let settings = setting_counts(&policy, current);
-    Ok(PolicyReport { policy: policy_ref(&policy), updated_at: policy.updated_at, counts, check_in, devices, settings })
+    let devices = query.select(devices);
+    Ok(PolicyReport {
+        policy: policy_ref(&policy),
+        updated_at: policy.updated_at,
+        counts,
+        check_in,
+        devices_total: devices.len() as u64,
+        devices,
+        page: query.page,
+        per_page: query.per_page,
+        settings,
+    })
 }
 
-/// `GET /policies/{id}/report`.
+/// `GET /policies/{id}/report?q=&state=&sort=&dir=&page=&per_page=`: the counts of every targeted device, and one
+/// page of those that match the filter, sorted.
 pub async fn policies_report(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    query: QueryPairs,
 ) -> Result<Json<PolicyReport>, ApiError> {
-    Ok(Json(build_report(&state, &id).await?))
+    let query = ReportQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
+    let report = build_report(&state, &id, &query).await?;
+    let (devices, devices_total) = query.page_of(report.devices);
+    Ok(Json(PolicyReport { devices, devices_total, ..report }))
 }
 
 pub(super) fn csv_response(file_name: &str, body: String) -> Response {
@@ -117,13 +136,16 @@ fn time(at: Option<i64>) -> String {
     at.map(|at| at.to_string()).unwrap_or_default()
 }
 
-/// `GET /policies/{id}/report/devices.csv`: the View report table.
+/// `GET /policies/{id}/report/devices.csv`: the View report table, every device that matches the same filter as
+/// the report's (`page` and `per_page` are ignored), in its order.
 pub async fn policies_report_devices_csv(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let report = build_report(&state, &id).await?;
+    let query = ReportQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
+    let report = build_report(&state, &id, &query).await?;
     let rows = report.devices.into_iter().map(|row| {
         vec![
             row.device_name,
@@ -153,7 +175,7 @@ pub async fn policies_report_settings_csv(
     _session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let report = build_report(&state, &id).await?;
+    let report = build_report(&state, &id, &ReportQuery::default()).await?;
     let rows = report.settings.into_iter().map(|row| {
         vec![
             row.name,

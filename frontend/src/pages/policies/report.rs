@@ -2,17 +2,16 @@
 //! per-setting status with the other policies that manage each setting there, and *Per setting status*. Every table
 //! downloads as CSV.
 
-use crate::router::use_params_map;
+use crate::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
-use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyReport};
+use shared::api::{PolicyDeviceReport, PolicyReport};
+use shared::query::{ReportQuery, ReportSort, SortDir};
 use shared::report::PolicyState;
 
 use crate::api::{self, CsvTable};
 use crate::components::{ErrorNotice, SettingBadge, StateBadge, StatusChart};
 use crate::format;
 use crate::load::Load;
-
-const PAGE: usize = 50;
 
 /// Loads the report of the policy in the URL.
 fn use_report() -> Load<PolicyReport> {
@@ -67,86 +66,63 @@ pub fn DeviceStatusCard(policy_id: String) -> impl IntoView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Device,
-    Status,
-    Reported,
-    CheckIn,
-}
-
-fn sort_rows(rows: &mut [PolicyDeviceRow], column: Column, ascending: bool) {
-    shared::sort::sort_by(rows, |a, b| {
-        let order = match column {
-            Column::Device => a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()),
-            Column::Status => a.state.label().cmp(b.state.label()),
-            Column::Reported => a.reported_at.cmp(&b.reported_at),
-            Column::CheckIn => a.last_check_in.cmp(&b.last_check_in),
-        }
-        .then_with(|| a.device_name.cmp(&b.device_name));
-        if ascending { order } else { order.reverse() }
-    });
-}
-
-/// *View report*: the devices that the policy targets, with status and last report time.
+/// *View report*: the devices that the policy targets, with status and last report time. The filter, sort and page
+/// are the URL's query (`shared::query::ReportQuery`), which the server applies.
 #[component]
 pub fn PolicyReportPage() -> impl IntoView {
-    let report = use_report();
+    let params = use_params_map();
+    let query_map = use_query_map();
+    let parsed = Memo::new(move |_| query_map.with(|map| ReportQuery::parse(map.pairs())));
+    let query = Memo::new(move |_| parsed.get().unwrap_or_default());
+    let report = Load::new(move || {
+        let id = params.get().get("id").unwrap_or_default();
+        let qs = query.get().to_query_string();
+        async move { api::policy_report_page(&id, &qs).await }
+    });
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading report…"</p> }>
             {move || report.get().map(|result| match result {
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
-                Ok(report) => view! { <DevicesReport report/> }.into_any(),
+                Ok(report) => view! { <DevicesReport report query/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn DevicesReport(report: PolicyReport) -> impl IntoView {
+fn DevicesReport(report: PolicyReport, query: Memo<ReportQuery>) -> impl IntoView {
     let policy = report.policy.clone();
     let policy_id = StoredValue::new(policy.id.clone());
-    let rows = StoredValue::new(report.devices);
-    let search = RwSignal::new(String::new());
-    let status = RwSignal::new(None::<PolicyState>);
-    let sort = RwSignal::new((Column::Device, true));
-    let page = RwSignal::new(0usize);
-    let visible = Memo::new(move |_| {
-        let needle = search.get().trim().to_lowercase();
-        let wanted = status.get();
-        let mut selected: Vec<PolicyDeviceRow> = rows.with_value(|rows| {
-            rows.iter()
-                .filter(|row| wanted.is_none_or(|state| row.state == state))
-                .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
-                .cloned()
-                .collect()
-        });
-        let (column, ascending) = sort.get();
-        sort_rows(&mut selected, column, ascending);
-        selected
-    });
-    let header = move |column: Column, label: &'static str| {
-        let aria = move || match sort.get() {
-            (c, true) if c == column => "ascending",
-            (c, false) if c == column => "descending",
-            _ => "none",
-        };
-        let arrow = move || match sort.get() {
-            (c, true) if c == column => " ▲",
-            (c, false) if c == column => " ▼",
-            _ => "",
+    let go = move |next: ReportQuery, replace: bool| {
+        let qs = next.to_query_string();
+        let path = format!("/policies/{}/report", policy_id.get_value());
+        let url = if qs.is_empty() { path } else { format!("{path}?{qs}") };
+        if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
+    };
+    let header = move |column: ReportSort, label: &'static str| {
+        let current = query.get_untracked();
+        let (aria, arrow) = match (current.sort == column, current.dir) {
+            (true, SortDir::Asc) => ("ascending", " ▲"),
+            (true, SortDir::Desc) => ("descending", " ▼"),
+            _ => ("none", ""),
         };
         view! {
             <th scope="col" aria-sort=aria>
-                <button class="sort" on:click=move |_| {
-                    sort.update(|(c, ascending)| if *c == column { *ascending = !*ascending } else { *c = column; *ascending = true });
-                    page.set(0);
-                }>{label}{arrow}</button>
+                <button class="sort" on:click=move |_| go(query.get_untracked().sorted_by(column), false)>{label}{arrow}</button>
             </th>
         }
     };
-    let last_page = move || (page.get() + 1) * PAGE >= visible.with(Vec::len);
+    let current = query.get_untracked();
+    let (total, first) = (report.devices_total, current.offset() + 1);
+    let last = (current.offset() + u64::from(current.per_page)).min(total);
+    let csv = {
+        let filter = ReportQuery { page: 1, per_page: ReportQuery::default().per_page, ..current.clone() };
+        let qs = filter.to_query_string();
+        let url = api::csv_url(CsvTable::Devices(&policy.id));
+        if qs.is_empty() { url } else { format!("{url}?{qs}") }
+    };
     let now = format::now();
+    let rows = report.devices;
     view! {
         <div class="page-head row">
             <div>
@@ -156,38 +132,35 @@ fn DevicesReport(report: PolicyReport) -> impl IntoView {
             </div>
             <div class="actions">
                 <a class="button subtle" href=format!("/policies/{}/settings-status", policy.id)>"Per setting status"</a>
-                <a class="button" href=api::csv_url(CsvTable::Devices(&policy.id)) download="">"Export CSV"</a>
+                <a class="button" href=csv download="">"Export CSV"</a>
             </div>
         </div>
         <section class="card"><StatusChart counts=report.counts/></section>
         <div class="toolbar">
             <label class="field">"Search devices"
-                <input type="search" placeholder="Device name" prop:value=move || search.get()
-                    on:input=move |ev| { search.set(event_target_value(&ev)); page.set(0); }/>
+                <input type="search" placeholder="Device name" prop:value=current.search.clone()
+                    on:change=move |ev| go(ReportQuery { search: event_target_value(&ev).trim().to_owned(), page: 1, ..query.get_untracked() }, true)/>
             </label>
             <label class="field">"Status"
                 <select data-testid="status-filter" on:change=move |ev| {
-                    status.set(PolicyState::from_code(&event_target_value(&ev)));
-                    page.set(0);
+                    go(ReportQuery { state: PolicyState::from_code(&event_target_value(&ev)), page: 1, ..query.get_untracked() }, false)
                 }>
                     <option value="">"Any status"</option>
-                    {PolicyState::ALL.iter().map(|state| view! { <option value=state.code()>{state.label()}</option> }).collect_view()}
+                    {PolicyState::ALL.iter().map(|state| view! { <option value=state.code() selected=current.state == Some(*state)>{state.label()}</option> }).collect_view()}
                 </select>
             </label>
         </div>
         <div class="table-wrap">
             <table class="grid" data-testid="report-devices">
                 <thead><tr>
-                    {header(Column::Device, "Device")}<th scope="col">"Operating system"</th>{header(Column::Status, "Status")}
-                    <th scope="col">"Version reported"</th>{header(Column::Reported, "Last report")}{header(Column::CheckIn, "Last check-in")}
+                    {header(ReportSort::Device, "Device")}<th scope="col">"Operating system"</th>{header(ReportSort::Status, "Status")}
+                    <th scope="col">"Version reported"</th>{header(ReportSort::Reported, "Last report")}{header(ReportSort::CheckIn, "Last check-in")}
                 </tr></thead>
                 <tbody>
-                    {move || {
-                        let rows = visible.get();
-                        if rows.is_empty() {
-                            return view! { <tr><td colspan="6" class="empty">"No device matches."</td></tr> }.into_any();
-                        }
-                        rows.into_iter().skip(page.get() * PAGE).take(PAGE).map(|row| view! {
+                    {if rows.is_empty() {
+                        view! { <tr><td colspan="6" class="empty">"No device matches."</td></tr> }.into_any()
+                    } else {
+                        rows.into_iter().map(|row| view! {
                             <tr>
                                 <td class="name"><a href=format!("/policies/{}/report/{}", policy_id.get_value(), row.device_id)>{row.device_name}</a></td>
                                 <td>{row.os}</td>
@@ -202,14 +175,12 @@ fn DevicesReport(report: PolicyReport) -> impl IntoView {
             </table>
         </div>
         <div class="pager">
-            <span data-testid="report-range">{move || {
-                let total = visible.with(Vec::len);
-                let first = if total == 0 { 0 } else { page.get() * PAGE + 1 };
-                format!("{first}–{} of {total} devices", (page.get() * PAGE + PAGE).min(total))
-            }}</span>
+            <span data-testid="report-range">{format!("{}–{last} of {total} devices", if total == 0 { 0 } else { first })}</span>
             <span class="spacer"></span>
-            <button class="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
-            <button class="button" disabled=last_page on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+            <button class="button" disabled={current.page == 1}
+                on:click=move |_| go(ReportQuery { page: query.get_untracked().page.saturating_sub(1).max(1), ..query.get_untracked() }, false)>"Previous"</button>
+            <button class="button" disabled={last >= total}
+                on:click=move |_| go(ReportQuery { page: query.get_untracked().page + 1, ..query.get_untracked() }, false)>"Next"</button>
         </div>
     }
 }
