@@ -340,7 +340,11 @@ fn audit() -> anyhow::Result<()> {
         .is_ok_and(|status| status.success());
     if !installed {
         eprintln!("cargo-audit is missing: installing it from crates.io (once; it takes a few minutes)");
-        step("cargo install cargo-audit --locked", cargo().args(["install", "cargo-audit", "--locked"]))?;
+        // Without its default binary-scanning feature (it audits Cargo.lock only here), which builds faster.
+        step(
+            "cargo install cargo-audit --locked --no-default-features",
+            cargo().args(["install", "cargo-audit", "--locked", "--no-default-features"]),
+        )?;
     }
     let snapshot = root().parent().map(|parent| parent.join("shared/advisory-db")).filter(|db| db.is_dir());
     let mut audit = cargo();
