@@ -1,0 +1,154 @@
+//! Benchmark: the policy list and a policy's reports at fleet scale, through the real router on SQLite over loopback.
+//! Every policy is assigned to All devices and every eligible device has reported every policy (what the agent
+//! reports, stored through the store's group commit). Prints the median of 3 requests per case and the answer's size.
+//!
+//! Run with `cargo bench -p server --bench reports`; the fleet is `RAMPART_BENCH_DEVICES` devices (default 20,000)
+//! and `RAMPART_BENCH_POLICIES` policies (default 60); the 100,000 × 300 tenant is
+//! `RAMPART_BENCH_DEVICES=100000 RAMPART_BENCH_POLICIES=300` (30 million reported pairs: long to load).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use server::store::{Actor, NewDevice, SqliteStore, Store};
+use server::{AppState, Config};
+use shared::audit::AuditAction;
+use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
+use shared::eligibility::device_support;
+use shared::policy::{Policy, PolicyDraft};
+
+const PASSWORD: &str = "bench-Password-1";
+const REALTIME: &str = "device_vendor_msft_policy_config_defender_allowrealtimemonitoring";
+const CLOUD: &str = "device_vendor_msft_policy_config_defender_cloudblocklevel";
+
+fn facts(i: u32) -> DeviceFacts {
+    let os = [OsProduct::Windows11, OsProduct::Windows10, OsProduct::WindowsServer2022][(i % 3) as usize];
+    DeviceFacts {
+        hostname: Hostname::try_from(format!("DEV-{i:06}")).expect("valid"),
+        os,
+        edition: if os.is_server() { Edition::Standard } else { Edition::Enterprise },
+        os_build: OsBuild::try_from("10.0.22631.4460".to_owned()).expect("valid"),
+        required_update_installed: true,
+        downlevel_agent_installed: true,
+        join_type: JoinType::Workgroup,
+        directory_device_id: None,
+        managed_by: if i.is_multiple_of(10) { ManagedBy::Intune } else { ManagedBy::Mde },
+    }
+}
+
+fn count(name: &str, default: u32) -> u32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (n_devices, n_policies) = (count("RAMPART_BENCH_DEVICES", 20_000), count("RAMPART_BENCH_POLICIES", 60));
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(dir.path()).await?;
+    let hash = server::credentials::hash_password(PASSWORD).map_err(anyhow::Error::msg)?;
+    let actor = Actor::system(server::now());
+    store.set_admin_password("admin", &hash, false, &actor).await?;
+    server::demo::prepare(&store, "admin", false).await?;
+    let package = server::demo::onboarding_package(&store, "http://127.0.0.1").await?;
+    let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
+    let started = Instant::now();
+    for i in 0..n_devices {
+        let facts = facts(i);
+        let support = device_support(&facts);
+        store
+            .onboard_device(NewDevice {
+                token_hash: token_hash.clone(),
+                address: "127.0.0.1".to_owned(),
+                id: format!("device-{i:06}"),
+                secret_hash: "0".repeat(64),
+                facts,
+                support,
+                new_directory_device_id: server::credentials::random_guid(),
+                previous_secret_hash: None,
+                now: server::now(),
+            })
+            .await?;
+    }
+    let onboarding = started.elapsed();
+    for i in 0..n_policies {
+        let draft: PolicyDraft = serde_json::from_value(serde_json::json!({
+            "profile": "microsoft_defender_antivirus",
+            "name": format!("Policy {i:03}"),
+            "description": "",
+            "settings": [
+                {"id": REALTIME, "value": {"choice": "1"}},
+                {"id": CLOUD, "value": {"choice": if i % 2 == 0 { "2" } else { "4" }}}
+            ],
+            "assignments": {"include": [{"group_id": "all-devices"}], "exclude": []}
+        }))?;
+        let policy = Policy::first_version(format!("policy-{i:03}"), draft, "admin", server::now());
+        store.create_policy(&policy, AuditAction::PolicyCreate, &actor).await?;
+    }
+    println!(
+        "{n_devices} devices onboarded in {:.1} s ({:.0}/s, one transaction and audit entry each), {n_policies} policies \
+         assigned to All devices",
+        onboarding.as_secs_f64(),
+        f64::from(n_devices) / onboarding.as_secs_f64()
+    );
+
+    // Every eligible device reports every policy: one report (the same for all, as they run the same policies),
+    // stored 64 devices at a time through the group commit.
+    let store: Arc<dyn Store> = Arc::new(store);
+    let policies = store.list_policies().await?;
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let report = Arc::new(shared::report::device_report("bench", &refs, OsProduct::Windows11));
+    let started = Instant::now();
+    let mut reporting = tokio::task::JoinSet::new();
+    let mut n_reported = 0u32;
+    for i in (0..n_devices).filter(|i| !i.is_multiple_of(10)) {
+        let (store, report) = (Arc::clone(&store), Arc::clone(&report));
+        reporting.spawn(async move { store.record_report(&format!("device-{i:06}"), &report, server::now()).await });
+        n_reported += 1;
+        if reporting.len() >= 64 {
+            reporting.join_next().await.transpose()?.transpose()?;
+        }
+    }
+    while let Some(done) = reporting.join_next().await {
+        done??;
+    }
+    println!("{n_reported} devices reported {n_policies} policies each in {:.1} s", started.elapsed().as_secs_f64());
+
+    let app = server::router(AppState::new(store, Config::default()))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", tcp.local_addr()?);
+    tokio::spawn(async move { axum::serve(server::listener(tcp), app).await });
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build()?;
+    let login = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .header("x-rampart-csrf", "1")
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    for (name, path) in [
+        ("GET /policies", "/api/v1/policies".to_owned()),
+        ("GET /policies/{id}/report (a page of 50)", "/api/v1/policies/policy-000/report".to_owned()),
+        ("GET /policies/{id}/report/devices.csv", "/api/v1/policies/policy-000/report/devices.csv".to_owned()),
+        ("GET /policies/report.csv", "/api/v1/policies/report.csv".to_owned()),
+        ("GET /snapshot", "/api/v1/snapshot".to_owned()),
+    ] {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let started = Instant::now();
+            let response = client.get(format!("{url}{path}")).header("cookie", &cookie).send().await?;
+            anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+            bytes = response.bytes().await?.len();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!("  {name:44} median {:>9.1} ms   {:>10} bytes", times[1].as_secs_f64() * 1e3, bytes);
+    }
+    Ok(())
+}
