@@ -918,3 +918,53 @@ async fn behind_https_the_session_cookie_is_host_prefixed_and_secure_and_hsts_is
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_upgraded_database_keeps_onboarding_with_the_token_its_agents_were_deployed_with() -> anyhow::Result<()> {
+    // A data directory as the version before named tokens left it: migrations 1 to 5, an admin, the tenant's token.
+    let dir = tempfile::tempdir()?;
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("rampart.sqlite3")).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await?;
+    sqlx::query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        .execute(&pool)
+        .await?;
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for (version, file) in [
+        (1, "0001_initial.sql"),
+        (2, "0002_groups.sql"),
+        (3, "0003_policies.sql"),
+        (4, "0004_reports.sql"),
+        (5, "0005_access_and_audit.sql"),
+    ] {
+        sqlx::raw_sql(&std::fs::read_to_string(migrations.join(file))?).execute(&pool).await?;
+        sqlx::query("INSERT INTO schema_migrations VALUES (?, 0)").bind(version).execute(&pool).await?;
+    }
+    sqlx::query("INSERT INTO admins (username, password_hash, created_at) VALUES ('admin', 'x', 0)")
+        .execute(&pool)
+        .await?;
+    let old_token: String = sqlx::query_scalar("SELECT onboarding_token FROM tenant").fetch_one(&pool).await?;
+    pool.close().await;
+
+    let store = server::store::SqliteStore::open(dir.path()).await?;
+    use server::store::Store;
+    let tokens = store.list_onboarding_tokens().await?;
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].ends_with, old_token[60..]);
+    assert!(store.onboarding_token_usable(&server::credentials::sha256_hex(&old_token), server::now()).await?);
+    let kept: String = sqlx::query_scalar("SELECT onboarding_token FROM tenant")
+        .fetch_one(
+            &sqlx::SqlitePool::connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("rampart.sqlite3")),
+            )
+            .await?,
+        )
+        .await?;
+    assert_eq!(kept, "", "the token in clear is gone from the database");
+
+    // A fresh database, where nobody has seen the first migration's token, gets none.
+    let fresh = tempfile::tempdir()?;
+    let store = server::store::SqliteStore::open(fresh.path()).await?;
+    assert!(store.list_onboarding_tokens().await?.is_empty());
+    Ok(())
+}
