@@ -35,6 +35,108 @@ string_enum! {
     }
 }
 
+/// What every list query has: a search text, a sort direction and a page.
+#[derive(Debug)]
+struct Common<'q> {
+    search: &'q mut String,
+    dir: &'q mut SortDir,
+    page: &'q mut u32,
+    per_page: &'q mut u32,
+}
+
+impl Common<'_> {
+    /// Takes `key` when it is one of the shared parameters: `None` when it is not, else whether `value` was good.
+    fn take(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        Some(match key {
+            "q" if value.chars().count() > DeviceQuery::MAX_SEARCH_LEN => {
+                Err(format!("must be at most {} characters", DeviceQuery::MAX_SEARCH_LEN))
+            }
+            "q" => {
+                *self.search = value.trim().to_owned();
+                Ok(())
+            }
+            "dir" => SortDir::from_code(value)
+                .map(|v| *self.dir = v)
+                .ok_or_else(|| format!("{}, not {value:?}", SortDir::expected())),
+            "page" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => {
+                    *self.page = n;
+                    Ok(())
+                }
+                _ => Err(format!("must be a whole number from 1, not {value:?}")),
+            },
+            "per_page" => match value.parse::<u32>() {
+                Ok(n) if (1..=DeviceQuery::MAX_PER_PAGE).contains(&n) => {
+                    *self.per_page = n;
+                    Ok(())
+                }
+                _ => Err(format!("must be a whole number from 1 to {}, not {value:?}", DeviceQuery::MAX_PER_PAGE)),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// The shared parameters that differ from the defaults, in their stable places: the search first, the rest last.
+fn common_pairs(
+    search: &str,
+    dir: SortDir,
+    page: u32,
+    per_page: u32,
+    between: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    if !search.is_empty() {
+        pairs.push(("q", search.to_owned()));
+    }
+    pairs.extend(between);
+    if dir != SortDir::Asc {
+        pairs.push(("dir", dir.code().to_owned()));
+    }
+    if page != 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    if per_page != DeviceQuery::DEFAULT_PER_PAGE {
+        pairs.push(("per_page", per_page.to_string()));
+    }
+    pairs
+}
+
+/// `key=value&…`, percent-encoded.
+fn query_string(pairs: &[(&'static str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The direction after a click on a column header: the sorted column flips, another starts ascending, or descending
+/// when it holds times (the most recent first).
+fn next_dir(same_column: bool, current: SortDir, times: bool) -> SortDir {
+    match (same_column, current, times) {
+        (true, SortDir::Asc, _) | (false, _, true) => SortDir::Desc,
+        _ => SortDir::Asc,
+    }
+}
+
+/// Runs `parse_own` on each pair that is not a shared parameter, collecting every problem; repeated keys are refused.
+fn parse_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    mut common: impl FnMut(&str, &str) -> Option<Result<(), String>>,
+    mut parse_own: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in pairs {
+        if seen.contains(&key) {
+            violations.push(Violation::new(key, "is given more than once"));
+            continue;
+        }
+        seen.push(key);
+        if let Err(message) = common(key, value).unwrap_or_else(|| parse_own(key, value)) {
+            violations.push(Violation::new(key, message));
+        }
+    }
+    violations
+}
+
 /// Filter, sort and page of the Devices list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceQuery {
@@ -82,106 +184,68 @@ impl DeviceQuery {
     /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
         let mut query = Self::default();
-        let mut violations = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in pairs {
-            if seen.contains(&key) {
-                violations.push(Violation::new(key, "is given more than once"));
-                continue;
-            }
-            seen.push(key);
-            let mut bad = |message: String| violations.push(Violation::new(key, message));
-            match key {
-                "q" => {
-                    if value.chars().count() > Self::MAX_SEARCH_LEN {
-                        bad(format!("must be at most {} characters", Self::MAX_SEARCH_LEN));
-                    } else {
-                        query.search = value.trim().to_owned();
+        let (mut search, mut dir, mut page, mut per_page) = (String::new(), query.dir, query.page, query.per_page);
+        let mut common = Common { search: &mut search, dir: &mut dir, page: &mut page, per_page: &mut per_page };
+        let violations = parse_pairs(
+            pairs,
+            |key, value| common.take(key, value),
+            |key, value| {
+                fn code<T: Copy>(
+                    value: &str,
+                    parse: fn(&str) -> Option<T>,
+                    expected: fn() -> String,
+                ) -> Result<T, String> {
+                    parse(value).ok_or_else(|| format!("{}, not {value:?}", expected()))
+                }
+                match key {
+                    "managed_by" => query.managed_by = Some(code(value, ManagedBy::from_code, ManagedBy::expected)?),
+                    "os" => query.os = Some(code(value, OsProduct::from_code, OsProduct::expected)?),
+                    "eligibility" => {
+                        query.eligibility =
+                            Some(code(value, EligibilityFilter::from_code, EligibilityFilter::expected)?);
+                    }
+                    "sort" => query.sort = code(value, DeviceSort::from_code, DeviceSort::expected)?,
+                    _ => {
+                        return Err(
+                        "is not a known parameter; known are q, managed_by, os, eligibility, sort, dir, page, per_page"
+                            .into(),
+                    );
                     }
                 }
-                "managed_by" => match ManagedBy::from_code(value) {
-                    Some(v) => query.managed_by = Some(v),
-                    None => bad(format!("{}, not {value:?}", ManagedBy::expected())),
-                },
-                "os" => match OsProduct::from_code(value) {
-                    Some(v) => query.os = Some(v),
-                    None => bad(format!("{}, not {value:?}", OsProduct::expected())),
-                },
-                "eligibility" => match EligibilityFilter::from_code(value) {
-                    Some(v) => query.eligibility = Some(v),
-                    None => bad(format!("{}, not {value:?}", EligibilityFilter::expected())),
-                },
-                "sort" => match DeviceSort::from_code(value) {
-                    Some(v) => query.sort = v,
-                    None => bad(format!("{}, not {value:?}", DeviceSort::expected())),
-                },
-                "dir" => match SortDir::from_code(value) {
-                    Some(v) => query.dir = v,
-                    None => bad(format!("{}, not {value:?}", SortDir::expected())),
-                },
-                "page" => match value.parse::<u32>() {
-                    Ok(n) if n >= 1 => query.page = n,
-                    _ => bad(format!("must be a whole number from 1, not {value:?}")),
-                },
-                "per_page" => match value.parse::<u32>() {
-                    Ok(n) if (1..=Self::MAX_PER_PAGE).contains(&n) => query.per_page = n,
-                    _ => bad(format!("must be a whole number from 1 to {}, not {value:?}", Self::MAX_PER_PAGE)),
-                },
-                _ => {
-                    bad("is not a known parameter; known are q, managed_by, os, eligibility, sort, dir, page, per_page"
-                        .into())
-                }
-            }
-        }
+                Ok(())
+            },
+        );
+        (query.search, query.dir, query.page, query.per_page) = (search, dir, page, per_page);
         if violations.is_empty() { Ok(query) } else { Err(violations) }
     }
 
     /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let default = Self::default();
-        let mut pairs = Vec::new();
-        if !self.search.is_empty() {
-            pairs.push(("q", self.search.clone()));
-        }
+        let mut own = Vec::new();
         if let Some(v) = self.managed_by {
-            pairs.push(("managed_by", v.code().to_owned()));
+            own.push(("managed_by", v.code().to_owned()));
         }
         if let Some(v) = self.os {
-            pairs.push(("os", v.code().to_owned()));
+            own.push(("os", v.code().to_owned()));
         }
         if let Some(v) = self.eligibility {
-            pairs.push(("eligibility", v.code().to_owned()));
+            own.push(("eligibility", v.code().to_owned()));
         }
-        if self.sort != default.sort {
-            pairs.push(("sort", self.sort.code().to_owned()));
+        if self.sort != DeviceSort::Hostname {
+            own.push(("sort", self.sort.code().to_owned()));
         }
-        if self.dir != default.dir {
-            pairs.push(("dir", self.dir.code().to_owned()));
-        }
-        if self.page != default.page {
-            pairs.push(("page", self.page.to_string()));
-        }
-        if self.per_page != default.per_page {
-            pairs.push(("per_page", self.per_page.to_string()));
-        }
-        pairs
+        common_pairs(&self.search, self.dir, self.page, self.per_page, own)
     }
 
     /// The query string (without `?`), percent-encoded.
     pub fn to_query_string(&self) -> String {
-        self.to_pairs().iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
+        query_string(&self.to_pairs())
     }
 
     /// Sorting by `column`: a click on the current column flips the direction, a new column starts ascending
     /// (last check-in starts with the most recent). Returns to the first page.
     pub fn sorted_by(&self, column: DeviceSort) -> Self {
-        let dir = if self.sort == column {
-            if self.dir == SortDir::Asc { SortDir::Desc } else { SortDir::Asc }
-        } else if column == DeviceSort::LastCheckIn {
-            SortDir::Desc
-        } else {
-            SortDir::Asc
-        };
+        let dir = next_dir(self.sort == column, self.dir, column == DeviceSort::LastCheckIn);
         Self { sort: column, dir, page: 1, ..self.clone() }
     }
 
@@ -236,86 +300,53 @@ impl ReportQuery {
     /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
         let mut query = Self::default();
-        let mut violations = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in pairs {
-            if seen.contains(&key) {
-                violations.push(Violation::new(key, "is given more than once"));
-                continue;
-            }
-            seen.push(key);
-            let mut bad = |message: String| violations.push(Violation::new(key, message));
-            match key {
-                "q" if value.chars().count() > DeviceQuery::MAX_SEARCH_LEN => {
-                    bad(format!("must be at most {} characters", DeviceQuery::MAX_SEARCH_LEN));
+        let (mut search, mut dir, mut page, mut per_page) = (String::new(), query.dir, query.page, query.per_page);
+        let mut common = Common { search: &mut search, dir: &mut dir, page: &mut page, per_page: &mut per_page };
+        let violations = parse_pairs(
+            pairs,
+            |key, value| common.take(key, value),
+            |key, value| {
+                match key {
+                    "state" => {
+                        query.state = Some(
+                            crate::report::PolicyState::from_code(value)
+                                .ok_or_else(|| format!("{}, not {value:?}", crate::report::PolicyState::expected()))?,
+                        );
+                    }
+                    "sort" => {
+                        query.sort = ReportSort::from_code(value)
+                            .ok_or_else(|| format!("{}, not {value:?}", ReportSort::expected()))?;
+                    }
+                    _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
                 }
-                "q" => query.search = value.trim().to_owned(),
-                "state" => match crate::report::PolicyState::from_code(value) {
-                    Some(v) => query.state = Some(v),
-                    None => bad(format!("{}, not {value:?}", crate::report::PolicyState::expected())),
-                },
-                "sort" => match ReportSort::from_code(value) {
-                    Some(v) => query.sort = v,
-                    None => bad(format!("{}, not {value:?}", ReportSort::expected())),
-                },
-                "dir" => match SortDir::from_code(value) {
-                    Some(v) => query.dir = v,
-                    None => bad(format!("{}, not {value:?}", SortDir::expected())),
-                },
-                "page" => match value.parse::<u32>() {
-                    Ok(n) if n >= 1 => query.page = n,
-                    _ => bad(format!("must be a whole number from 1, not {value:?}")),
-                },
-                "per_page" => match value.parse::<u32>() {
-                    Ok(n) if (1..=DeviceQuery::MAX_PER_PAGE).contains(&n) => query.per_page = n,
-                    _ => bad(format!("must be a whole number from 1 to {}, not {value:?}", DeviceQuery::MAX_PER_PAGE)),
-                },
-                _ => bad("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
-            }
-        }
+                Ok(())
+            },
+        );
+        (query.search, query.dir, query.page, query.per_page) = (search, dir, page, per_page);
         if violations.is_empty() { Ok(query) } else { Err(violations) }
     }
 
     /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let default = Self::default();
-        let mut pairs = Vec::new();
-        if !self.search.is_empty() {
-            pairs.push(("q", self.search.clone()));
-        }
+        let mut own = Vec::new();
         if let Some(v) = self.state {
-            pairs.push(("state", v.code().to_owned()));
+            own.push(("state", v.code().to_owned()));
         }
-        if self.sort != default.sort {
-            pairs.push(("sort", self.sort.code().to_owned()));
+        if self.sort != ReportSort::Device {
+            own.push(("sort", self.sort.code().to_owned()));
         }
-        if self.dir != default.dir {
-            pairs.push(("dir", self.dir.code().to_owned()));
-        }
-        if self.page != default.page {
-            pairs.push(("page", self.page.to_string()));
-        }
-        if self.per_page != default.per_page {
-            pairs.push(("per_page", self.per_page.to_string()));
-        }
-        pairs
+        common_pairs(&self.search, self.dir, self.page, self.per_page, own)
     }
 
     /// The query string (without `?`), percent-encoded.
     pub fn to_query_string(&self) -> String {
-        self.to_pairs().iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
+        query_string(&self.to_pairs())
     }
 
     /// Sorting by `column`: a click on the current column flips the direction, a new column starts ascending (the
     /// times start with the most recent). Returns to the first page.
     pub fn sorted_by(&self, column: ReportSort) -> Self {
-        let dir = if self.sort == column {
-            if self.dir == SortDir::Asc { SortDir::Desc } else { SortDir::Asc }
-        } else if matches!(column, ReportSort::Reported | ReportSort::CheckIn) {
-            SortDir::Desc
-        } else {
-            SortDir::Asc
-        };
+        let dir = next_dir(self.sort == column, self.dir, matches!(column, ReportSort::Reported | ReportSort::CheckIn));
         Self { sort: column, dir, page: 1, ..self.clone() }
     }
 
