@@ -4,14 +4,15 @@
 //! p50/p99 latencies. Run with `cargo bench -p server --bench checkin`. Client and server share this machine's cores;
 //! the client also resolves every device's policies with `shared::report`, as the agent does.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server::store::{NewDevice, SqliteStore, Store};
+use server::store::{SqliteStore, Store};
 use server::{AppState, Config};
 use shared::api::CheckInResponse;
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
-use shared::eligibility::device_support;
 
 const N_DEVICES: u32 = 10_000;
 const CONCURRENCY: usize = 64;
@@ -41,21 +42,15 @@ async fn main() -> anyhow::Result<()> {
     let package = server::demo::onboarding_package(&store, "http://127.0.0.1").await?;
     let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
     for i in 0..N_DEVICES {
-        let facts = facts(i);
-        let support = device_support(&facts);
-        store
-            .onboard_device(NewDevice {
-                token_hash: token_hash.clone(),
-                address: "127.0.0.1".to_owned(),
-                id: format!("device-{i:05}"),
-                secret_hash: server::credentials::sha256_hex(&secret),
-                facts,
-                support,
-                new_directory_device_id: server::credentials::random_guid(),
-                previous_secret_hash: None,
-                now: server::now(),
-            })
-            .await?;
+        common::onboard(
+            &store,
+            &token_hash,
+            format!("device-{i:05}"),
+            facts(i),
+            server::credentials::sha256_hex(&secret),
+            server::now(),
+        )
+        .await?;
     }
     let store: Arc<dyn Store> = Arc::new(store);
     let app = server::router(AppState::new(Arc::clone(&store), Config::default()));

@@ -3,11 +3,12 @@
 //!
 //! The target (DESIGN.md) is 100 ms per page at 100,000 devices, measured here through the `Store` the handlers use.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use server::store::{NewDevice, SqliteStore, Store};
+use server::store::{SqliteStore, Store};
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
-use shared::eligibility::device_support;
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::tenant::TenantSwitches;
 
@@ -46,21 +47,15 @@ async fn main() -> anyhow::Result<()> {
     let package = server::demo::onboarding_package(&store, "http://127.0.0.1").await?;
     let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
     for i in 0..N_DEVICES {
-        let facts = facts(i);
-        let support = device_support(&facts);
-        store
-            .onboard_device(NewDevice {
-                token_hash: token_hash.clone(),
-                address: "127.0.0.1".to_owned(),
-                id: format!("device-{i:06}"),
-                secret_hash: "0".repeat(64),
-                facts,
-                support,
-                new_directory_device_id: server::credentials::random_guid(),
-                previous_secret_hash: None,
-                now: 1_800_000_000 + i64::from(i),
-            })
-            .await?;
+        common::onboard(
+            &store,
+            &token_hash,
+            format!("device-{i:06}"),
+            facts(i),
+            "0".repeat(64),
+            1_800_000_000 + i64::from(i),
+        )
+        .await?;
         if i.is_multiple_of(3) {
             store.record_check_in(&format!("device-{i:06}"), 1_800_100_000 + i64::from(i % 5000), false).await?;
         }

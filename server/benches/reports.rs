@@ -6,14 +6,15 @@
 //! and `RAMPART_BENCH_POLICIES` policies (default 60); the 100,000 × 300 tenant is
 //! `RAMPART_BENCH_DEVICES=100000 RAMPART_BENCH_POLICIES=300` (30 million reported pairs: long to load).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server::store::{Actor, NewDevice, SqliteStore, Store};
+use server::store::{Actor, SqliteStore, Store};
 use server::{AppState, Config};
 use shared::audit::AuditAction;
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
-use shared::eligibility::device_support;
 use shared::policy::{Policy, PolicyDraft};
 
 const PASSWORD: &str = "bench-Password-1";
@@ -52,21 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let token_hash = server::credentials::sha256_hex(&package.onboarding_token);
     let started = Instant::now();
     for i in 0..n_devices {
-        let facts = facts(i);
-        let support = device_support(&facts);
-        store
-            .onboard_device(NewDevice {
-                token_hash: token_hash.clone(),
-                address: "127.0.0.1".to_owned(),
-                id: format!("device-{i:06}"),
-                secret_hash: "0".repeat(64),
-                facts,
-                support,
-                new_directory_device_id: server::credentials::random_guid(),
-                previous_secret_hash: None,
-                now: server::now(),
-            })
-            .await?;
+        common::onboard(&store, &token_hash, format!("device-{i:06}"), facts(i), "0".repeat(64), server::now()).await?;
     }
     let onboarding = started.elapsed();
     for i in 0..n_policies {
@@ -118,19 +105,7 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{}", tcp.local_addr()?);
     tokio::spawn(async move { axum::serve(server::listener(tcp), app).await });
     let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build()?;
-    let login = client
-        .post(format!("{url}/api/v1/auth/login"))
-        .header("x-rampart-csrf", "1")
-        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = common::sign_in(&client, &url, PASSWORD).await?;
     for (name, path) in [
         ("GET /policies", "/api/v1/policies".to_owned()),
         ("GET /policies/{id}/report (a page of 50)", "/api/v1/policies/policy-000/report".to_owned()),

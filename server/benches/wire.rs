@@ -3,6 +3,8 @@
 //! for comparison, through a plain listener, where every request after a connection's first can wait for the client's
 //! delayed ACK. Run with `cargo bench -p server --bench wire`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,19 +47,7 @@ async fn serve(nodelay: bool) -> anyhow::Result<(String, tempfile::TempDir)> {
 async fn measure(url: &str, n: usize) -> anyhow::Result<Vec<(&'static str, Duration, Duration)>> {
     // One connection, kept alive.
     let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
-    let login = client
-        .post(format!("{url}/api/v1/auth/login"))
-        .header("x-rampart-csrf", "1")
-        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = common::sign_in(&client, url, PASSWORD).await?;
     let mut rows = Vec::new();
     for (name, path) in [
         ("static asset (20 KB CSS)", "/assets/app-0123456789abcdef.css"),

@@ -281,7 +281,11 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     parts.extensions.insert(session);
     let response = next.run(Request::from_parts(parts, body)).await;
     let Some(slot) = heavy else { return Ok(response) };
-    // The slot is held until the body is sent: streamed exports count for as long as they stream.
+    // A body of known size is built already: the read is over. A streamed one (an export) holds the slot for as
+    // long as it streams.
+    if axum::body::HttpBody::size_hint(response.body()).exact().is_some() {
+        return Ok(response);
+    }
     let (parts, body) = response.into_parts();
     let body = Body::from_stream(futures_util::StreamExt::fuse(futures_util::StreamExt::map(
         body.into_data_stream(),

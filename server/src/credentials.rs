@@ -29,6 +29,12 @@ pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The last four characters of a token, to tell tokens apart without showing them.
+pub fn last_four(token: &str) -> String {
+    let n = token.chars().count();
+    token.chars().skip(n.saturating_sub(4)).collect()
+}
+
 /// Compares two strings in time independent of where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()

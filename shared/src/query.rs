@@ -35,46 +35,46 @@ string_enum! {
     }
 }
 
-/// What every list query has: a search text, a sort direction and a page.
-#[derive(Debug)]
-struct Common<'q> {
-    search: &'q mut String,
-    dir: &'q mut SortDir,
-    page: &'q mut u32,
-    per_page: &'q mut u32,
-}
-
-impl Common<'_> {
-    /// Takes `key` when it is one of the shared parameters: `None` when it is not, else whether `value` was good.
-    fn take(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
-        Some(match key {
-            "q" if value.chars().count() > DeviceQuery::MAX_SEARCH_LEN => {
-                Err(format!("must be at most {} characters", DeviceQuery::MAX_SEARCH_LEN))
-            }
-            "q" => {
-                *self.search = value.trim().to_owned();
+/// Takes `key` when it is a parameter every list query has (`q`, `dir`, `page`, `per_page`): `None` when it is not,
+/// else whether `value` was good.
+fn take_common(
+    key: &str,
+    value: &str,
+    search: &mut String,
+    dir: &mut SortDir,
+    page: &mut u32,
+    per_page: &mut u32,
+) -> Option<Result<(), String>> {
+    Some(match key {
+        "q" if value.chars().count() > DeviceQuery::MAX_SEARCH_LEN => {
+            Err(format!("must be at most {} characters", DeviceQuery::MAX_SEARCH_LEN))
+        }
+        "q" => {
+            *search = value.trim().to_owned();
+            Ok(())
+        }
+        "dir" => code(value, SortDir::from_code, SortDir::expected).map(|v| *dir = v),
+        "page" => match value.parse::<u32>() {
+            Ok(n) if n >= 1 => {
+                *page = n;
                 Ok(())
             }
-            "dir" => SortDir::from_code(value)
-                .map(|v| *self.dir = v)
-                .ok_or_else(|| format!("{}, not {value:?}", SortDir::expected())),
-            "page" => match value.parse::<u32>() {
-                Ok(n) if n >= 1 => {
-                    *self.page = n;
-                    Ok(())
-                }
-                _ => Err(format!("must be a whole number from 1, not {value:?}")),
-            },
-            "per_page" => match value.parse::<u32>() {
-                Ok(n) if (1..=DeviceQuery::MAX_PER_PAGE).contains(&n) => {
-                    *self.per_page = n;
-                    Ok(())
-                }
-                _ => Err(format!("must be a whole number from 1 to {}, not {value:?}", DeviceQuery::MAX_PER_PAGE)),
-            },
-            _ => return None,
-        })
-    }
+            _ => Err(format!("must be a whole number from 1, not {value:?}")),
+        },
+        "per_page" => match value.parse::<u32>() {
+            Ok(n) if (1..=DeviceQuery::MAX_PER_PAGE).contains(&n) => {
+                *per_page = n;
+                Ok(())
+            }
+            _ => Err(format!("must be a whole number from 1 to {}, not {value:?}", DeviceQuery::MAX_PER_PAGE)),
+        },
+        _ => return None,
+    })
+}
+
+/// A stable code parsed with `parse`, or the message listing the `expected` ones.
+fn code<T>(value: &str, parse: fn(&str) -> Option<T>, expected: fn() -> String) -> Result<T, String> {
+    parse(value).ok_or_else(|| format!("{}, not {value:?}", expected()))
 }
 
 /// The shared parameters that differ from the defaults, in their stable places: the search first, the rest last.
@@ -116,11 +116,10 @@ fn next_dir(same_column: bool, current: SortDir, times: bool) -> SortDir {
     }
 }
 
-/// Runs `parse_own` on each pair that is not a shared parameter, collecting every problem; repeated keys are refused.
+/// Runs `take` on each pair, collecting every problem; repeated keys are refused.
 fn parse_pairs<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    mut common: impl FnMut(&str, &str) -> Option<Result<(), String>>,
-    mut parse_own: impl FnMut(&str, &str) -> Result<(), String>,
+    mut take: impl FnMut(&str, &str) -> Result<(), String>,
 ) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -130,7 +129,7 @@ fn parse_pairs<'a>(
             continue;
         }
         seen.push(key);
-        if let Err(message) = common(key, value).unwrap_or_else(|| parse_own(key, value)) {
+        if let Err(message) = take(key, value) {
             violations.push(Violation::new(key, message));
         }
     }
@@ -183,40 +182,28 @@ impl DeviceQuery {
 
     /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
-        let mut query = Self::default();
-        let (mut search, mut dir, mut page, mut per_page) = (String::new(), query.dir, query.page, query.per_page);
-        let mut common = Common { search: &mut search, dir: &mut dir, page: &mut page, per_page: &mut per_page };
-        let violations = parse_pairs(
-            pairs,
-            |key, value| common.take(key, value),
-            |key, value| {
-                fn code<T: Copy>(
-                    value: &str,
-                    parse: fn(&str) -> Option<T>,
-                    expected: fn() -> String,
-                ) -> Result<T, String> {
-                    parse(value).ok_or_else(|| format!("{}, not {value:?}", expected()))
+        let mut q = Self::default();
+        let violations = parse_pairs(pairs, |key, value| {
+            if let Some(taken) = take_common(key, value, &mut q.search, &mut q.dir, &mut q.page, &mut q.per_page) {
+                return taken;
+            }
+            match key {
+                "managed_by" => q.managed_by = Some(code(value, ManagedBy::from_code, ManagedBy::expected)?),
+                "os" => q.os = Some(code(value, OsProduct::from_code, OsProduct::expected)?),
+                "eligibility" => {
+                    q.eligibility = Some(code(value, EligibilityFilter::from_code, EligibilityFilter::expected)?);
                 }
-                match key {
-                    "managed_by" => query.managed_by = Some(code(value, ManagedBy::from_code, ManagedBy::expected)?),
-                    "os" => query.os = Some(code(value, OsProduct::from_code, OsProduct::expected)?),
-                    "eligibility" => {
-                        query.eligibility =
-                            Some(code(value, EligibilityFilter::from_code, EligibilityFilter::expected)?);
-                    }
-                    "sort" => query.sort = code(value, DeviceSort::from_code, DeviceSort::expected)?,
-                    _ => {
-                        return Err(
+                "sort" => q.sort = code(value, DeviceSort::from_code, DeviceSort::expected)?,
+                _ => {
+                    return Err(
                         "is not a known parameter; known are q, managed_by, os, eligibility, sort, dir, page, per_page"
                             .into(),
                     );
-                    }
                 }
-                Ok(())
-            },
-        );
-        (query.search, query.dir, query.page, query.per_page) = (search, dir, page, per_page);
-        if violations.is_empty() { Ok(query) } else { Err(violations) }
+            }
+            Ok(())
+        });
+        if violations.is_empty() { Ok(q) } else { Err(violations) }
     }
 
     /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
@@ -299,31 +286,22 @@ impl Default for ReportQuery {
 impl ReportQuery {
     /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
-        let mut query = Self::default();
-        let (mut search, mut dir, mut page, mut per_page) = (String::new(), query.dir, query.page, query.per_page);
-        let mut common = Common { search: &mut search, dir: &mut dir, page: &mut page, per_page: &mut per_page };
-        let violations = parse_pairs(
-            pairs,
-            |key, value| common.take(key, value),
-            |key, value| {
-                match key {
-                    "state" => {
-                        query.state = Some(
-                            crate::report::PolicyState::from_code(value)
-                                .ok_or_else(|| format!("{}, not {value:?}", crate::report::PolicyState::expected()))?,
-                        );
-                    }
-                    "sort" => {
-                        query.sort = ReportSort::from_code(value)
-                            .ok_or_else(|| format!("{}, not {value:?}", ReportSort::expected()))?;
-                    }
-                    _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
+        let mut q = Self::default();
+        let violations = parse_pairs(pairs, |key, value| {
+            if let Some(taken) = take_common(key, value, &mut q.search, &mut q.dir, &mut q.page, &mut q.per_page) {
+                return taken;
+            }
+            match key {
+                "state" => {
+                    use crate::report::PolicyState;
+                    q.state = Some(code(value, PolicyState::from_code, PolicyState::expected)?);
                 }
-                Ok(())
-            },
-        );
-        (query.search, query.dir, query.page, query.per_page) = (search, dir, page, per_page);
-        if violations.is_empty() { Ok(query) } else { Err(violations) }
+                "sort" => q.sort = code(value, ReportSort::from_code, ReportSort::expected)?,
+                _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
+            }
+            Ok(())
+        });
+        if violations.is_empty() { Ok(q) } else { Err(violations) }
     }
 
     /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).

@@ -469,7 +469,8 @@ pub fn settings_on_device(
         .collect()
 }
 
-/// A CSV document (RFC 4180, CRLF line ends) from a header and rows. Cells that a spreadsheet would run as a formula
+/// A CSV document (RFC 4180, CRLF line ends) from a header and rows; an empty header writes the rows only (a chunk
+/// of a streamed export). Cells that a spreadsheet would run as a formula
 /// (starting with `=`, `+`, `-`, `@`, tab or carriage return) get a leading apostrophe, so an exported device name
 /// cannot execute on the admin's machine.
 pub fn csv<R, C>(header: &[&str], rows: R) -> String
@@ -500,7 +501,9 @@ where
         }
         out.push_str("\r\n");
     };
-    line(&mut header.iter().map(|h| (*h).to_owned()));
+    if !header.is_empty() {
+        line(&mut header.iter().map(|h| (*h).to_owned()));
+    }
     for row in rows {
         line(&mut row.into_iter());
     }

@@ -86,9 +86,8 @@ fn csv_rows(entries: &[AuditEntry]) -> String {
             json(&entry.after),
         ]
     });
-    // Rows only: the header is written once, first.
-    let text = shared::report::csv(&[], rows);
-    text.strip_prefix("\r\n").or_else(|| text.strip_prefix('\n')).unwrap_or(&text).to_owned()
+    // Rows only (no header line): the header is written once, first.
+    shared::report::csv(&[], rows)
 }
 
 /// The filtered entries as CSV, newest first (`page` and `per_page` are ignored), streamed a chunk at a time so that

@@ -83,7 +83,7 @@ pub async fn auth_login(
         return Err(ApiError::Invalid(violations));
     }
     let account = account_key(&login.username);
-    let address_key = session_address_key(&address);
+    let address_key = address_key_of(&address);
     let admin = state.store.find_admin(&login.username).await?;
     let now = crate::now();
     // Whether this address is one the account signed in from: only asked when the account is being slowed down.
@@ -93,8 +93,7 @@ pub async fn auth_login(
             .sign_in_addresses(&admin.username, now - KNOWN_ADDRESS_SECS)
             .await?
             .iter()
-            .filter_map(|known| known.parse().ok())
-            .any(|known| crate::limiter::address_key(known) == address_key),
+            .any(|known| address_key_of(known) == address_key),
         _ => false,
     };
     let attempt = state.sign_ins.begin(&account, &address_key, known_address, Instant::now()).map_err(try_again_in)?;
@@ -116,14 +115,11 @@ pub async fn auth_login(
     };
     attempt.succeeded();
 
-    let token = random_hex(32);
-    let ttl = state.config.session_ttl.as_secs();
-    let expires_at = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
-    state.store.create_session(&sha256_hex(&token), admin.id, now, expires_at).await?;
+    let (session, cookie) = new_session(&state, now);
+    state.store.create_session(&session, admin.id).await?;
     let actor = Actor { username: admin.username.clone(), address: address.clone(), at: now };
     state.store.record_audit(&actor, sign_in_audit(AuditAction::SignIn, &admin.username)).await?;
     tracing::info!(username = %admin.username, "admin signed in");
-    let cookie = session_cookie(&token, ttl, state.config.secure_cookies);
     Ok(([(header::SET_COOKIE, cookie)], Json(me(&admin))).into_response())
 }
 
@@ -159,7 +155,7 @@ pub async fn auth_password(
     // Guessing the current password through a stolen session is throttled like sign-in.
     let attempt = state
         .sign_ins
-        .begin(&account_key(&session.admin.username), &session_address_key(&session.address), true, Instant::now())
+        .begin(&account_key(&session.admin.username), &address_key_of(&session.address), true, Instant::now())
         .map_err(try_again_in)?;
     let phc = session.admin.password_hash.clone();
     let Some(matches) = state.password_checks.verify(change.current_password.clone(), phc, PASSWORD_CHECK_WAIT).await
@@ -181,21 +177,25 @@ pub async fn auth_password(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let token = random_hex(32);
-    let now = crate::now();
-    let ttl = state.config.session_ttl.as_secs();
-    let next = NewSession {
-        token_hash: sha256_hex(&token),
-        created_at: now,
-        expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
-    };
+    let (next, cookie) = new_session(&state, crate::now());
     state.store.change_password(session.admin.id, &hash, &next, &session.actor()).await?;
-    let cookie = session_cookie(&token, ttl, state.config.secure_cookies);
     let me = me(&AdminRecord { must_change_password: false, ..session.admin });
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
 
-/// The throttle's key of an address as the session recorded it.
-fn session_address_key(address: &str) -> String {
+/// A session starting `now`, to store, and the `Set-Cookie` value that hands its token to the browser.
+fn new_session(state: &AppState, now: shared::api::UnixSeconds) -> (NewSession, String) {
+    let token = random_hex(32);
+    let ttl = state.config.session_ttl.as_secs();
+    let session = NewSession {
+        token_hash: sha256_hex(&token),
+        created_at: now,
+        expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+    };
+    (session, session_cookie(&token, ttl, state.config.secure_cookies))
+}
+
+/// The throttle's key of an address written as text (as the audit log and sessions keep it).
+fn address_key_of(address: &str) -> String {
     address.parse().map_or_else(|_| address.to_owned(), address_key)
 }

@@ -10,15 +10,10 @@ use shared::tenant::{REPORTING_WINDOW_SECS, TenantFacts, prerequisites};
 
 use crate::AppState;
 use crate::auth::AdminSession;
-use crate::credentials::{random_guid, random_hex, sha256_hex};
+use crate::credentials::{last_four, random_guid, random_hex, sha256_hex};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::store::{NewOnboardingToken, Store};
-
-/// A fresh onboarding token: 32 random bytes, hex.
-pub fn new_onboarding_token() -> String {
-    random_hex(32)
-}
 
 async fn view(state: &AppState) -> Result<TenantView, ApiError> {
     let tenant = state.store.tenant().await?;
@@ -83,12 +78,13 @@ pub async fn create_token(
     request: &CreateOnboardingToken,
     actor: &crate::store::Actor,
 ) -> Result<CreatedOnboardingToken, ApiError> {
-    let secret = new_onboarding_token();
+    // 32 random bytes, hex.
+    let secret = random_hex(32);
     let new = NewOnboardingToken {
         id: random_guid().to_string(),
         name: request.name.trim().to_owned(),
         token_hash: sha256_hex(&secret),
-        ends_with: secret[secret.len() - 4..].to_owned(),
+        ends_with: last_four(&secret),
         expires_at: request.expires_in_days.map(|days| actor.at + i64::from(days) * 24 * 60 * 60),
         max_uses: request.max_uses,
     };

@@ -375,13 +375,7 @@ pub trait Store: Send + Sync + 'static {
     /// The account with this name.
     async fn find_admin(&self, username: &str) -> StoreResult<Option<AdminRecord>>;
     /// Stores a session (by the hash of its token).
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        admin_id: i64,
-        now: UnixSeconds,
-        expires_at: UnixSeconds,
-    ) -> StoreResult<()>;
+    async fn create_session(&self, session: &NewSession, admin_id: i64) -> StoreResult<()>;
     /// The enabled admin whose unexpired session has this token hash.
     async fn session_admin(&self, token_hash: &str, now: UnixSeconds) -> StoreResult<Option<AdminRecord>>;
     /// Ends a session.

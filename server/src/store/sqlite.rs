@@ -261,18 +261,12 @@ async fn carry_over_onboarding_token(conn: &mut SqliteConnection) -> StoreResult
         )
         .bind(crate::credentials::random_guid().as_str())
         .bind(crate::credentials::sha256_hex(&token))
-        .bind(ends_with(&token))
+        .bind(crate::credentials::last_four(&token))
         .execute(&mut *conn)
         .await?;
     }
     sqlx::query("UPDATE tenant SET onboarding_token = '' WHERE id = 1").execute(&mut *conn).await?;
     Ok(())
-}
-
-/// The last four characters of a token, to tell tokens apart without showing them.
-pub(crate) fn ends_with(token: &str) -> String {
-    let n = token.chars().count();
-    token.chars().skip(n.saturating_sub(4)).collect()
 }
 
 const TOKEN_COLUMNS: &str = "id, name, ends_with, created_at, created_by, expires_at, max_uses, uses, revoked_at";
@@ -621,13 +615,7 @@ impl Store for SqliteStore {
             .await?;
         // Every other session ends (a thief's too), and the current one continues under a new token.
         sqlx::query("DELETE FROM sessions WHERE admin_id = ?").bind(admin_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(&session.token_hash)
-            .bind(admin_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&mut *tx)
-            .await?;
+        insert_session(&mut tx, session, admin_id).await?;
         let audit = NewAudit {
             action: AuditAction::PasswordChange,
             object_type: ObjectType::User,
@@ -694,22 +682,10 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        admin_id: i64,
-        now: UnixSeconds,
-        expires_at: UnixSeconds,
-    ) -> StoreResult<()> {
+    async fn create_session(&self, session: &NewSession, admin_id: i64) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(token_hash)
-            .bind(admin_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(session.created_at).execute(&mut *tx).await?;
+        insert_session(&mut tx, session, admin_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -920,23 +896,11 @@ impl Store for SqliteStore {
             }
             None => None,
         };
-        let mut conflict = None;
-        let (directory_device_id, registration) = match &device.facts.directory_device_id {
-            // Another device holds the registration: it is not taken over.
-            Some(presented) if holder.is_some() && holder != itself_id => {
-                conflict = Some(presented.clone());
-                match &itself_directory {
-                    Some(own) => {
-                        let own = DirectoryDeviceId::try_from(own.clone()).map_err(|_| corrupt("directory id", own))?;
-                        (own, Registration::Created)
-                    }
-                    None => {
-                        insert_directory_device(&mut tx, &device.new_directory_device_id, device.now, true).await?;
-                        (device.new_directory_device_id.clone(), Registration::Created)
-                    }
-                }
-            }
-            Some(presented) => {
+        // A registration another device holds is not taken over: the claim is kept, and the presenter goes on with
+        // its own registration (or a new one).
+        let conflict = device.facts.directory_device_id.clone().filter(|_| holder.is_some() && holder != itself_id);
+        let (directory_device_id, registration) = match (&device.facts.directory_device_id, &itself_directory) {
+            (Some(presented), _) if conflict.is_none() => {
                 let known: Option<String> = sqlx::query_scalar("SELECT id FROM directory_devices WHERE id = ?")
                     .bind(presented.as_str())
                     .fetch_optional(&mut *tx)
@@ -948,16 +912,14 @@ impl Store for SqliteStore {
                     (presented.clone(), Registration::Adopted)
                 }
             }
-            None => match &itself_directory {
-                Some(own) => {
-                    let own = DirectoryDeviceId::try_from(own.clone()).map_err(|_| corrupt("directory id", own))?;
-                    (own, Registration::Created)
-                }
-                None => {
-                    insert_directory_device(&mut tx, &device.new_directory_device_id, device.now, true).await?;
-                    (device.new_directory_device_id.clone(), Registration::Created)
-                }
-            },
+            (_, Some(own)) => {
+                let own = DirectoryDeviceId::try_from(own.clone()).map_err(|_| corrupt("directory id", own))?;
+                (own, Registration::Created)
+            }
+            (_, None) => {
+                insert_directory_device(&mut tx, &device.new_directory_device_id, device.now, true).await?;
+                (device.new_directory_device_id.clone(), Registration::Created)
+            }
         };
         let facts = &device.facts;
         let device_id = itself_id.unwrap_or_else(|| device.id.clone());
@@ -1651,6 +1613,17 @@ fn admin_from_row(row: &SqliteRow) -> StoreResult<AdminRecord> {
         must_change_password: row.try_get("must_change_password")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+async fn insert_session(conn: &mut SqliteConnection, session: &NewSession, admin_id: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        .bind(&session.token_hash)
+        .bind(admin_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn insert_directory_device(
