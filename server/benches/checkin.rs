@@ -127,9 +127,8 @@ async fn main() -> anyhow::Result<()> {
     );
     wave.print("  full check-ins", &wave.check_ins);
     wave.print("  reports", &wave.reports);
-    let reported = store.report_states().await?;
-    let current =
-        reported.iter().filter(|((id, _), (version, _))| *id == policy.id && *version == policy.version + 1).count();
+    let reported = store.policy_reports(&policy.id).await?;
+    let current = reported.values().filter(|report| report.version == policy.version + 1).count();
     println!("  devices whose report of the new version is stored: {current} (the others are not eligible)");
     Ok(())
 }

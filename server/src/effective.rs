@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use shared::conflict::applicable_policies;
 use shared::eligibility::{EligibilityCode, eligibility};
 use shared::groups::{GroupDefinition, is_member};
+
 use shared::policy::Policy;
-use shared::preview::{Memberships, Snapshot, SnapshotDevice, SnapshotGroup};
+use shared::preview::{Snapshot, SnapshotDevice, SnapshotGroup};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -108,33 +109,5 @@ pub fn snapshot_of(
             })
             .collect(),
         policies,
-    }
-}
-
-/// The whole fleet as policy reports need it: every device, and the group memberships and eligibility resolved once
-/// with `shared::preview::Memberships` — the same targeting the conflict preview uses.
-pub struct Fleet {
-    /// Every device, by name.
-    pub devices: Vec<DeviceRecord>,
-    memberships: Memberships,
-}
-
-impl Fleet {
-    /// Loads devices, groups and the tenant switches.
-    pub async fn load(state: &AppState) -> Result<Self, ApiError> {
-        let switches = state.store.tenant().await?.switches;
-        let devices = state.store.all_devices().await?;
-        let groups = state.store.list_groups().await?;
-        let memberships = Memberships::of(&snapshot_of(&devices, &groups, switches, Vec::new()));
-        Ok(Self { devices, memberships })
-    }
-
-    /// The devices `policy` is assigned to (included minus excluded groups, through nesting and rules), each with
-    /// whether it is eligible.
-    pub fn targeted<'a>(&'a self, policy: &Policy) -> impl Iterator<Item = (&'a DeviceRecord, bool)> + 'a {
-        self.memberships
-            .assigned(&policy.draft)
-            .into_iter()
-            .map(|i| (&self.devices[i], self.memberships.is_eligible(i)))
     }
 }

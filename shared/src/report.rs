@@ -292,6 +292,11 @@ impl StatusCounts {
         }
     }
 
+    /// Sets the count for `state`.
+    pub fn set(&mut self, state: PolicyState, n: u64) {
+        *self.slot(state) = n;
+    }
+
     /// Every device counted.
     pub fn total(&self) -> u64 {
         PolicyState::ALL.iter().map(|state| self.get(*state)).sum()
@@ -346,41 +351,72 @@ pub struct SettingCounts {
     pub not_applicable: u64,
 }
 
+/// One setting's results counted by state: what the store keeps per policy and setting as reports arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingTally {
+    /// Applied.
+    pub succeeded: i64,
+    /// Refused.
+    pub error: i64,
+    /// Competed for.
+    pub conflict: i64,
+    /// Not supported.
+    pub not_applicable: i64,
+}
+
+impl SettingTally {
+    /// Adds `delta` results in `state` (a negative delta takes them away).
+    pub fn add(&mut self, state: SettingState, delta: i64) {
+        match state {
+            SettingState::Succeeded => self.succeeded += delta,
+            SettingState::Error => self.error += delta,
+            SettingState::Conflict => self.conflict += delta,
+            SettingState::NotApplicable => self.not_applicable += delta,
+        }
+    }
+
+    /// Nothing counted.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Per setting of `policy`, the devices by state, from the tallies by setting id. Settings appear in the policy's
+/// order, also when no device reported them yet; tallies of settings the policy no longer has are left out.
+pub fn setting_counts_from(policy: &Policy, tallies: &BTreeMap<String, SettingTally>) -> Vec<SettingCounts> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    policy
+        .draft
+        .settings
+        .iter()
+        .map(|configured| {
+            let tally = tallies.get(&configured.id).copied().unwrap_or_default();
+            SettingCounts {
+                setting_id: configured.id.clone(),
+                name: definition_name(&configured.id),
+                value: describe_value(&configured.id, &configured.value),
+                succeeded: count(tally.succeeded),
+                error: count(tally.error),
+                conflict: count(tally.conflict),
+                not_applicable: count(tally.not_applicable),
+            }
+        })
+        .collect()
+}
+
 /// Per setting of `policy`, the devices by state, from the setting results of reports of the policy's current version
-/// (one slice per device). Settings appear in the policy's order, also when no device reported them yet.
+/// (one slice per device), computed from scratch: the reference the maintained tallies are checked against.
 pub fn setting_counts<'a>(
     policy: &Policy,
     reports: impl IntoIterator<Item = &'a [SettingResult]>,
 ) -> Vec<SettingCounts> {
-    let mut counts: Vec<SettingCounts> = policy
-        .draft
-        .settings
-        .iter()
-        .map(|configured| SettingCounts {
-            setting_id: configured.id.clone(),
-            name: definition_name(&configured.id),
-            value: describe_value(&configured.id, &configured.value),
-            succeeded: 0,
-            error: 0,
-            conflict: 0,
-            not_applicable: 0,
-        })
-        .collect();
-    let index: BTreeMap<&str, usize> =
-        policy.draft.settings.iter().enumerate().map(|(i, configured)| (configured.id.as_str(), i)).collect();
+    let mut tallies: BTreeMap<String, SettingTally> = BTreeMap::new();
     for results in reports {
         for result in results {
-            let Some(&i) = index.get(result.setting_id.as_str()) else { continue };
-            let row = &mut counts[i];
-            match result.state {
-                SettingState::Succeeded => row.succeeded += 1,
-                SettingState::Error => row.error += 1,
-                SettingState::Conflict => row.conflict += 1,
-                SettingState::NotApplicable => row.not_applicable += 1,
-            }
+            tallies.entry(result.setting_id.clone()).or_default().add(result.state, 1);
         }
     }
-    counts
+    setting_counts_from(policy, &tallies)
 }
 
 /// Another policy's value for a setting, on one device.

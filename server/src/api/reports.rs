@@ -3,22 +3,23 @@
 //! `shared::report`'s; this module only gathers the rows.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use shared::api::{CheckInCounts, PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport};
+use shared::api::{PolicyDeviceReport, PolicyRef, PolicyReport};
 use shared::policy::Policy;
 use shared::query::ReportQuery;
-use shared::report::{StatusCounts, csv, setting_counts, settings_on_device, targeted_state};
+use shared::report::{StatusCounts, csv, setting_counts_from, settings_on_device};
 
 use crate::AppState;
 use crate::auth::AdminSession;
-use crate::effective::{Fleet, policies_for};
+use crate::effective::policies_for;
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
-use crate::store::{DeviceRecord, StoredPolicyReport};
 
 fn policy_ref(policy: &Policy) -> PolicyRef {
     PolicyRef {
@@ -33,80 +34,10 @@ async fn policy(state: &AppState, id: &str) -> Result<Policy, ApiError> {
     state.store.get_policy(id).await?.ok_or_else(|| ApiError::NotFound("No policy has this id.".into()))
 }
 
-fn row(policy: &Policy, device: &DeviceRecord, eligible: bool, report: Option<&StoredPolicyReport>) -> PolicyDeviceRow {
-    PolicyDeviceRow {
-        device_id: device.id.clone(),
-        device_name: device.facts.hostname.to_string(),
-        os: format!("{} {}", device.facts.os.label(), device.facts.edition.label()),
-        state: targeted_state(policy.version, eligible, report.map(|r| (r.version, r.state))),
-        reported_version: report.map(|r| r.version),
-        reported_at: report.map(|r| r.reported_at),
-        last_check_in: device.last_check_in,
-    }
-}
-
-/// Every policy's status summary, by policy id: the devices it targets, by its state on them.
-pub async fn status_summaries(
-    state: &AppState,
-    policies: &[Policy],
-) -> Result<BTreeMap<String, StatusCounts>, ApiError> {
-    let fleet = Fleet::load(state).await?;
-    let reported = state.store.report_states().await?;
-    let mut key = (String::new(), String::new());
-    Ok(policies
-        .iter()
-        .map(|policy| {
-            let counts = fleet
-                .targeted(policy)
-                .map(|(device, eligible)| {
-                    key.0.clone_from(&policy.id);
-                    key.1.clone_from(&device.id);
-                    targeted_state(policy.version, eligible, reported.get(&key).copied())
-                })
-                .collect();
-            (policy.id.clone(), counts)
-        })
-        .collect())
-}
-
-/// The report of policy `id` with every targeted device that matches `query`, in its order (not yet paged).
-async fn build_report(state: &AppState, id: &str, query: &ReportQuery) -> Result<PolicyReport, ApiError> {
-    let policy = policy(state, id).await?;
-    let fleet = Fleet::load(state).await?;
-    let reports = state.store.policy_reports(id).await?;
-    let mut check_in = CheckInCounts::default();
-    let devices: Vec<PolicyDeviceRow> = fleet
-        .targeted(&policy)
-        .map(|(device, eligible)| {
-            match device.last_check_in {
-                None => check_in.never += 1,
-                Some(at) if at >= policy.updated_at => check_in.since_change += 1,
-                Some(_) => check_in.before_change += 1,
-            }
-            row(&policy, device, eligible, reports.get(&device.id))
-        })
-        .collect();
-    let counts = devices.iter().map(|row| row.state).collect();
-    let current = devices
-        .iter()
-        .filter(|row| {
-            row.reported_version == Some(policy.version) && row.state != shared::report::PolicyState::NotApplicable
-        })
-        .filter_map(|row| reports.get(&row.device_id))
-        .map(|report| report.settings.as_slice());
-    let settings = setting_counts(&policy, current);
-    let devices = query.select(devices);
-    Ok(PolicyReport {
-        policy: policy_ref(&policy),
-        updated_at: policy.updated_at,
-        counts,
-        check_in,
-        devices_total: devices.len() as u64,
-        devices,
-        page: query.page,
-        per_page: query.per_page,
-        settings,
-    })
+/// Every policy's status summary, by policy id: the devices it targets, by its state on them. Read from the
+/// maintained counts, one row per policy.
+pub async fn status_summaries(state: &AppState) -> Result<BTreeMap<String, StatusCounts>, ApiError> {
+    Ok(state.store.status_counts().await?)
 }
 
 /// `GET /policies/{id}/report?q=&state=&sort=&dir=&page=&per_page=`: the counts of every targeted device, and one
@@ -118,17 +49,87 @@ pub async fn policies_report(
     query: QueryPairs,
 ) -> Result<Json<PolicyReport>, ApiError> {
     let query = ReportQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
-    let report = build_report(&state, &id, &query).await?;
-    let (devices, devices_total) = query.page_of(report.devices);
-    Ok(Json(PolicyReport { devices, devices_total, ..report }))
+    let policy = policy(&state, &id).await?;
+    let counts = state.store.status_counts().await?.remove(&policy.id).unwrap_or_default();
+    let devices_total = if query.search.is_empty() {
+        query.state.map_or_else(|| counts.total(), |wanted| counts.get(wanted))
+    } else {
+        state.store.count_policy_devices(&policy.id, &query).await?
+    };
+    let devices = state.store.policy_devices(&policy.id, &query, query.offset(), query.per_page).await?;
+    let check_in = state.store.check_in_counts(&policy.id, policy.updated_at).await?;
+    let settings = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?);
+    Ok(Json(PolicyReport {
+        policy: policy_ref(&policy),
+        updated_at: policy.updated_at,
+        counts,
+        check_in,
+        devices,
+        devices_total,
+        page: query.page,
+        per_page: query.per_page,
+        settings,
+    }))
 }
 
 pub(super) fn csv_response(file_name: &str, body: String) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}.csv\"",
-        file_name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
-    );
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition(file_name)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn disposition(file_name: &str) -> String {
+    format!("attachment; filename=\"{}.csv\"", file_name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"))
+}
+
+/// Rows per chunk of a streamed CSV.
+const CSV_CHUNK: u32 = 2_000;
+
+/// A CSV download streamed a chunk at a time, so that a table of any length costs the server one chunk of memory:
+/// the header, then the rows `chunk(offset)` gives until one comes back shorter than [`CSV_CHUNK`].
+fn csv_stream<F, Fut>(file_name: &str, header: &[&str], chunk: F) -> Response
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<Vec<String>>, ApiError>> + Send + 'static,
+{
+    let header = csv(header, std::iter::empty::<Vec<String>>());
+    let chunk = std::sync::Arc::new(chunk);
+    // The state of the stream: the offset of the next chunk, or `None` when done.
+    let chunks = futures_util::stream::unfold(Some(0_u64), move |offset| {
+        let chunk = std::sync::Arc::clone(&chunk);
+        async move {
+            let offset = offset?;
+            match chunk(offset).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = (rows.len() == CSV_CHUNK as usize).then_some(offset + u64::from(CSV_CHUNK));
+                    Some((Ok::<_, std::io::Error>(csv(&[], rows)), next))
+                }
+                Err(error) => {
+                    // The status is sent already: the download ends short, and the log says why.
+                    tracing::error!(?error, "CSV export failed");
+                    Some((Err(std::io::Error::other("the export failed")), None))
+                }
+            }
+        }
+    });
+    // Fused: the compression layer may poll once more after the end, which an unfused `unfold` does not allow.
+    let body = futures_util::StreamExt::fuse(futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok(header) }),
+        chunks,
+    ));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition(file_name)),
+        ],
+        Body::from_stream(body),
+    )
         .into_response()
 }
 
@@ -137,7 +138,7 @@ fn time(at: Option<i64>) -> String {
 }
 
 /// `GET /policies/{id}/report/devices.csv`: the View report table, every device that matches the same filter as
-/// the report's (`page` and `per_page` are ignored), in its order.
+/// the report's (`page` and `per_page` are ignored), in its order, streamed.
 pub async fn policies_report_devices_csv(
     State(state): State<AppState>,
     _session: AdminSession,
@@ -145,18 +146,7 @@ pub async fn policies_report_devices_csv(
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let query = ReportQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
-    let report = build_report(&state, &id, &query).await?;
-    let rows = report.devices.into_iter().map(|row| {
-        vec![
-            row.device_name,
-            row.device_id,
-            row.os,
-            row.state.label().to_owned(),
-            row.reported_version.map(|v| v.to_string()).unwrap_or_default(),
-            time(row.reported_at),
-            time(row.last_check_in),
-        ]
-    });
+    let policy = policy(&state, &id).await?;
     let header = [
         "Device",
         "Device id",
@@ -166,7 +156,27 @@ pub async fn policies_report_devices_csv(
         "Last report (Unix time)",
         "Last check-in (Unix time)",
     ];
-    Ok(csv_response(&format!("{}-devices", report.policy.name), csv(&header, rows)))
+    let policy_id = policy.id.clone();
+    Ok(csv_stream(&format!("{}-devices", policy.draft.name), &header, move |offset| {
+        let (state, query, policy_id) = (state.clone(), query.clone(), policy_id.clone());
+        async move {
+            let rows = state.store.policy_devices(&policy_id, &query, offset, CSV_CHUNK).await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| {
+                    vec![
+                        row.device_name,
+                        row.device_id,
+                        row.os,
+                        row.state.label().to_owned(),
+                        row.reported_version.map(|v| v.to_string()).unwrap_or_default(),
+                        time(row.reported_at),
+                        time(row.last_check_in),
+                    ]
+                })
+                .collect())
+        }
+    }))
 }
 
 /// `GET /policies/{id}/report/settings.csv`: the Per setting status table.
@@ -175,8 +185,9 @@ pub async fn policies_report_settings_csv(
     _session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let report = build_report(&state, &id, &ReportQuery::default()).await?;
-    let rows = report.settings.into_iter().map(|row| {
+    let policy = policy(&state, &id).await?;
+    let settings = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?);
+    let rows = settings.into_iter().map(|row| {
         vec![
             row.name,
             row.setting_id,
@@ -188,15 +199,14 @@ pub async fn policies_report_settings_csv(
         ]
     });
     let header = ["Setting", "Setting id", "Value", "Succeeded", "Error", "Conflict", "Not applicable"];
-    Ok(csv_response(&format!("{}-settings", report.policy.name), csv(&header, rows)))
+    Ok(csv_response(&format!("{}-settings", policy.draft.name), csv(&header, rows)))
 }
 
 async fn build_device_report(state: &AppState, id: &str, device_id: &str) -> Result<PolicyDeviceReport, ApiError> {
     let policy = policy(state, id).await?;
     let device =
         state.store.get_device(device_id).await?.ok_or_else(|| ApiError::NotFound("No device has this id.".into()))?;
-    let fleet = Fleet::load(state).await?;
-    let Some((_, eligible)) = fleet.targeted(&policy).find(|(targeted, _)| targeted.id == device.id) else {
+    let Some(row) = state.store.policy_device(&policy.id, &device.id).await? else {
         return Err(ApiError::NotFound(format!(
             "The policy \"{}\" is not assigned to this device.",
             policy.draft.name
@@ -204,7 +214,6 @@ async fn build_device_report(state: &AppState, id: &str, device_id: &str) -> Res
     };
     let reports = state.store.device_reports(device_id).await?;
     let report = reports.iter().find(|r| r.policy_id == policy.id);
-    let row = row(&policy, &device, eligible, report);
     let applicable = policies_for(state, &device).await?;
     let mut refs: Vec<&Policy> = applicable.iter().collect();
     if !refs.iter().any(|p| p.id == policy.id) {

@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use shared::access::Role;
-use shared::api::{Registration, UnixSeconds};
+use shared::api::{CheckInCounts, PolicyDeviceRow, Registration, UnixSeconds};
 use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
-use shared::query::DeviceQuery;
-use shared::report::{DeviceReport, PolicyState, SettingResult};
+use shared::query::{DeviceQuery, ReportQuery};
+use shared::report::{DeviceReport, PolicyState, SettingResult, SettingTally, StatusCounts};
 use shared::tenant::{Licences, TenantSwitches};
 
 pub use sqlite::SqliteStore;
@@ -493,8 +493,25 @@ pub trait Store: Send + Sync + 'static {
     async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>>;
     /// The latest report of one policy from every device that reported it, by device id.
     async fn policy_reports(&self, policy_id: &str) -> StoreResult<BTreeMap<String, StoredPolicyReport>>;
-    /// For every (policy id, device id) reported, the version and state.
-    async fn report_states(&self) -> StoreResult<BTreeMap<(String, String), (u64, PolicyState)>>;
+    /// Every policy's targeted devices by state, by policy id (maintained: one row per policy; a policy that targets
+    /// no device may be missing).
+    async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>>;
+    /// One policy's per setting tallies of the counted reports, by setting id (maintained).
+    async fn setting_tallies(&self, policy_id: &str) -> StoreResult<BTreeMap<String, SettingTally>>;
+    /// The devices a policy targets that match `query`'s filter, in its order: at most `limit` from `offset`.
+    async fn policy_devices(
+        &self,
+        policy_id: &str,
+        query: &ReportQuery,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<PolicyDeviceRow>>;
+    /// How many devices the policy targets that match `query`'s filter.
+    async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64>;
+    /// The policy's row on one device, if the policy targets it.
+    async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>>;
+    /// The devices a policy targets by their last check-in: since `changed_at`, before it, never.
+    async fn check_in_counts(&self, policy_id: &str, changed_at: UnixSeconds) -> StoreResult<CheckInCounts>;
     /// Every device, by name.
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>>;
     /// The device's last reported local preferences and when.

@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::json;
 use shared::access::Role;
+use shared::api::{CheckInCounts, PolicyDeviceRow};
 use shared::api::{Registration, UnixSeconds};
 use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
-use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
-use shared::report::{DeviceReport, PolicyState};
+use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, ReportQuery, ReportSort, SortDir};
+use shared::report::{DeviceReport, PolicyState, SettingTally, StatusCounts};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
@@ -35,7 +36,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_reports.sql")),
     (5, include_str!("../../migrations/0005_access_and_audit.sql")),
     (6, include_str!("../../migrations/0006_onboarding_tokens_and_device_claims.sql")),
+    (7, include_str!("../../migrations/0007_report_aggregates.sql")),
 ];
+
+mod aggregates;
+
+use aggregates::{ReportRow, Scope};
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
 /// `SQLITE_BUSY` when two of them try to upgrade to writing at once; reads use a pool of their own (WAL lets them
@@ -58,9 +64,6 @@ struct ReportQueue {
     queue: Mutex<Vec<PendingReport>>,
     commit: tokio::sync::Mutex<()>,
 }
-
-/// One policy's result, ready to write: policy id, version, state code, settings JSON.
-type ReportRow = (String, i64, &'static str, String);
 
 /// One device's report, ready to write: a row per policy, the preferences JSON.
 #[derive(Debug)]
@@ -120,25 +123,32 @@ impl SqliteStore {
             select.push(")");
             existing_devices.extend(select.build_query_scalar::<String>().fetch_all(&mut *tx).await?);
         }
-        let existing_policies: std::collections::HashSet<String> =
-            sqlx::query_scalar("SELECT id FROM policies").fetch_all(&mut *tx).await?.into_iter().collect();
+        let versions: HashMap<String, u64> = sqlx::query_as::<_, (String, i64)>("SELECT id, version FROM policies")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(id, version)| (id, to_u64(version)))
+            .collect();
         let batch: Vec<&PendingReport> = batch.iter().filter(|row| existing_devices.contains(&row.device_id)).collect();
         let results: Vec<(&PendingReport, &ReportRow)> = batch
             .iter()
             .flat_map(|row| row.policies.iter().map(move |policy| (*row, policy)))
-            .filter(|(_, (policy_id, ..))| existing_policies.contains(policy_id))
+            .filter(|(_, policy)| versions.contains_key(&policy.policy_id))
             .collect();
+        let by_device: Vec<(&str, &ReportRow)> =
+            results.iter().map(|(row, policy)| (row.device_id.as_str(), *policy)).collect();
+        aggregates::apply_reports(&mut tx, &by_device, &versions).await?;
         for chunk in results.chunks(ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) ",
             );
-            insert.push_values(chunk, |mut values, (row, (policy_id, version, state, settings))| {
+            insert.push_values(chunk, |mut values, (row, policy)| {
                 values
                     .push_bind(&row.device_id)
-                    .push_bind(policy_id)
-                    .push_bind(version)
-                    .push_bind(*state)
-                    .push_bind(settings)
+                    .push_bind(&policy.policy_id)
+                    .push_bind(to_i64(policy.version))
+                    .push_bind(policy.state.code())
+                    .push_bind(&policy.settings)
                     .push_bind(row.now);
             });
             insert.push(
@@ -232,6 +242,10 @@ impl SqliteStore {
                 sqlx::raw_sql(sql).execute(&mut *tx).await?;
                 if *version == 6 {
                     carry_over_onboarding_token(&mut tx).await?;
+                }
+                if *version == 7 {
+                    // The aggregates of a database that already holds a fleet, built once.
+                    aggregates::refresh(&mut tx, &Scope::All).await?;
                 }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())")
                     .bind(version)
@@ -432,6 +446,38 @@ fn order_by(query: &DeviceQuery, switches: TenantSwitches) -> String {
     } else {
         format!(" ORDER BY {column} {dir}, hostname COLLATE NOCASE {dir}, id {dir}")
     }
+}
+
+/// A policy's devices with what the report shows of each (aliases: s the policy's rows, d devices, r reports).
+const POLICY_DEVICE_SELECT: &str = "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, \
+    r.reported_at, d.last_check_in FROM policy_devices s JOIN devices d ON d.id = s.device_id \
+    LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id";
+
+/// Adds the WHERE clause of a policy report's filter: the policy, its state, a search in the host name.
+fn push_report_filter(builder: &mut QueryBuilder<'_, Sqlite>, policy_id: &str, query: &ReportQuery) {
+    builder.push(" WHERE s.policy_id = ").push_bind(policy_id.to_owned());
+    if let Some(state) = query.state {
+        builder.push(" AND s.state = ").push_bind(state.code());
+    }
+    if !query.search.is_empty() {
+        // The same rule as the admin center's: the lower-cased name contains the lower-cased text.
+        builder.push(" AND instr(s.name_key, ").push_bind(query.search.to_lowercase()).push(") > 0");
+    }
+}
+
+fn policy_device_from_row(row: &SqliteRow) -> StoreResult<PolicyDeviceRow> {
+    let os = code(row, "os", OsProduct::from_code)?;
+    let edition = code(row, "edition", Edition::from_code)?;
+    let version: Option<i64> = row.try_get("version")?;
+    Ok(PolicyDeviceRow {
+        device_id: row.try_get("device_id")?,
+        device_name: row.try_get("hostname")?,
+        os: format!("{} {}", os.label(), edition.label()),
+        state: code(row, "state", PolicyState::from_code)?,
+        reported_version: version.map(to_u64),
+        reported_at: row.try_get("reported_at")?,
+        last_check_in: row.try_get("last_check_in")?,
+    })
 }
 
 fn to_u64(n: i64) -> u64 {
@@ -755,6 +801,10 @@ impl Store for SqliteStore {
             .await?;
         }
         let after = tenant_snapshot(&mut tx).await?;
+        if switches.is_some() && before != after {
+            // Eligibility follows the switches on every device.
+            aggregates::refresh(&mut tx, &Scope::All).await?;
+        }
         let audit = NewAudit {
             action: AuditAction::TenantUpdate,
             object_type: ObjectType::Tenant,
@@ -978,6 +1028,7 @@ impl Store for SqliteStore {
             })),
         };
         write_audit(&mut tx, &actor, &audit).await?;
+        aggregates::refresh(&mut tx, &Scope::Devices(vec![device_id.clone()])).await?;
         tx.commit().await?;
         Ok(Some(Onboarded { device_id, directory_device_id, registration, directory_conflict: conflict }))
     }
@@ -991,6 +1042,7 @@ impl Store for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(before) = row.as_ref().map(device_from_row).transpose()? else { return Ok(false) };
+        aggregates::forget_devices(&mut tx, &[device_id.to_owned()]).await?;
         // Memberships, reports and preferences go with it (ON DELETE CASCADE); so do its credentials.
         sqlx::query("DELETE FROM devices WHERE id = ?").bind(device_id).execute(&mut *tx).await?;
         let audit = NewAudit {
@@ -1175,6 +1227,9 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         let after = group_snapshot(&mut tx, &group.id).await?.map(|(_, value)| value);
+        // A policy may name a group before it exists (the store does not hold it to the API's validation).
+        let reaching = aggregates::policies_reaching(&mut tx, &group.id).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
         let audit = NewAudit {
             action: AuditAction::GroupCreate,
             object_type: ObjectType::Group,
@@ -1222,6 +1277,10 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let (name, after) = group_snapshot(&mut tx, id).await?.unwrap_or_default();
+        if rule.is_some() {
+            let reaching = aggregates::policies_reaching(&mut tx, id).await?;
+            aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
+        }
         let audit = NewAudit {
             action: AuditAction::GroupUpdate,
             object_type: ObjectType::Group,
@@ -1239,7 +1298,9 @@ impl Store for SqliteStore {
         let _bump = self.bump_on_drop();
         let mut tx = self.write.begin().await?;
         let Some((name, before)) = group_snapshot(&mut tx, id).await? else { return Ok(false) };
+        let reaching = aggregates::policies_reaching(&mut tx, id).await?;
         sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
         let audit = NewAudit {
             action: AuditAction::GroupDelete,
             object_type: ObjectType::Group,
@@ -1279,6 +1340,7 @@ impl Store for SqliteStore {
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
         membership_audit(&mut tx, actor, id, None, Some(json!({ "added_devices": device_ids }))).await?;
+        aggregates::refresh(&mut tx, &Scope::Devices(device_ids.to_vec())).await?;
         tx.commit().await?;
         Ok(Vec::new())
     }
@@ -1296,6 +1358,7 @@ impl Store for SqliteStore {
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(id).execute(&mut *tx).await?;
         membership_audit(&mut tx, actor, id, Some(json!({ "removed_devices": device_ids })), None).await?;
+        aggregates::refresh(&mut tx, &Scope::Devices(device_ids.to_vec())).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1325,6 +1388,8 @@ impl Store for SqliteStore {
             .await?;
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
         nesting_audit(&mut tx, actor, parent, child, true).await?;
+        let reaching = aggregates::policies_reaching(&mut tx, parent).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
         tx.commit().await?;
         Ok(NestOutcome::Nested)
     }
@@ -1343,6 +1408,8 @@ impl Store for SqliteStore {
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
         nesting_audit(&mut tx, actor, parent, child, false).await?;
+        let reaching = aggregates::policies_reaching(&mut tx, parent).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1384,6 +1451,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         insert_version(&mut tx, &policy.id, policy.version, &document, policy.updated_at, &policy.updated_by).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(vec![policy.id.clone()])).await?;
         let audit = NewAudit {
             action,
             object_type: ObjectType::Policy,
@@ -1440,6 +1508,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_version(&mut tx, id, next, &document, now, by).await?;
+        aggregates::refresh(&mut tx, &Scope::Policies(vec![id.to_owned()])).await?;
         let audit = NewAudit {
             action: AuditAction::PolicyUpdate,
             object_type: ObjectType::Policy,
@@ -1506,7 +1575,13 @@ impl Store for SqliteStore {
         for result in &report.policies {
             let settings = serde_json::to_string(&result.settings)
                 .map_err(|e| StoreError::Corrupt(format!("report does not serialize: {e}")))?;
-            policies.push((result.policy_id.clone(), to_i64(result.version), result.state().code(), settings));
+            policies.push(ReportRow {
+                policy_id: result.policy_id.clone(),
+                version: result.version,
+                state: result.state(),
+                settings,
+                results: result.settings.iter().map(|r| (r.setting_id.clone(), r.state)).collect(),
+            });
         }
         let preferences = serde_json::to_string(&report.preferences)
             .map_err(|e| StoreError::Corrupt(format!("preferences do not serialize: {e}")))?;
@@ -1560,19 +1635,99 @@ impl Store for SqliteStore {
         rows.iter().map(|row| Ok((row.try_get("device_id")?, report_from_row(row)?))).collect()
     }
 
-    async fn report_states(&self) -> StoreResult<BTreeMap<(String, String), (u64, PolicyState)>> {
-        let rows = sqlx::query("SELECT policy_id, device_id, version, state FROM device_policy_reports")
-            .fetch_all(&self.read)
-            .await?;
+    async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        let rows = sqlx::query(
+            "SELECT policy_id, succeeded, error, conflict, not_applicable, pending FROM policy_status_counts",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|row| {
-                let version: i64 = row.try_get("version")?;
-                Ok((
-                    (row.try_get("policy_id")?, row.try_get("device_id")?),
-                    (u64::try_from(version).unwrap_or(0), code(row, "state", PolicyState::from_code)?),
-                ))
+                let mut counts = StatusCounts::default();
+                for state in PolicyState::ALL {
+                    let n: i64 = row.try_get(state.code())?;
+                    counts.set(*state, to_u64(n));
+                }
+                Ok((row.try_get("policy_id")?, counts))
             })
             .collect()
+    }
+
+    async fn setting_tallies(&self, policy_id: &str) -> StoreResult<BTreeMap<String, SettingTally>> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT setting_id, succeeded, error, conflict, not_applicable FROM policy_setting_counts \
+             WHERE policy_id = ?",
+        )
+        .bind(policy_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, succeeded, error, conflict, not_applicable)| {
+                (id, SettingTally { succeeded, error, conflict, not_applicable })
+            })
+            .collect())
+    }
+
+    async fn policy_devices(
+        &self,
+        policy_id: &str,
+        query: &ReportQuery,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<PolicyDeviceRow>> {
+        self.flush().await?;
+        let mut select = QueryBuilder::<Sqlite>::new(POLICY_DEVICE_SELECT);
+        push_report_filter(&mut select, policy_id, query);
+        let dir = match query.dir {
+            SortDir::Asc => "ASC",
+            SortDir::Desc => "DESC",
+        };
+        let column = match query.sort {
+            ReportSort::Device => None,
+            ReportSort::Status => Some("s.state"),
+            ReportSort::Reported => Some("r.reported_at"),
+            ReportSort::CheckIn => Some("d.last_check_in"),
+        };
+        if let Some(column) = column {
+            select.push(format!(" ORDER BY {column} {dir}, s.name_key {dir}, s.device_id {dir}"));
+        } else {
+            select.push(format!(" ORDER BY s.name_key {dir}, s.device_id {dir}"));
+        }
+        select.push(" LIMIT ").push_bind(i64::from(limit));
+        select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let rows = select.build().fetch_all(&self.read).await?;
+        rows.iter().map(policy_device_from_row).collect()
+    }
+
+    async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM policy_devices s");
+        push_report_filter(&mut count, policy_id, query);
+        let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(to_u64(n))
+    }
+
+    async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>> {
+        self.flush().await?;
+        let mut select = QueryBuilder::<Sqlite>::new(POLICY_DEVICE_SELECT);
+        push_report_filter(&mut select, policy_id, &ReportQuery::default());
+        select.push(" AND s.device_id = ").push_bind(device_id);
+        let row = select.build().fetch_optional(&self.read).await?;
+        row.as_ref().map(policy_device_from_row).transpose()
+    }
+
+    async fn check_in_counts(&self, policy_id: &str, changed_at: UnixSeconds) -> StoreResult<CheckInCounts> {
+        self.flush().await?;
+        let (never, since, all): (Option<i64>, Option<i64>, i64) = sqlx::query_as(
+            "SELECT SUM(d.last_check_in IS NULL), SUM(d.last_check_in >= ?), COUNT(*) \
+             FROM policy_devices s JOIN devices d ON d.id = s.device_id WHERE s.policy_id = ?",
+        )
+        .bind(changed_at)
+        .bind(policy_id)
+        .fetch_one(&self.read)
+        .await?;
+        let (never, since_change) = (to_u64(never.unwrap_or(0)), to_u64(since.unwrap_or(0)));
+        Ok(CheckInCounts { since_change, never, before_change: to_u64(all).saturating_sub(never + since_change) })
     }
 
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>> {
