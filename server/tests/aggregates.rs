@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use server::store::{Actor, GroupRecord, NewDevice, NewOnboardingToken, SqliteStore, Store};
+use server::store::{Actor, GroupRecord, NewDevice, NewOnboardingToken, ReportPosition, SqliteStore, Store};
 use shared::api::PolicyDeviceRow;
 use shared::catalog::{ConfiguredSetting, Profile, SettingValue};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
@@ -269,7 +269,8 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
     let mut figures = Figures::new();
     for policy in store.list_policies().await? {
         let query = ReportQuery::default();
-        let rows: Vec<PolicyDeviceRow> = store.policy_devices(&policy.id, &query, 0, 1_000).await?;
+        let rows: Vec<PolicyDeviceRow> =
+            store.policy_devices(&policy.id, &query, ReportPosition::Offset(0), 1_000).await?;
         let states = rows.into_iter().map(|row| (row.device_id, row.state)).collect();
         let settings = setting_counts_from(&policy, &store.setting_tallies(&policy.id).await?);
         let counts = counts.remove(&policy.id).unwrap_or_default();
@@ -278,9 +279,9 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
     Ok(figures)
 }
 
-async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(dir.path()).await?;
+/// A fresh store in `dir` with the tenant switched on and the test's onboarding token.
+async fn tenant(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    let store = SqliteStore::open(dir).await?;
     let actor = Actor::system(1_000);
     store
         .update_tenant(
@@ -302,6 +303,12 @@ async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
             &actor,
         )
         .await?;
+    Ok(store)
+}
+
+async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = tenant(dir.path()).await?;
     for (step, op) in ops.iter().enumerate() {
         apply(&store, op, 1_000 + step as i64).await?;
         let (expected, found) = (recomputed(&store).await?, maintained(&store).await?);
@@ -310,6 +317,81 @@ async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
             "after step {step} ({op:?}) of {ops:?}:\nexpected {expected:#?}\nfound {found:#?}"
         );
     }
+    pages_follow_the_shared_order(&store).await
+}
+
+/// Every sort and direction of a policy's devices: the store's order is `ReportQuery::select`'s, and reading it in
+/// chunks (each after the last row of the one before, as the CSV export does) or by pages gives every row once.
+async fn pages_follow_the_shared_order(store: &SqliteStore) -> anyhow::Result<()> {
+    use shared::query::{ReportSort, SortDir};
+    for policy in store.list_policies().await? {
+        for sort in [ReportSort::Device, ReportSort::Status, ReportSort::Reported, ReportSort::CheckIn] {
+            for dir in [SortDir::Asc, SortDir::Desc] {
+                let query = ReportQuery { sort, dir, per_page: 2, ..ReportQuery::default() };
+                let all = store.policy_devices(&policy.id, &query, ReportPosition::Offset(0), 1_000).await?;
+                anyhow::ensure!(
+                    query.select(all.clone()) == all,
+                    "{sort:?} {dir:?}: not in the shared order: {all:#?}"
+                );
+                let mut chunked: Vec<PolicyDeviceRow> = Vec::new();
+                loop {
+                    let position = chunked.last().map_or(ReportPosition::Offset(0), ReportPosition::After);
+                    let chunk = store.policy_devices(&policy.id, &query, position, 2).await?;
+                    let done = chunk.len() < 2;
+                    chunked.extend(chunk);
+                    if done {
+                        break;
+                    }
+                }
+                anyhow::ensure!(chunked == all, "{sort:?} {dir:?}: chunks differ: {chunked:#?} vs {all:#?}");
+                let mut paged = Vec::new();
+                for page in 1..=all.len().div_ceil(2) as u32 {
+                    let query = ReportQuery { page, ..query.clone() };
+                    paged.extend(
+                        store.policy_devices(&policy.id, &query, ReportPosition::Offset(query.offset()), 2).await?,
+                    );
+                }
+                anyhow::ensure!(paged == all, "{sort:?} {dir:?}: pages differ");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_aggregates_gets_them_built_when_it_is_upgraded() -> anyhow::Result<()> {
+    use sqlx::{Connection, Executor};
+    let dir = tempfile::tempdir()?;
+    let expected = {
+        let store = tenant(dir.path()).await?;
+        let ops = [
+            Op::Onboard { device: 0, kind: 0 },
+            Op::Onboard { device: 1, kind: 1 },
+            Op::Onboard { device: 2, kind: 3 },
+            Op::CreateGroup { group: 0, rule: None },
+            Op::Members { group: 0, device: 1, add: true },
+            Op::SavePolicy { policy: 0, include: vec![3], exclude: vec![0], n_settings: 2 },
+            Op::SavePolicy { policy: 1, include: vec![0], exclude: Vec::new(), n_settings: 3 },
+            Op::Report { device: 0, policy: 0, older: false, states: vec![0, 1] },
+            Op::Report { device: 1, policy: 1, older: false, states: vec![0, 0, 2] },
+        ];
+        for (step, op) in ops.iter().enumerate() {
+            apply(&store, op, 1_000 + step as i64).await?;
+        }
+        recomputed(&store).await?
+    };
+    assert!(expected.values().any(|(states, ..)| states.values().any(|s| *s == PolicyState::Error)));
+    // The database as the version before the aggregates left it.
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.path().join("rampart.sqlite3").display())).await?;
+    conn.execute(
+        "DROP TABLE policy_devices; DROP TABLE policy_status_counts; DROP TABLE policy_setting_counts; \
+         DELETE FROM schema_migrations WHERE version = 7;",
+    )
+    .await?;
+    conn.close().await?;
+    let store = SqliteStore::open(dir.path()).await?;
+    assert_eq!(maintained(&store).await?, expected);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use shared::api::{PolicyDeviceReport, PolicyRef, PolicyReport};
+use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport};
 use shared::policy::Policy;
 use shared::query::ReportQuery;
 use shared::report::{StatusCounts, csv, setting_counts_from, settings_on_device};
@@ -20,6 +20,7 @@ use crate::auth::AdminSession;
 use crate::effective::policies_for;
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
+use crate::store::ReportPosition;
 
 fn policy_ref(policy: &Policy) -> PolicyRef {
     PolicyRef {
@@ -56,7 +57,8 @@ pub async fn policies_report(
     } else {
         state.store.count_policy_devices(&policy.id, &query).await?
     };
-    let devices = state.store.policy_devices(&policy.id, &query, query.offset(), query.per_page).await?;
+    let devices =
+        state.store.policy_devices(&policy.id, &query, ReportPosition::Offset(query.offset()), query.per_page).await?;
     let check_in = state.store.check_in_counts(&policy.id, policy.updated_at).await?;
     let settings = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?);
     Ok(Json(PolicyReport {
@@ -91,25 +93,22 @@ fn disposition(file_name: &str) -> String {
 const CSV_CHUNK: u32 = 2_000;
 
 /// A CSV download streamed a chunk at a time, so that a table of any length costs the server one chunk of memory:
-/// the header, then the rows `chunk(offset)` gives until one comes back shorter than [`CSV_CHUNK`].
-fn csv_stream<F, Fut>(file_name: &str, header: &[&str], chunk: F) -> Response
+/// the header, then the rows of `chunk(cursor)`, each chunk giving the cursor of the next (none after the last).
+fn csv_stream<C, F, Fut>(file_name: &str, header: &[&str], chunk: F) -> Response
 where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Vec<Vec<String>>, ApiError>> + Send + 'static,
+    C: Send + 'static,
+    F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(Vec<Vec<String>>, Option<C>), ApiError>> + Send + 'static,
 {
     let header = csv(header, std::iter::empty::<Vec<String>>());
     let chunk = std::sync::Arc::new(chunk);
-    // The state of the stream: the offset of the next chunk, or `None` when done.
-    let chunks = futures_util::stream::unfold(Some(0_u64), move |offset| {
+    // The state of the stream: the cursor of the next chunk (`Some(None)` first), or `None` when done.
+    let chunks = futures_util::stream::unfold(Some(None::<C>), move |cursor| {
         let chunk = std::sync::Arc::clone(&chunk);
         async move {
-            let offset = offset?;
-            match chunk(offset).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let next = (rows.len() == CSV_CHUNK as usize).then_some(offset + u64::from(CSV_CHUNK));
-                    Some((Ok::<_, std::io::Error>(csv(&[], rows)), next))
-                }
+            match chunk(cursor?).await {
+                Ok((rows, _)) if rows.is_empty() => None,
+                Ok((rows, next)) => Some((Ok::<_, std::io::Error>(csv(&[], rows)), next.map(Some))),
                 Err(error) => {
                     // The status is sent already: the download ends short, and the log says why.
                     tracing::error!(?error, "CSV export failed");
@@ -157,11 +156,13 @@ pub async fn policies_report_devices_csv(
         "Last check-in (Unix time)",
     ];
     let policy_id = policy.id.clone();
-    Ok(csv_stream(&format!("{}-devices", policy.draft.name), &header, move |offset| {
+    Ok(csv_stream(&format!("{}-devices", policy.draft.name), &header, move |last: Option<PolicyDeviceRow>| {
         let (state, query, policy_id) = (state.clone(), query.clone(), policy_id.clone());
         async move {
-            let rows = state.store.policy_devices(&policy_id, &query, offset, CSV_CHUNK).await?;
-            Ok(rows
+            let position = last.as_ref().map_or(ReportPosition::Offset(0), ReportPosition::After);
+            let rows = state.store.policy_devices(&policy_id, &query, position, CSV_CHUNK).await?;
+            let next = (rows.len() == CSV_CHUNK as usize).then(|| rows.last().cloned()).flatten();
+            let rows = rows
                 .into_iter()
                 .map(|row| {
                     vec![
@@ -174,7 +175,8 @@ pub async fn policies_report_devices_csv(
                         time(row.last_check_in),
                     ]
                 })
-                .collect())
+                .collect();
+            Ok((rows, next))
         }
     }))
 }

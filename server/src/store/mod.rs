@@ -318,6 +318,15 @@ pub struct StoredPolicyReport {
     pub reported_at: UnixSeconds,
 }
 
+/// Where a page of a policy's devices starts.
+#[derive(Debug, Clone, Copy)]
+pub enum ReportPosition<'a> {
+    /// After this many rows (a page of the admin center).
+    Offset(u64),
+    /// After this row, in the query's order (the next chunk of an export: no row is counted twice).
+    After(&'a PolicyDeviceRow),
+}
+
 /// Rampart's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -498,12 +507,12 @@ pub trait Store: Send + Sync + 'static {
     async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>>;
     /// One policy's per setting tallies of the counted reports, by setting id (maintained).
     async fn setting_tallies(&self, policy_id: &str) -> StoreResult<BTreeMap<String, SettingTally>>;
-    /// The devices a policy targets that match `query`'s filter, in its order: at most `limit` from `offset`.
+    /// The devices a policy targets that match `query`'s filter, in its order: at most `limit` from `position`.
     async fn policy_devices(
         &self,
         policy_id: &str,
         query: &ReportQuery,
-        offset: u64,
+        position: ReportPosition<'_>,
         limit: u32,
     ) -> StoreResult<Vec<PolicyDeviceRow>>;
     /// How many devices the policy targets that match `query`'s filter.

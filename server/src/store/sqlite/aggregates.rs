@@ -418,6 +418,7 @@ async fn write_difference(
             }
         }
     }
+    removed.sort_unstable();
     for chunk in removed.chunks(CHUNK) {
         let mut delete =
             QueryBuilder::<Sqlite>::new("DELETE FROM policy_devices WHERE (policy_id, device_id) IN (VALUES ");
@@ -432,6 +433,8 @@ async fn write_difference(
         delete.push(")");
         delete.build().execute(&mut *conn).await?;
     }
+    // In key order: the writes walk the table's pages once instead of hopping.
+    written.sort_unstable_by(|a, b| a.0.cmp(b.0));
     write_pairs(conn, &written).await?;
     deltas.write(conn).await
 }
@@ -577,4 +580,38 @@ pub(super) async fn forget_devices(conn: &mut SqliteConnection, ids: &[String]) 
     )
     .await?;
     write_difference(conn, existing, HashMap::new(), &Scope::Devices(ids.to_vec())).await
+}
+
+/// A policy saved as a new version with the same assignments: no device has reported that version yet, so each of its
+/// rows becomes Pending (Not applicable where the device is not eligible), its counts are recounted from its rows (an
+/// index walk), and its setting tallies start again — without resolving the fleet.
+pub(super) async fn new_version(conn: &mut SqliteConnection, policy_id: &str) -> StoreResult<()> {
+    let (pending, not_applicable) = (PolicyState::Pending.code(), PolicyState::NotApplicable.code());
+    sqlx::query(&format!(
+        "UPDATE policy_devices SET state = CASE WHEN eligible THEN '{pending}' ELSE '{not_applicable}' END, counted = 0 \
+         WHERE policy_id = ? AND (counted OR state <> CASE WHEN eligible THEN '{pending}' ELSE '{not_applicable}' END)"
+    ))
+    .bind(policy_id)
+    .execute(&mut *conn)
+    .await?;
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM policy_devices WHERE policy_id = ? GROUP BY state")
+            .bind(policy_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let count = |state: PolicyState| counts.iter().find(|(code, _)| code == state.code()).map_or(0, |(_, n)| *n);
+    let columns: Vec<&str> = PolicyState::ALL.iter().map(|s| s.code()).collect();
+    let mut upsert =
+        QueryBuilder::<Sqlite>::new(format!("INSERT INTO policy_status_counts (policy_id, {}) ", columns.join(", ")));
+    upsert.push_values([policy_id], |mut values, policy_id| {
+        values.push_bind(policy_id);
+        for state in PolicyState::ALL {
+            values.push_bind(count(*state));
+        }
+    });
+    let set: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    upsert.push(format!(" ON CONFLICT (policy_id) DO UPDATE SET {}", set.join(", ")));
+    upsert.build().execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM policy_setting_counts WHERE policy_id = ?").bind(policy_id).execute(&mut *conn).await?;
+    Ok(())
 }
