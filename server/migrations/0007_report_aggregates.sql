@@ -2,33 +2,41 @@
 -- deletion, a policy, group or tenant switch change), so that the policy list and a report page read a few rows
 -- instead of resolving the whole fleet per request. See ARCHITECTURE.md, "Report aggregates".
 
--- One row per policy and device it targets (included minus excluded groups, eligible or not).
+-- One row per policy and device it targets (included minus excluded groups, eligible or not). Keyed device first:
+-- reports arrive by device, so the rows a report batch changes lie together; the one index is by policy and name,
+-- which a report never changes.
 CREATE TABLE policy_devices (
-    policy_id TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
-    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    device_id        TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    policy_id        TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
     -- The device's host name, lower-cased: the report's default order and its search.
-    name_key  TEXT NOT NULL,
-    -- shared::report::PolicyState code (the codes sort as the labels do).
-    state     TEXT NOT NULL,
+    name_key         TEXT NOT NULL,
     -- The device can receive policies (its support and the tenant switches).
-    eligible  INTEGER NOT NULL,
-    -- The device's report of the current version counts in the per setting status.
-    counted   INTEGER NOT NULL,
-    PRIMARY KEY (policy_id, device_id)
+    eligible         INTEGER NOT NULL,
+    -- What the device last reported of the policy: the version and the policy's state in that report (both NULL
+    -- before its first report). The state shown is derived with the policy's current version
+    -- (shared::report::targeted_state), so a new version moves no row here.
+    reported_version INTEGER,
+    reported_state   TEXT,
+    PRIMARY KEY (device_id, policy_id)
 ) WITHOUT ROWID;
 
-CREATE INDEX policy_devices_by_name ON policy_devices (policy_id, name_key, device_id);
-CREATE INDEX policy_devices_by_state ON policy_devices (policy_id, state, name_key, device_id);
-CREATE INDEX policy_devices_by_device ON policy_devices (device_id);
+CREATE INDEX policy_devices_by_name ON policy_devices (policy_id, name_key);
 
--- Per policy, its targeted devices by state.
+-- Reports by policy, without the state: a report that changes a state no longer moves an index entry elsewhere.
+DROP INDEX device_policy_reports_by_policy;
+CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id);
+
+-- Per policy: its targeted devices, eligible and not, and among the eligible those whose report of the policy's
+-- current version is in each state (the rest of the eligible are Pending; not_applicable here is only what devices
+-- reported, the ineligible are Not applicable too).
 CREATE TABLE policy_status_counts (
     policy_id      TEXT PRIMARY KEY REFERENCES policies(id) ON DELETE CASCADE,
+    eligible       INTEGER NOT NULL,
+    ineligible     INTEGER NOT NULL,
     succeeded      INTEGER NOT NULL,
     error          INTEGER NOT NULL,
     conflict       INTEGER NOT NULL,
-    not_applicable INTEGER NOT NULL,
-    pending        INTEGER NOT NULL
+    not_applicable INTEGER NOT NULL
 );
 
 -- Per policy and setting, the counted reports by the setting's state.

@@ -457,16 +457,25 @@ fn order_by(query: &DeviceQuery, switches: TenantSwitches) -> String {
     }
 }
 
-/// A policy's devices with what the report shows of each (aliases: s the policy's rows, d devices, r reports).
-const POLICY_DEVICE_SELECT: &str = "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, \
-    r.reported_at, d.last_check_in FROM policy_devices s JOIN devices d ON d.id = s.device_id \
+/// A policy's state on a device, derived from its row in `policy_devices` (s) and the policy (p) as
+/// `shared::report::targeted_state` does: Not applicable where the device is not eligible, what it reported of the
+/// current version, else Pending.
+const STATE: &str = "(CASE WHEN NOT s.eligible THEN 'not_applicable' \
+    WHEN s.reported_version = p.version THEN s.reported_state ELSE 'pending' END)";
+
+/// A policy's devices with what the report shows of each (aliases: s the policy's rows, p the policy, d devices, r
+/// reports).
+const POLICY_DEVICE_SELECT: &str = "SELECT s.device_id, d.hostname, d.os, d.edition, \
+    (CASE WHEN NOT s.eligible THEN 'not_applicable' WHEN s.reported_version = p.version THEN s.reported_state \
+    ELSE 'pending' END) AS state, r.version, r.reported_at, d.last_check_in \
+    FROM policy_devices s JOIN policies p ON p.id = s.policy_id JOIN devices d ON d.id = s.device_id \
     LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id";
 
 /// Adds the WHERE clause of a policy report's filter: the policy, its state, a search in the host name.
 fn push_report_filter(builder: &mut QueryBuilder<'_, Sqlite>, policy_id: &str, query: &ReportQuery) {
     builder.push(" WHERE s.policy_id = ").push_bind(policy_id.to_owned());
     if let Some(state) = query.state {
-        builder.push(" AND s.state = ").push_bind(state.code());
+        builder.push(format!(" AND {STATE} = ")).push_bind(state.code());
     }
     if !query.search.is_empty() {
         // The same rule as the admin center's: the lower-cased name contains the lower-cased text.
@@ -1517,9 +1526,8 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_version(&mut tx, id, next, &document, now, by).await?;
-        if from_json(&old_document)?.assignments == draft.assignments {
-            aggregates::new_version(&mut tx, id).await?;
-        } else {
+        aggregates::new_version(&mut tx, id).await?;
+        if from_json(&old_document)?.assignments != draft.assignments {
             aggregates::refresh(&mut tx, &Scope::Policies(vec![id.to_owned()])).await?;
         }
         let audit = NewAudit {
@@ -1649,19 +1657,19 @@ impl Store for SqliteStore {
     }
 
     async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
-        let rows = sqlx::query(
-            "SELECT policy_id, succeeded, error, conflict, not_applicable, pending FROM policy_status_counts",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT policy_id, {} FROM policy_status_counts",
+            aggregates::COUNT_COLUMNS.join(", ")
+        ))
         .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|row| {
-                let mut counts = StatusCounts::default();
-                for state in PolicyState::ALL {
-                    let n: i64 = row.try_get(state.code())?;
-                    counts.set(*state, to_u64(n));
+                let mut counts = [0; 6];
+                for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
+                    *n = row.try_get(column)?;
                 }
-                Ok((row.try_get("policy_id")?, counts))
+                Ok((row.try_get("policy_id")?, aggregates::status_counts(&counts)))
             })
             .collect()
     }
@@ -1698,7 +1706,7 @@ impl Store for SqliteStore {
         // continue after the last row of the one before.
         let key = match query.sort {
             ReportSort::Device => None,
-            ReportSort::Status => Some("s.state"),
+            ReportSort::Status => Some(STATE),
             ReportSort::Reported => Some("COALESCE(r.reported_at, -1)"),
             ReportSort::CheckIn => Some("COALESCE(d.last_check_in, -1)"),
         };
@@ -1710,10 +1718,13 @@ impl Store for SqliteStore {
         // its rows are joined; sorted by a time, every row is joined first.
         let own_rows = matches!(query.sort, ReportSort::Device | ReportSort::Status);
         let mut select = QueryBuilder::<Sqlite>::new(if own_rows {
-            "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
-             FROM (SELECT s.policy_id, s.device_id, s.state, s.name_key FROM policy_devices s"
+            format!(
+                "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
+                 FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
+                 JOIN policies p ON p.id = s.policy_id"
+            )
         } else {
-            POLICY_DEVICE_SELECT
+            POLICY_DEVICE_SELECT.to_owned()
         });
         push_report_filter(&mut select, policy_id, query);
         if let ReportPosition::After(last) = position {
@@ -1722,7 +1733,7 @@ impl Store for SqliteStore {
             match query.sort {
                 ReportSort::Device => {}
                 ReportSort::Status => {
-                    select.push("s.state, ");
+                    select.push(format!("{STATE}, "));
                 }
                 ReportSort::Reported => {
                     select.push("COALESCE(r.reported_at, -1), ");
@@ -1755,14 +1766,16 @@ impl Store for SqliteStore {
                 ") s JOIN devices d ON d.id = s.device_id \
                  LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id",
             );
-            select.push(&order);
+            // Outside, the derived state is a column of the page.
+            select.push(order.replace(STATE, "s.state"));
         }
         let rows = select.build().fetch_all(&self.read).await?;
         rows.iter().map(policy_device_from_row).collect()
     }
 
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM policy_devices s");
+        let mut count =
+            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM policy_devices s JOIN policies p ON p.id = s.policy_id");
         push_report_filter(&mut count, policy_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         Ok(to_u64(n))

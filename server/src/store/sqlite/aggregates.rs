@@ -1,17 +1,21 @@
 //! The report aggregates, maintained inside the transaction of each change that moves them.
 //!
 //! Three tables hold them (migration 0007): `policy_devices`, one row per policy and device it targets with the
-//! policy's state there; `policy_status_counts`, per policy its devices by state; `policy_setting_counts`, per policy
-//! and setting the counted reports by the setting's state. Targeting is resolved with `shared::preview::Memberships`,
-//! the code the preview and the check-in use, but only over what the change can move: the devices of a report or an
-//! onboarding, the policies a group change reaches, one edited policy. [`refresh`] rewrites the rows of such a scope
-//! and moves the counts by the difference; [`apply_reports`] does the same for a batch of reports.
+//! device's eligibility and what it last reported of the policy (version and state); `policy_status_counts`, per
+//! policy its eligible and ineligible devices and, among the eligible, those whose report of the *current* version
+//! is in each state; `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
+//! on a device is derived (`shared::report::targeted_state`), never stored, so a new version of a policy moves no
+//! device row: it only zeroes the counts of the current version. Targeting is resolved with
+//! `shared::preview::Memberships`, the code the preview and the check-in use, but only over what the change can
+//! move: the devices of a report batch or an onboarding, the policies a group change reaches, one edited policy.
+//! [`refresh`] rewrites the rows of such a scope and moves the counts by the difference; [`apply_reports`] does the
+//! same for a batch of reports.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use shared::groups::GroupKind;
 use shared::preview::{Memberships, Snapshot, SnapshotDevice, SnapshotGroup};
-use shared::report::{PolicyState, SettingResult, SettingState, SettingTally, targeted_state};
+use shared::report::{PolicyState, SettingResult, SettingState, SettingTally};
 use shared::tenant::TenantSwitches;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
@@ -32,40 +36,89 @@ pub(crate) enum Scope {
     All,
 }
 
-/// A policy's state on one device it targets.
+/// A policy on one device it targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pair {
     name_key: String,
-    state: PolicyState,
     eligible: bool,
-    counted: bool,
+    /// The version the device last reported, and the policy's state in that report.
+    reported: Option<(u64, PolicyState)>,
 }
 
 /// (policy id, device id).
 type Key = (String, String);
 
-/// What a report of a policy's current version counts toward: the policy's state on the device, and whether its
-/// setting results count in the per setting status.
-fn pair_state(current_version: u64, eligible: bool, reported: Option<(u64, PolicyState)>) -> (PolicyState, bool) {
-    let state = targeted_state(current_version, eligible, reported);
-    let counted = eligible
-        && reported.is_some_and(|(version, state)| version == current_version && state != PolicyState::NotApplicable);
-    (state, counted)
+/// The columns of `policy_status_counts`, in [`Contribution`] order.
+pub(super) const COUNT_COLUMNS: [&str; 6] =
+    ["eligible", "ineligible", "succeeded", "error", "conflict", "not_applicable"];
+
+/// What one pair adds to its policy's counts (see [`COUNT_COLUMNS`]).
+type Contribution = [i64; 6];
+
+impl Pair {
+    /// Its part of the counts while the policy is at `current_version`, and whether its report's setting results count
+    /// in the per setting status.
+    fn contribution(&self, current_version: u64) -> (Contribution, bool) {
+        let mut counts = [0; 6];
+        if !self.eligible {
+            counts[1] = 1;
+            return (counts, false);
+        }
+        counts[0] = 1;
+        match self.reported {
+            Some((version, state)) if version == current_version => {
+                let slot = match state {
+                    PolicyState::Succeeded => Some(2),
+                    PolicyState::Error => Some(3),
+                    PolicyState::Conflict => Some(4),
+                    PolicyState::NotApplicable => Some(5),
+                    PolicyState::Pending => None,
+                };
+                if let Some(slot) = slot {
+                    counts[slot] = 1;
+                }
+                (counts, state != PolicyState::NotApplicable)
+            }
+            _ => (counts, false),
+        }
+    }
+}
+
+/// A policy's counts as the admin center shows them, from its `policy_status_counts` row.
+pub(super) fn status_counts(row: &Contribution) -> shared::report::StatusCounts {
+    let n = |i: usize| u64::try_from(row[i]).unwrap_or(0);
+    let reported = n(2) + n(3) + n(4) + n(5);
+    shared::report::StatusCounts {
+        succeeded: n(2),
+        error: n(3),
+        conflict: n(4),
+        not_applicable: n(1) + n(5),
+        pending: n(0).saturating_sub(reported),
+    }
 }
 
 /// Count changes, applied at the end of the transaction.
 #[derive(Debug, Default)]
 struct Deltas {
-    status: HashMap<String, [i64; 5]>,
+    status: HashMap<String, Contribution>,
     settings: HashMap<Key, SettingTally>,
     /// Policies whose setting tallies start again from nothing (no report of theirs counts any more).
     reset: HashSet<String>,
 }
 
 impl Deltas {
-    fn state(&mut self, policy_id: &str, state: PolicyState, delta: i64) {
-        let slot = PolicyState::ALL.iter().position(|s| *s == state).unwrap_or(0);
-        self.status.entry(policy_id.to_owned()).or_default()[slot] += delta;
+    /// Moves `policy_id`'s counts from `old` to `new` (either may be absent), and its setting tallies by the results
+    /// that start or stop counting (`results` gives a pair's results, read only when needed).
+    fn pair(&mut self, policy_id: &str, old: Option<(Contribution, bool)>, new: Option<(Contribution, bool)>) -> i64 {
+        let (old_counts, old_counted) = old.unwrap_or(([0; 6], false));
+        let (new_counts, new_counted) = new.unwrap_or(([0; 6], false));
+        if old_counts != new_counts {
+            let entry = self.status.entry(policy_id.to_owned()).or_default();
+            for i in 0..6 {
+                entry[i] += new_counts[i] - old_counts[i];
+            }
+        }
+        i64::from(new_counted) - i64::from(old_counted)
     }
 
     fn results(&mut self, policy_id: &str, results: &[(String, SettingState)], delta: i64) {
@@ -78,13 +131,12 @@ impl Deltas {
     }
 
     async fn write(self, conn: &mut SqliteConnection) -> StoreResult<()> {
-        let status: Vec<(String, [i64; 5])> =
+        let status: Vec<(String, Contribution)> =
             self.status.into_iter().filter(|(_, d)| d.iter().any(|n| *n != 0)).collect();
-        let columns: Vec<&str> = PolicyState::ALL.iter().map(|s| s.code()).collect();
         for chunk in status.chunks(CHUNK) {
             let mut upsert = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO policy_status_counts (policy_id, {}) ",
-                columns.join(", ")
+                COUNT_COLUMNS.join(", ")
             ));
             upsert.push_values(chunk, |mut values, (policy_id, delta)| {
                 values.push_bind(policy_id);
@@ -92,7 +144,7 @@ impl Deltas {
                     values.push_bind(*n);
                 }
             });
-            let sums: Vec<String> = columns.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+            let sums: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
             upsert.push(format!(" ON CONFLICT (policy_id) DO UPDATE SET {}", sums.join(", ")));
             upsert.build().execute(&mut *conn).await?;
         }
@@ -311,28 +363,20 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     let name_keys: Vec<String> = devices.iter().map(|d| d.facts.hostname.as_str().to_lowercase()).collect();
     for policy in &policy_rows {
         for i in memberships.assigned(&policy.draft) {
-            let eligible = memberships.is_eligible(i);
             let key = (policy.id.clone(), devices[i].id.clone());
-            let (state, counted) = pair_state(policy.version, eligible, reported.get(&key).copied());
-            desired.insert(key, Pair { name_key: name_keys[i].clone(), state, eligible, counted });
+            let reported = reported.get(&key).copied();
+            desired
+                .insert(key, Pair { name_key: name_keys[i].clone(), eligible: memberships.is_eligible(i), reported });
         }
     }
 
     // What they are.
     let mut existing: HashMap<Key, Pair> = HashMap::new();
     let mut take_pair = |row: &sqlx::sqlite::SqliteRow| -> StoreResult<()> {
-        existing.insert(
-            (row.try_get("policy_id")?, row.try_get("device_id")?),
-            Pair {
-                name_key: row.try_get("name_key")?,
-                state: code(row, "state", PolicyState::from_code)?,
-                eligible: row.try_get("eligible")?,
-                counted: row.try_get("counted")?,
-            },
-        );
+        let (key, pair) = pair_from_row(row)?;
+        existing.insert(key, pair);
         Ok(())
     };
-    const PAIRS: &str = "SELECT policy_id, device_id, name_key, state, eligible, counted FROM policy_devices";
     match scope {
         Scope::Policies(ids) => select_in(conn, PAIRS, "policy_id", ids, &mut take_pair).await?,
         Scope::Devices(ids) => select_in(conn, PAIRS, "device_id", ids, &mut take_pair).await?,
@@ -342,70 +386,88 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
             }
         }
     }
-    write_difference(conn, existing, desired, scope).await
+    let versions: HashMap<String, u64> = policy_rows.iter().map(|p| (p.id.clone(), p.version)).collect();
+    write_difference(conn, existing, desired, &versions, scope).await
 }
 
-/// Writes the rows that differ and moves the counts by the difference.
+const PAIRS: &str =
+    "SELECT policy_id, device_id, name_key, eligible, reported_version, reported_state FROM policy_devices";
+
+fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<(Key, Pair)> {
+    let version: Option<i64> = row.try_get("reported_version")?;
+    let state: Option<String> = row.try_get("reported_state")?;
+    let reported = match (version, state) {
+        (Some(version), Some(state)) => Some((
+            u64::try_from(version).unwrap_or(0),
+            PolicyState::from_code(&state).ok_or_else(|| StoreError::Corrupt(format!("state {state:?}")))?,
+        )),
+        _ => None,
+    };
+    Ok((
+        (row.try_get("policy_id")?, row.try_get("device_id")?),
+        Pair { name_key: row.try_get("name_key")?, eligible: row.try_get("eligible")?, reported },
+    ))
+}
+
+/// Writes the rows that differ and moves the counts by the difference (pairs of a policy not in `versions` are
+/// going with their policy and move nothing).
 async fn write_difference(
     conn: &mut SqliteConnection,
     existing: HashMap<Key, Pair>,
     desired: HashMap<Key, Pair>,
+    versions: &HashMap<String, u64>,
     scope: &Scope,
 ) -> StoreResult<()> {
     let mut deltas = Deltas::default();
+    let contribution = |key: &Key, pair: &Pair| versions.get(&key.0).map(|v| pair.contribution(*v));
     // A policy refreshed as a whole with no counted pair left starts its tallies again, without reading a report.
     if let Scope::Policies(_) | Scope::All = scope {
         let policies: BTreeSet<&String> = existing.keys().chain(desired.keys()).map(|(p, _)| p).collect();
-        let still_counted: BTreeSet<&String> = desired.iter().filter(|(_, p)| p.counted).map(|((p, _), _)| p).collect();
+        let still_counted: BTreeSet<&String> = desired
+            .iter()
+            .filter(|(key, pair)| contribution(key, pair).is_some_and(|(_, counted)| counted))
+            .map(|((p, _), _)| p)
+            .collect();
         deltas.reset = policies.difference(&still_counted).map(|p| (*p).clone()).collect();
     }
     let mut removed: Vec<&Key> = Vec::new();
     let mut flipped: Vec<(&Key, i64)> = Vec::new();
+    let mut written: Vec<(&Key, &Pair)> = Vec::new();
     for (key, old) in &existing {
-        match desired.get(key) {
-            None => {
-                deltas.state(&key.0, old.state, -1);
-                removed.push(key);
-                if old.counted {
-                    flipped.push((key, -1));
-                }
-            }
-            Some(new) if new != old => {
-                deltas.state(&key.0, old.state, -1);
-                deltas.state(&key.0, new.state, 1);
-                if old.counted != new.counted {
-                    flipped.push((key, if new.counted { 1 } else { -1 }));
-                }
-            }
-            Some(_) => {}
+        let new = desired.get(key);
+        if new == Some(old) {
+            continue;
+        }
+        let sign = deltas.pair(&key.0, contribution(key, old), new.and_then(|new| contribution(key, new)));
+        if sign != 0 {
+            flipped.push((key, sign));
+        }
+        match new {
+            None => removed.push(key),
+            Some(new) => written.push((key, new)),
         }
     }
-    let mut written: Vec<(&Key, &Pair)> = Vec::new();
     for (key, new) in &desired {
-        match existing.get(key) {
-            None => {
-                deltas.state(&key.0, new.state, 1);
-                if new.counted {
-                    flipped.push((key, 1));
-                }
-                written.push((key, new));
+        if !existing.contains_key(key) {
+            let sign = deltas.pair(&key.0, None, contribution(key, new));
+            if sign != 0 {
+                flipped.push((key, sign));
             }
-            Some(old) if old != new => written.push((key, new)),
-            Some(_) => {}
+            written.push((key, new));
         }
     }
     // The setting results of the pairs that start or stop counting.
     let flipped: Vec<(&Key, i64)> = flipped.into_iter().filter(|((p, _), _)| !deltas.reset.contains(p)).collect();
     for chunk in flipped.chunks(CHUNK) {
         let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (policy_id, device_id) IN (VALUES ",
+            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
         );
         let mut list = select.separated(", ");
         for ((policy_id, device_id), _) in chunk {
             list.push("(")
-                .push_bind_unseparated(policy_id)
-                .push_unseparated(", ")
                 .push_bind_unseparated(device_id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(policy_id)
                 .push_unseparated(")");
         }
         select.push(")");
@@ -418,44 +480,45 @@ async fn write_difference(
             }
         }
     }
-    removed.sort_unstable();
+    removed.sort_unstable_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     for chunk in removed.chunks(CHUNK) {
         let mut delete =
-            QueryBuilder::<Sqlite>::new("DELETE FROM policy_devices WHERE (policy_id, device_id) IN (VALUES ");
+            QueryBuilder::<Sqlite>::new("DELETE FROM policy_devices WHERE (device_id, policy_id) IN (VALUES ");
         let mut list = delete.separated(", ");
         for (policy_id, device_id) in chunk {
             list.push("(")
-                .push_bind_unseparated(policy_id)
-                .push_unseparated(", ")
                 .push_bind_unseparated(device_id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(policy_id)
                 .push_unseparated(")");
         }
         delete.push(")");
         delete.build().execute(&mut *conn).await?;
     }
-    // In key order: the writes walk the table's pages once instead of hopping.
-    written.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    write_pairs(conn, &written).await?;
+    write_pairs(conn, written).await?;
     deltas.write(conn).await
 }
 
-async fn write_pairs(conn: &mut SqliteConnection, pairs: &[(&Key, &Pair)]) -> StoreResult<()> {
+/// Upserts pairs, in the table's key order (device, then policy): the writes walk its pages once instead of hopping.
+async fn write_pairs(conn: &mut SqliteConnection, mut pairs: Vec<(&Key, &Pair)>) -> StoreResult<()> {
+    pairs.sort_unstable_by(|a, b| (&a.0.1, &a.0.0).cmp(&(&b.0.1, &b.0.0)));
     for chunk in pairs.chunks(CHUNK) {
         let mut upsert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO policy_devices (policy_id, device_id, name_key, state, eligible, counted) ",
+            "INSERT INTO policy_devices (device_id, policy_id, name_key, eligible, reported_version, reported_state) ",
         );
         upsert.push_values(chunk, |mut values, ((policy_id, device_id), pair)| {
             values
-                .push_bind(policy_id)
                 .push_bind(device_id)
+                .push_bind(policy_id)
                 .push_bind(&pair.name_key)
-                .push_bind(pair.state.code())
                 .push_bind(pair.eligible)
-                .push_bind(pair.counted);
+                .push_bind(pair.reported.map(|(version, _)| i64::try_from(version).unwrap_or(i64::MAX)))
+                .push_bind(pair.reported.map(|(_, state)| state.code()));
         });
         upsert.push(
-            " ON CONFLICT (policy_id, device_id) DO UPDATE SET name_key = excluded.name_key, state = excluded.state, \
-             eligible = excluded.eligible, counted = excluded.counted",
+            " ON CONFLICT (device_id, policy_id) DO UPDATE SET name_key = excluded.name_key, \
+             eligible = excluded.eligible, reported_version = excluded.reported_version, \
+             reported_state = excluded.reported_state",
         );
         upsert.build().execute(&mut *conn).await?;
     }
@@ -485,26 +548,13 @@ pub(super) async fn apply_reports(
     devices.sort_unstable();
     devices.dedup();
     let mut pairs: HashMap<Key, Pair> = HashMap::new();
-    select_in(
-        conn,
-        "SELECT policy_id, device_id, name_key, state, eligible, counted FROM policy_devices",
-        "device_id",
-        &devices,
-        |row| {
-            pairs.insert(
-                (row.try_get("policy_id")?, row.try_get("device_id")?),
-                Pair {
-                    name_key: row.try_get("name_key")?,
-                    state: code(row, "state", PolicyState::from_code)?,
-                    eligible: row.try_get("eligible")?,
-                    counted: row.try_get("counted")?,
-                },
-            );
-            Ok(())
-        },
-    )
+    select_in(conn, PAIRS, "device_id", &devices, |row| {
+        let (key, pair) = pair_from_row(row)?;
+        pairs.insert(key, pair);
+        Ok(())
+    })
     .await?;
-    // The stored report of each pair that counts now: its results leave the tallies if a new report replaces it.
+    // The stored report of each pair: its results leave the tallies if a new report replaces a counted one.
     let mut stored: HashMap<Key, (u64, String)> = HashMap::new();
     select_in(
         conn,
@@ -531,87 +581,66 @@ pub(super) async fn apply_reports(
         }
         let Some(current) = versions.get(&report.policy_id) else { continue };
         if let Some(pair) = pairs.get_mut(&key) {
-            let (state, counted) = pair_state(*current, pair.eligible, Some((report.version, report.state)));
+            let old = pair.contribution(*current);
+            let new_pair = Pair { reported: Some((report.version, report.state)), ..pair.clone() };
+            let new = new_pair.contribution(*current);
             let same_results = old_report.is_some_and(|(_, settings)| *settings == report.settings);
-            if pair.counted
-                && !(counted && same_results)
+            deltas.pair(&report.policy_id, Some(old), Some(new));
+            if old.1
+                && !(new.1 && same_results)
                 && let Some((_, settings)) = old_report
             {
                 deltas.results(&report.policy_id, &results_of(settings)?, -1);
             }
-            if counted && !(pair.counted && same_results) {
+            if new.1 && !(old.1 && same_results) {
                 deltas.results(&report.policy_id, &report.results, 1);
             }
-            if state != pair.state || counted != pair.counted {
-                deltas.state(&report.policy_id, pair.state, -1);
-                deltas.state(&report.policy_id, state, 1);
-                pair.state = state;
-                pair.counted = counted;
+            if new_pair != *pair {
+                *pair = new_pair;
                 changed.insert(key.clone());
             }
         }
         stored.insert(key, (report.version, report.settings.clone()));
     }
     let written: Vec<(&Key, &Pair)> = changed.iter().filter_map(|key| pairs.get_key_value(key)).collect();
-    write_pairs(conn, &written).await?;
+    write_pairs(conn, written).await?;
     deltas.write(conn).await
 }
 
 /// Takes devices about to be deleted out of the aggregates (their rows would go by cascade, but not their counts).
 pub(super) async fn forget_devices(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<()> {
     let mut existing: HashMap<Key, Pair> = HashMap::new();
-    select_in(
-        conn,
-        "SELECT policy_id, device_id, name_key, state, eligible, counted FROM policy_devices",
-        "device_id",
-        ids,
-        |row| {
-            existing.insert(
-                (row.try_get("policy_id")?, row.try_get("device_id")?),
-                Pair {
-                    name_key: row.try_get("name_key")?,
-                    state: code(row, "state", PolicyState::from_code)?,
-                    eligible: row.try_get("eligible")?,
-                    counted: row.try_get("counted")?,
-                },
-            );
-            Ok(())
-        },
-    )
+    select_in(conn, PAIRS, "device_id", ids, |row| {
+        let (key, pair) = pair_from_row(row)?;
+        existing.insert(key, pair);
+        Ok(())
+    })
     .await?;
-    write_difference(conn, existing, HashMap::new(), &Scope::Devices(ids.to_vec())).await
+    let versions = policy_versions(conn).await?;
+    write_difference(conn, existing, HashMap::new(), &versions, &Scope::Devices(ids.to_vec())).await
 }
 
-/// A policy saved as a new version with the same assignments: no device has reported that version yet, so each of its
-/// rows becomes Pending (Not applicable where the device is not eligible), its counts are recounted from its rows (an
-/// index walk), and its setting tallies start again — without resolving the fleet.
+/// Every policy's current version.
+pub(super) async fn policy_versions(conn: &mut SqliteConnection) -> StoreResult<HashMap<String, u64>> {
+    Ok(sqlx::query_as::<_, (String, i64)>("SELECT id, version FROM policies")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id, version)| (id, u64::try_from(version).unwrap_or(0)))
+        .collect())
+}
+
+/// A policy saved as a new version: no device has reported that version yet, so none of its devices counts as
+/// reported any more and no result counts in its per setting status. Call it in the transaction that writes the
+/// version, before any [`refresh`] of the policy; it moves no device row.
 pub(super) async fn new_version(conn: &mut SqliteConnection, policy_id: &str) -> StoreResult<()> {
-    let (pending, not_applicable) = (PolicyState::Pending.code(), PolicyState::NotApplicable.code());
-    sqlx::query(&format!(
-        "UPDATE policy_devices SET state = CASE WHEN eligible THEN '{pending}' ELSE '{not_applicable}' END, counted = 0 \
-         WHERE policy_id = ? AND (counted OR state <> CASE WHEN eligible THEN '{pending}' ELSE '{not_applicable}' END)"
-    ))
+    sqlx::query(
+        "UPDATE policy_status_counts SET succeeded = 0, error = 0, conflict = 0, not_applicable = 0 \
+         WHERE policy_id = ?",
+    )
     .bind(policy_id)
     .execute(&mut *conn)
     .await?;
-    let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM policy_devices WHERE policy_id = ? GROUP BY state")
-            .bind(policy_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let count = |state: PolicyState| counts.iter().find(|(code, _)| code == state.code()).map_or(0, |(_, n)| *n);
-    let columns: Vec<&str> = PolicyState::ALL.iter().map(|s| s.code()).collect();
-    let mut upsert =
-        QueryBuilder::<Sqlite>::new(format!("INSERT INTO policy_status_counts (policy_id, {}) ", columns.join(", ")));
-    upsert.push_values([policy_id], |mut values, policy_id| {
-        values.push_bind(policy_id);
-        for state in PolicyState::ALL {
-            values.push_bind(count(*state));
-        }
-    });
-    let set: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    upsert.push(format!(" ON CONFLICT (policy_id) DO UPDATE SET {}", set.join(", ")));
-    upsert.build().execute(&mut *conn).await?;
     sqlx::query("DELETE FROM policy_setting_counts WHERE policy_id = ?").bind(policy_id).execute(&mut *conn).await?;
     Ok(())
 }
