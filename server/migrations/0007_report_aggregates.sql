@@ -49,3 +49,11 @@ CREATE TABLE policy_setting_counts (
     not_applicable INTEGER NOT NULL,
     PRIMARY KEY (policy_id, setting_id)
 ) WITHOUT ROWID;
+
+-- Moves in every transaction that changes what decides a policy's devices (policies, the groups they reach, the
+-- tenant switches): the key of the writer's cache of those inputs, read by each onboarding.
+CREATE TABLE targeting_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO targeting_generation (id, generation) VALUES (1, 0);

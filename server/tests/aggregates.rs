@@ -386,6 +386,8 @@ async fn a_database_from_before_the_aggregates_gets_them_built_when_it_is_upgrad
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.path().join("rampart.sqlite3").display())).await?;
     conn.execute(
         "DROP TABLE policy_devices; DROP TABLE policy_status_counts; DROP TABLE policy_setting_counts; \
+         DROP TABLE targeting_generation; DROP INDEX device_policy_reports_by_policy; \
+         CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id, state); \
          DELETE FROM schema_migrations WHERE version = 7;",
     )
     .await?;
@@ -399,12 +401,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     #[test]
     fn maintained_aggregates_equal_a_recomputation_after_any_changes(
-        kinds in proptest::collection::vec(0..4_u8, 4),
+        kinds in proptest::collection::vec(0..4_u8, 3),
         rules in proptest::collection::vec(proptest::option::of(0..3_u8), 3),
         targets in proptest::collection::vec(0..4_u8, 2),
         more in proptest::collection::vec(op(), 1..48),
     ) {
-        // A tenant to start from (every device onboarded, every group made, both policies assigned), then anything.
+        // A tenant to start from (three of the four devices onboarded, every group made, both policies assigned), then
+        // anything.
         let mut ops: Vec<Op> = kinds.iter().enumerate().map(|(device, kind)| Op::Onboard { device: device as u8, kind: *kind }).collect();
         ops.extend(rules.iter().enumerate().map(|(group, rule)| Op::CreateGroup { group: group as u8, rule: *rule }));
         ops.extend(targets.iter().enumerate().map(|(policy, target)| Op::SavePolicy {

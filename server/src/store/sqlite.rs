@@ -56,6 +56,8 @@ pub struct SqliteStore {
     check_ins: Arc<Mutex<PendingCheckIns>>,
     /// Reports being group-committed.
     reports: Arc<ReportQueue>,
+    /// What decides a new device's policies, for onboardings.
+    targeting: Arc<aggregates::TargetingCache>,
 }
 
 /// Reports waiting for the next group commit, and the lock whose holder commits them.
@@ -230,6 +232,7 @@ impl SqliteStore {
             generation: Arc::new(AtomicU64::new(0)),
             check_ins: Arc::default(),
             reports: Arc::default(),
+            targeting: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -990,6 +993,9 @@ impl Store for SqliteStore {
             }
         };
         let facts = &device.facts;
+        // A device not proving to be one already onboarded is new: its id is fresh (random), so it has no report and
+        // no membership yet.
+        let is_new = itself_id.is_none();
         let device_id = itself_id.unwrap_or_else(|| device.id.clone());
         sqlx::query(
             "INSERT INTO devices (id, secret_hash, directory_device_id, registration, hostname, os, edition, os_build, \
@@ -1046,7 +1052,16 @@ impl Store for SqliteStore {
             })),
         };
         write_audit(&mut tx, &actor, &audit).await?;
-        aggregates::refresh(&mut tx, &Scope::Devices(vec![device_id.clone()])).await?;
+        if !is_new {
+            aggregates::refresh(&mut tx, &Scope::Devices(vec![device_id.clone()])).await?;
+        } else {
+            let device = shared::preview::SnapshotDevice {
+                id: device_id.clone(),
+                facts: facts.clone(),
+                support: device.support,
+            };
+            aggregates::add_new_device(&mut tx, &self.targeting, device).await?;
+        }
         tx.commit().await?;
         Ok(Some(Onboarded { device_id, directory_device_id, registration, directory_conflict: conflict }))
     }
@@ -1557,6 +1572,7 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((name, version, document)) = old else { return Ok(false) };
+        aggregates::targeting_changed(&mut tx).await?;
         let audit = NewAudit {
             action: AuditAction::PolicyDelete,
             object_type: ObjectType::Policy,

@@ -293,6 +293,9 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     if matches!(scope, Scope::Policies(ids) | Scope::Devices(ids) if ids.is_empty()) {
         return Ok(());
     }
+    if let Scope::Policies(_) | Scope::All = scope {
+        targeting_changed(conn).await?;
+    }
     let switches = switches(conn).await?;
     let policy_rows = match scope {
         Scope::Policies(ids) => {
@@ -634,6 +637,7 @@ pub(super) async fn policy_versions(conn: &mut SqliteConnection) -> StoreResult<
 /// reported any more and no result counts in its per setting status. Call it in the transaction that writes the
 /// version, before any [`refresh`] of the policy; it moves no device row.
 pub(super) async fn new_version(conn: &mut SqliteConnection, policy_id: &str) -> StoreResult<()> {
+    targeting_changed(conn).await?;
     sqlx::query(
         "UPDATE policy_status_counts SET succeeded = 0, error = 0, conflict = 0, not_applicable = 0 \
          WHERE policy_id = ?",
@@ -643,4 +647,79 @@ pub(super) async fn new_version(conn: &mut SqliteConnection, policy_id: &str) ->
     .await?;
     sqlx::query("DELETE FROM policy_setting_counts WHERE policy_id = ?").bind(policy_id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Records that what decides a policy's devices changed (see [`TargetingCache`]).
+pub(super) async fn targeting_changed(conn: &mut SqliteConnection) -> StoreResult<()> {
+    sqlx::query("UPDATE targeting_generation SET generation = generation + 1 WHERE id = 1").execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// What decides a new device's policies, but its own facts: the switches, every policy, every group's rule and
+/// nesting (a new device is in no static group yet).
+#[derive(Debug)]
+struct Targeting {
+    switches: TenantSwitches,
+    policies: Vec<shared::policy::Policy>,
+    groups: Vec<SnapshotGroup>,
+}
+
+/// The writer's copy of [`Targeting`], kept while `targeting_generation` has not moved: every transaction that
+/// changes policies, the groups they reach or the switches moves it ([`refresh`] of policies, [`new_version`], a
+/// policy's deletion), and only onboardings, which change none of them, fill it — from inside their own transaction,
+/// so what they cache is what was committed at the generation they read.
+#[derive(Debug, Default)]
+pub(super) struct TargetingCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Targeting>)>>);
+
+impl TargetingCache {
+    async fn get(&self, conn: &mut SqliteConnection) -> StoreResult<std::sync::Arc<Targeting>> {
+        let generation: i64 = sqlx::query_scalar("SELECT generation FROM targeting_generation WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+        if let Some((cached, targeting)) = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
+            && *cached == generation
+        {
+            return Ok(std::sync::Arc::clone(targeting));
+        }
+        let rows = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies")).fetch_all(&mut *conn).await?;
+        let targeting = std::sync::Arc::new(Targeting {
+            switches: switches(conn).await?,
+            policies: rows.iter().map(policy_from_row).collect::<StoreResult<Vec<_>>>()?,
+            groups: groups(conn, Some(&[])).await?,
+        });
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((generation, std::sync::Arc::clone(&targeting)));
+        Ok(targeting)
+    }
+}
+
+/// Adds a device onboarded for the first time: it has no report and no static membership yet, so only its own facts
+/// and the cached [`Targeting`] decide its rows.
+pub(super) async fn add_new_device(
+    conn: &mut SqliteConnection,
+    cache: &TargetingCache,
+    device: SnapshotDevice,
+) -> StoreResult<()> {
+    let targeting = cache.get(conn).await?;
+    let name_key = device.facts.hostname.as_str().to_lowercase();
+    let device_id = device.id.clone();
+    let snapshot = Snapshot {
+        taken_at: 0,
+        switches: targeting.switches,
+        devices: vec![device],
+        groups: targeting.groups.clone(),
+        policies: Vec::new(),
+    };
+    let memberships = Memberships::of(&snapshot);
+    let eligible = memberships.is_eligible(0);
+    let desired: HashMap<Key, Pair> = targeting
+        .policies
+        .iter()
+        .filter(|policy| !memberships.assigned(&policy.draft).is_empty())
+        .map(|policy| {
+            ((policy.id.clone(), device_id.clone()), Pair { name_key: name_key.clone(), eligible, reported: None })
+        })
+        .collect();
+    let versions: HashMap<String, u64> = targeting.policies.iter().map(|p| (p.id.clone(), p.version)).collect();
+    write_difference(conn, HashMap::new(), desired, &versions, &Scope::Devices(vec![device_id])).await
 }
