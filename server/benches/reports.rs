@@ -134,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
         println!("  {name:44} median {:>9.1} ms   {:>10} bytes", times[1].as_secs_f64() * 1e3, bytes);
     }
     // A policy edit moves every targeted device back to Pending, in the edit's transaction.
-    let policy = store.get_policy("policy-001").await?.ok_or_else(|| anyhow::anyhow!("policy-001"))?;
+    let policy = store.get_policy("policy-000").await?.ok_or_else(|| anyhow::anyhow!("policy-000"))?;
     let mut draft = policy.draft.clone();
     draft.description.push_str(" (changed)");
     let started = Instant::now();

@@ -28,7 +28,7 @@ CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id
 
 -- Per policy: its targeted devices, eligible and not, and among the eligible those whose report of the policy's
 -- current version is in each state (the rest of the eligible are Pending; not_applicable here is only what devices
--- reported, the ineligible are Not applicable too).
+-- reported, the ineligible are Not applicable too); and its targeted devices by their last check-in.
 CREATE TABLE policy_status_counts (
     policy_id      TEXT PRIMARY KEY REFERENCES policies(id) ON DELETE CASCADE,
     eligible       INTEGER NOT NULL,
@@ -36,7 +36,10 @@ CREATE TABLE policy_status_counts (
     succeeded      INTEGER NOT NULL,
     error          INTEGER NOT NULL,
     conflict       INTEGER NOT NULL,
-    not_applicable INTEGER NOT NULL
+    not_applicable INTEGER NOT NULL,
+    -- Targeted devices that never checked in, and those whose last check-in is at or after the policy's last change.
+    never          INTEGER NOT NULL,
+    since_change   INTEGER NOT NULL
 );
 
 -- Per policy and setting, the counted reports by the setting's state.

@@ -41,6 +41,7 @@ enum Op {
     DeletePolicy { policy: u8 },
     Report { device: u8, policy: u8, older: bool, states: Vec<u8> },
     Switches { on: bool },
+    CheckIn { device: u8, sync: bool },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -63,6 +64,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (device, 0..2_u8, any::<bool>(), proptest::collection::vec(0..4_u8, 0..4))
             .prop_map(|(device, policy, older, states)| Op::Report { device, policy, older, states }),
         1 => any::<bool>().prop_map(|on| Op::Switches { on }),
+        4 => (0..4_u8, any::<bool>()).prop_map(|(device, sync)| Op::CheckIn { device, sync }),
     ]
 }
 
@@ -225,6 +227,11 @@ async fn apply(store: &SqliteStore, op: &Op, now: i64) -> anyhow::Result<()> {
             };
             store.record_report(&device_id(*device), &report, now).await?;
         }
+        Op::CheckIn { device, sync } => {
+            if store.get_device(&device_id(*device)).await?.is_some() {
+                store.record_check_in(&device_id(*device), now, *sync).await?;
+            }
+        }
         Op::Switches { on } => {
             let switches = TenantSwitches { security_settings_management: *on, enforce_security_configuration: true };
             store.update_tenant(Some(switches), None, &actor).await?;
@@ -233,8 +240,11 @@ async fn apply(store: &SqliteStore, op: &Op, now: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per policy: the state on every targeted device, the counts, and the per setting status, from scratch.
-type Figures = BTreeMap<String, (BTreeMap<String, PolicyState>, StatusCounts, Vec<shared::report::SettingCounts>)>;
+/// Per policy: the state on every targeted device, the counts, the per setting status and the check-in counts.
+type Figures = BTreeMap<
+    String,
+    (BTreeMap<String, PolicyState>, StatusCounts, Vec<shared::report::SettingCounts>, shared::api::CheckInCounts),
+>;
 
 async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
     let switches = store.tenant().await?.switches;
@@ -259,7 +269,15 @@ async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
         }
         let counts = states.values().copied().collect();
         let settings = setting_counts(&policy, current);
-        figures.insert(policy.id.clone(), (states, counts, settings));
+        let mut check_in = shared::api::CheckInCounts::default();
+        for i in memberships.assigned(&policy.draft) {
+            match shared::report::checked_in_since_change(devices[i].last_check_in, policy.updated_at) {
+                None => check_in.never += 1,
+                Some(true) => check_in.since_change += 1,
+                Some(false) => check_in.before_change += 1,
+            }
+        }
+        figures.insert(policy.id.clone(), (states, counts, settings, check_in));
     }
     Ok(figures)
 }
@@ -274,7 +292,8 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
         let states = rows.into_iter().map(|row| (row.device_id, row.state)).collect();
         let settings = setting_counts_from(&policy, &store.setting_tallies(&policy.id).await?);
         let counts = counts.remove(&policy.id).unwrap_or_default();
-        figures.insert(policy.id.clone(), (states, counts, settings));
+        let check_in = store.check_in_counts(&policy.id).await?;
+        figures.insert(policy.id.clone(), (states, counts, settings, check_in));
     }
     Ok(figures)
 }

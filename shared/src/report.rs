@@ -351,6 +351,12 @@ pub struct SettingCounts {
     pub not_applicable: u64,
 }
 
+/// Whether a device whose last check-in was `last_check_in` has checked in since a policy changed at `changed_at`
+/// (`None`: it never checked in). A check-in in the change's own second counts as after it.
+pub fn checked_in_since_change(last_check_in: Option<i64>, changed_at: i64) -> Option<bool> {
+    last_check_in.map(|at| at >= changed_at)
+}
+
 /// One setting's results counted by state: what the store keeps per policy and setting as reports arrive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SettingTally {

@@ -59,7 +59,7 @@ pub async fn policies_report(
     };
     let devices =
         state.store.policy_devices(&policy.id, &query, ReportPosition::Offset(query.offset()), query.per_page).await?;
-    let check_in = state.store.check_in_counts(&policy.id, policy.updated_at).await?;
+    let check_in = state.store.check_in_counts(&policy.id).await?;
     let settings = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?);
     Ok(Json(PolicyReport {
         policy: policy_ref(&policy),

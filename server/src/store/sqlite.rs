@@ -191,6 +191,8 @@ impl SqliteStore {
             return Ok(());
         }
         let mut tx = self.write.begin().await?;
+        let times: Vec<(&str, i64)> = batch.iter().map(|(id, (latest, _))| (id.as_str(), *latest)).collect();
+        aggregates::record_check_ins(&mut tx, &times).await?;
         for (device_id, (latest, count)) in &batch {
             sqlx::query(
                 "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), ?), n_check_ins = n_check_ins + ? \
@@ -1115,14 +1117,17 @@ impl Store for SqliteStore {
 
     async fn record_check_in(&self, device_id: &str, now: UnixSeconds, clear_sync: bool) -> StoreResult<()> {
         if clear_sync {
+            let mut tx = self.write.begin().await?;
+            aggregates::record_check_ins(&mut tx, &[(device_id, now)]).await?;
             sqlx::query(
                 "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), ?), n_check_ins = n_check_ins + 1, \
                  sync_requested = 0 WHERE id = ?",
             )
             .bind(now)
             .bind(device_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             return Ok(());
         }
         let due = {
@@ -1681,7 +1686,7 @@ impl Store for SqliteStore {
         .await?;
         rows.iter()
             .map(|row| {
-                let mut counts = [0; 6];
+                let mut counts = [0; 8];
                 for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
                     *n = row.try_get(column)?;
                 }
@@ -1806,18 +1811,22 @@ impl Store for SqliteStore {
         row.as_ref().map(policy_device_from_row).transpose()
     }
 
-    async fn check_in_counts(&self, policy_id: &str, changed_at: UnixSeconds) -> StoreResult<CheckInCounts> {
+    async fn check_in_counts(&self, policy_id: &str) -> StoreResult<CheckInCounts> {
         self.flush().await?;
-        let (never, since, all): (Option<i64>, Option<i64>, i64) = sqlx::query_as(
-            "SELECT SUM(d.last_check_in IS NULL), SUM(d.last_check_in >= ?), COUNT(*) \
-             FROM policy_devices s JOIN devices d ON d.id = s.device_id WHERE s.policy_id = ?",
-        )
-        .bind(changed_at)
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM policy_status_counts WHERE policy_id = ?",
+            aggregates::COUNT_COLUMNS.join(", ")
+        ))
         .bind(policy_id)
-        .fetch_one(&self.read)
+        .fetch_optional(&self.read)
         .await?;
-        let (never, since_change) = (to_u64(never.unwrap_or(0)), to_u64(since.unwrap_or(0)));
-        Ok(CheckInCounts { since_change, never, before_change: to_u64(all).saturating_sub(never + since_change) })
+        let mut counts = [0; 8];
+        if let Some(row) = row {
+            for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
+                *n = row.try_get(column)?;
+            }
+        }
+        Ok(aggregates::check_in_counts(&counts))
     }
 
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>> {

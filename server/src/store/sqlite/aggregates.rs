@@ -49,17 +49,17 @@ struct Pair {
 type Key = (String, String);
 
 /// The columns of `policy_status_counts`, in [`Contribution`] order.
-pub(super) const COUNT_COLUMNS: [&str; 6] =
-    ["eligible", "ineligible", "succeeded", "error", "conflict", "not_applicable"];
+pub(super) const COUNT_COLUMNS: [&str; 8] =
+    ["eligible", "ineligible", "succeeded", "error", "conflict", "not_applicable", "never", "since_change"];
 
 /// What one pair adds to its policy's counts (see [`COUNT_COLUMNS`]).
-type Contribution = [i64; 6];
+type Contribution = [i64; 8];
 
 impl Pair {
     /// Its part of the counts while the policy is at `current_version`, and whether its report's setting results count
     /// in the per setting status.
     fn contribution(&self, current_version: u64) -> (Contribution, bool) {
-        let mut counts = [0; 6];
+        let mut counts = [0; 8];
         if !self.eligible {
             counts[1] = 1;
             return (counts, false);
@@ -81,6 +81,28 @@ impl Pair {
             }
             _ => (counts, false),
         }
+    }
+}
+
+/// A device's part of the check-in counts of a policy last changed at `changed_at`
+/// (`shared::report::checked_in_since_change`).
+fn check_in_class(last_check_in: Option<i64>, changed_at: i64) -> Contribution {
+    let mut counts = [0; 8];
+    match shared::report::checked_in_since_change(last_check_in, changed_at) {
+        None => counts[6] = 1,
+        Some(true) => counts[7] = 1,
+        Some(false) => {}
+    }
+    counts
+}
+
+/// A policy's devices by their last check-in, from its `policy_status_counts` row.
+pub(super) fn check_in_counts(row: &Contribution) -> shared::api::CheckInCounts {
+    let n = |i: usize| u64::try_from(row[i]).unwrap_or(0);
+    shared::api::CheckInCounts {
+        never: n(6),
+        since_change: n(7),
+        before_change: (n(0) + n(1)).saturating_sub(n(6) + n(7)),
     }
 }
 
@@ -110,11 +132,11 @@ impl Deltas {
     /// Moves `policy_id`'s counts from `old` to `new` (either may be absent), and its setting tallies by the results
     /// that start or stop counting (`results` gives a pair's results, read only when needed).
     fn pair(&mut self, policy_id: &str, old: Option<(Contribution, bool)>, new: Option<(Contribution, bool)>) -> i64 {
-        let (old_counts, old_counted) = old.unwrap_or(([0; 6], false));
-        let (new_counts, new_counted) = new.unwrap_or(([0; 6], false));
+        let (old_counts, old_counted) = old.unwrap_or(([0; 8], false));
+        let (new_counts, new_counted) = new.unwrap_or(([0; 8], false));
         if old_counts != new_counts {
             let entry = self.status.entry(policy_id.to_owned()).or_default();
-            for i in 0..6 {
+            for i in 0..8 {
                 entry[i] += new_counts[i] - old_counts[i];
             }
         }
@@ -389,8 +411,9 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
             }
         }
     }
-    let versions: HashMap<String, u64> = policy_rows.iter().map(|p| (p.id.clone(), p.version)).collect();
-    write_difference(conn, existing, desired, &versions, scope).await
+    let policies: Policies = policy_rows.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect();
+    let check_ins: CheckIns = devices.iter().map(|d| (d.id.clone(), d.last_check_in)).collect();
+    write_difference(conn, existing, desired, &policies, &check_ins, scope).await
 }
 
 const PAIRS: &str =
@@ -412,17 +435,30 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<(Key, Pair)> {
     ))
 }
 
-/// Writes the rows that differ and moves the counts by the difference (pairs of a policy not in `versions` are
+/// Per policy id, its current version and when it last changed.
+type Policies = HashMap<String, (u64, i64)>;
+/// Per device id, its last check-in as stored.
+type CheckIns = HashMap<String, Option<i64>>;
+
+/// Writes the rows that differ and moves the counts by the difference (pairs of a policy not in `policies` are
 /// going with their policy and move nothing).
 async fn write_difference(
     conn: &mut SqliteConnection,
     existing: HashMap<Key, Pair>,
     desired: HashMap<Key, Pair>,
-    versions: &HashMap<String, u64>,
+    policies: &Policies,
+    check_ins: &CheckIns,
     scope: &Scope,
 ) -> StoreResult<()> {
     let mut deltas = Deltas::default();
-    let contribution = |key: &Key, pair: &Pair| versions.get(&key.0).map(|v| pair.contribution(*v));
+    let contribution = |key: &Key, pair: &Pair| {
+        policies.get(&key.0).map(|(version, changed_at)| {
+            let (mut counts, counted) = pair.contribution(*version);
+            let class = check_in_class(check_ins.get(&key.1).copied().flatten(), *changed_at);
+            counts.iter_mut().zip(class).for_each(|(n, c)| *n += c);
+            (counts, counted)
+        })
+    };
     // A policy refreshed as a whole with no counted pair left starts its tallies again, without reading a report.
     if let Scope::Policies(_) | Scope::All = scope {
         let policies: BTreeSet<&String> = existing.keys().chain(desired.keys()).map(|(p, _)| p).collect();
@@ -619,18 +655,19 @@ pub(super) async fn forget_devices(conn: &mut SqliteConnection, ids: &[String]) 
         Ok(())
     })
     .await?;
-    let versions = policy_versions(conn).await?;
-    write_difference(conn, existing, HashMap::new(), &versions, &Scope::Devices(ids.to_vec())).await
-}
-
-/// Every policy's current version.
-pub(super) async fn policy_versions(conn: &mut SqliteConnection) -> StoreResult<HashMap<String, u64>> {
-    Ok(sqlx::query_as::<_, (String, i64)>("SELECT id, version FROM policies")
+    let policies: Policies = sqlx::query_as::<_, (String, i64, i64)>("SELECT id, version, updated_at FROM policies")
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .map(|(id, version)| (id, u64::try_from(version).unwrap_or(0)))
-        .collect())
+        .map(|(id, version, updated_at)| (id, (u64::try_from(version).unwrap_or(0), updated_at)))
+        .collect();
+    let mut check_ins = CheckIns::new();
+    select_in(conn, "SELECT id, last_check_in FROM devices", "id", ids, |row| {
+        check_ins.insert(row.try_get("id")?, row.try_get("last_check_in")?);
+        Ok(())
+    })
+    .await?;
+    write_difference(conn, existing, HashMap::new(), &policies, &check_ins, &Scope::Devices(ids.to_vec())).await
 }
 
 /// A policy saved as a new version: no device has reported that version yet, so none of its devices counts as
@@ -638,15 +675,67 @@ pub(super) async fn policy_versions(conn: &mut SqliteConnection) -> StoreResult<
 /// version, before any [`refresh`] of the policy; it moves no device row.
 pub(super) async fn new_version(conn: &mut SqliteConnection, policy_id: &str) -> StoreResult<()> {
     targeting_changed(conn).await?;
+    // The check-ins since the change: none but those of the change's own second (a scan of the policy's rows).
     sqlx::query(
-        "UPDATE policy_status_counts SET succeeded = 0, error = 0, conflict = 0, not_applicable = 0 \
-         WHERE policy_id = ?",
+        "UPDATE policy_status_counts SET succeeded = 0, error = 0, conflict = 0, not_applicable = 0, \
+         since_change = (SELECT COUNT(*) FROM policy_devices s JOIN devices d ON d.id = s.device_id \
+           JOIN policies p ON p.id = s.policy_id WHERE s.policy_id = ?1 AND d.last_check_in >= p.updated_at) \
+         WHERE policy_id = ?1",
     )
     .bind(policy_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM policy_setting_counts WHERE policy_id = ?").bind(policy_id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Moves the check-in counts by a batch of check-ins about to be written (device id, time), before they are: a
+/// device moves from never or before a policy's change to since it, for each policy changed between its stored last
+/// check-in and this one. Only devices whose stored check-in is older than some policy's last change are looked at,
+/// so in a steady fleet this reads one row per device and nothing more.
+pub(super) async fn record_check_ins(conn: &mut SqliteConnection, batch: &[(&str, i64)]) -> StoreResult<()> {
+    let ids: Vec<String> = batch.iter().map(|(id, _)| (*id).to_owned()).collect();
+    let mut stored = CheckIns::new();
+    select_in(conn, "SELECT id, last_check_in FROM devices", "id", &ids, |row| {
+        stored.insert(row.try_get("id")?, row.try_get("last_check_in")?);
+        Ok(())
+    })
+    .await?;
+    let latest_change: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(updated_at) FROM policies").fetch_one(&mut *conn).await?;
+    let Some(latest_change) = latest_change else { return Ok(()) };
+    // (stored, new) per device whose class under some policy can move.
+    let mut moving: HashMap<String, (Option<i64>, i64)> = HashMap::new();
+    for (id, at) in batch {
+        let Some(old) = stored.get(*id).copied() else { continue };
+        let new = old.map_or(*at, |old| old.max(*at));
+        if old.is_none_or(|old| old <= latest_change && old < new) {
+            let entry = moving.entry((*id).to_owned()).or_insert((old, new));
+            entry.1 = entry.1.max(new);
+        }
+    }
+    if moving.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = moving.keys().cloned().collect();
+    let mut deltas = Deltas::default();
+    select_in(
+        conn,
+        "SELECT s.device_id, s.policy_id, p.updated_at FROM policy_devices s JOIN policies p ON p.id = s.policy_id",
+        "s.device_id",
+        &ids,
+        |row| {
+            let (device_id, policy_id): (String, String) = (row.try_get("device_id")?, row.try_get("policy_id")?);
+            let changed_at: i64 = row.try_get("updated_at")?;
+            if let Some((old, new)) = moving.get(&device_id) {
+                let (old, new) = (check_in_class(*old, changed_at), check_in_class(Some(*new), changed_at));
+                deltas.pair(&policy_id, Some((old, false)), Some((new, false)));
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    deltas.write(conn).await
 }
 
 /// Records that what decides a policy's devices changed (see [`TargetingCache`]).
@@ -720,6 +809,7 @@ pub(super) async fn add_new_device(
             ((policy.id.clone(), device_id.clone()), Pair { name_key: name_key.clone(), eligible, reported: None })
         })
         .collect();
-    let versions: HashMap<String, u64> = targeting.policies.iter().map(|p| (p.id.clone(), p.version)).collect();
-    write_difference(conn, HashMap::new(), desired, &versions, &Scope::Devices(vec![device_id])).await
+    let policies: Policies = targeting.policies.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect();
+    let check_ins = CheckIns::from([(device_id.clone(), None)]);
+    write_difference(conn, HashMap::new(), desired, &policies, &check_ins, &Scope::Devices(vec![device_id])).await
 }
