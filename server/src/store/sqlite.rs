@@ -1735,18 +1735,20 @@ impl Store for SqliteStore {
             Some(key) => format!(" ORDER BY {key} {dir}, s.name_key {dir}, s.device_id {dir}"),
             None => format!(" ORDER BY s.name_key {dir}, s.device_id {dir}"),
         };
-        // Sorted by a column of the policy's own rows, the page is chosen on those rows alone (an index walk) and only
-        // its rows are joined; sorted by a time, every row is joined first.
-        let own_rows = matches!(query.sort, ReportSort::Device | ReportSort::Status);
-        let mut select = QueryBuilder::<Sqlite>::new(if own_rows {
-            format!(
-                "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
-                 FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
-                 JOIN policies p ON p.id = s.policy_id"
-            )
-        } else {
-            POLICY_DEVICE_SELECT.to_owned()
-        });
+        // The page is chosen on the policy's own rows (an index walk when sorted by name), joined only to what the
+        // sort needs; the page's rows alone are then joined to their devices and reports.
+        let sort_join = match query.sort {
+            ReportSort::Device | ReportSort::Status => "",
+            ReportSort::Reported => {
+                " LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id"
+            }
+            ReportSort::CheckIn => " JOIN devices d ON d.id = s.device_id",
+        };
+        let mut select = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
+             FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
+             JOIN policies p ON p.id = s.policy_id{sort_join}"
+        ));
         push_report_filter(&mut select, policy_id, query);
         if let ReportPosition::After(last) = position {
             let name_key = last.device_name.to_lowercase();
@@ -1782,14 +1784,12 @@ impl Store for SqliteStore {
         if let ReportPosition::Offset(offset) = position {
             select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         }
-        if own_rows {
-            select.push(
-                ") s JOIN devices d ON d.id = s.device_id \
-                 LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id",
-            );
-            // Outside, the derived state is a column of the page.
-            select.push(order.replace(STATE, "s.state"));
-        }
+        select.push(
+            ") s JOIN devices d ON d.id = s.device_id \
+             LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id",
+        );
+        // Outside, the derived state is a column of the page.
+        select.push(order.replace(STATE, "s.state"));
         let rows = select.build().fetch_all(&self.read).await?;
         rows.iter().map(policy_device_from_row).collect()
     }
