@@ -36,6 +36,17 @@ pub(crate) enum Scope {
     All,
 }
 
+impl Scope {
+    /// The pairs of the scope, as a filter for [`select_where`] (none: every pair).
+    fn pairs(&self) -> Option<(&'static str, &[String])> {
+        match self {
+            Self::Policies(ids) => Some(("policy_id", ids)),
+            Self::Devices(ids) => Some(("device_id", ids)),
+            Self::All => None,
+        }
+    }
+}
+
 /// A policy on one device it targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pair {
@@ -239,6 +250,24 @@ async fn select_in(
     Ok(())
 }
 
+/// The rows of `head`, every one or (`Some((column, ids))`) those whose `column` is one of `ids`, each through `each`.
+async fn select_where(
+    conn: &mut SqliteConnection,
+    head: &str,
+    filter: Option<(&str, &[String])>,
+    mut each: impl FnMut(&sqlx::sqlite::SqliteRow) -> StoreResult<()>,
+) -> StoreResult<()> {
+    match filter {
+        Some((column, ids)) => select_in(conn, head, column, ids, each).await,
+        None => {
+            for row in sqlx::query(head).fetch_all(&mut *conn).await? {
+                each(&row)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The groups as targeting needs them; static members only of `devices` when given.
 async fn groups(conn: &mut SqliteConnection, devices: Option<&[String]>) -> StoreResult<Vec<SnapshotGroup>> {
     let rows = sqlx::query("SELECT id, kind, rule FROM groups").fetch_all(&mut *conn).await?;
@@ -319,36 +348,20 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
         targeting_changed(conn).await?;
     }
     let switches = switches(conn).await?;
-    let policy_rows = match scope {
-        Scope::Policies(ids) => {
-            let mut rows = Vec::new();
-            select_in(conn, &format!("SELECT {POLICY_COLUMNS} FROM policies"), "id", ids, |row| {
-                rows.push(policy_from_row(row)?);
-                Ok(())
-            })
-            .await?;
-            rows
-        }
-        _ => {
-            let rows = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies")).fetch_all(&mut *conn).await?;
-            rows.iter().map(policy_from_row).collect::<StoreResult<Vec<_>>>()?
-        }
-    };
-    let devices = match scope {
-        Scope::Devices(ids) => {
-            let mut devices = Vec::new();
-            select_in(conn, &format!("SELECT {DEVICE_COLUMNS} FROM devices"), "id", ids, |row| {
-                devices.push(device_from_row(row)?);
-                Ok(())
-            })
-            .await?;
-            devices
-        }
-        _ => {
-            let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices")).fetch_all(&mut *conn).await?;
-            rows.iter().map(device_from_row).collect::<StoreResult<Vec<_>>>()?
-        }
-    };
+    let mut policy_rows = Vec::new();
+    let only_policies = if let Scope::Policies(ids) = scope { Some(("id", ids.as_slice())) } else { None };
+    select_where(conn, &format!("SELECT {POLICY_COLUMNS} FROM policies"), only_policies, |row| {
+        policy_rows.push(policy_from_row(row)?);
+        Ok(())
+    })
+    .await?;
+    let mut devices = Vec::new();
+    let only_devices = if let Scope::Devices(ids) = scope { Some(("id", ids.as_slice())) } else { None };
+    select_where(conn, &format!("SELECT {DEVICE_COLUMNS} FROM devices"), only_devices, |row| {
+        devices.push(device_from_row(row)?);
+        Ok(())
+    })
+    .await?;
     let groups = groups(conn, if let Scope::Devices(ids) = scope { Some(ids) } else { None }).await?;
     let snapshot = Snapshot {
         taken_at: 0,
@@ -373,15 +386,7 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
         Ok(())
     };
     const REPORTS: &str = "SELECT policy_id, device_id, version, state FROM device_policy_reports";
-    match scope {
-        Scope::Policies(ids) => select_in(conn, REPORTS, "policy_id", ids, &mut take_report).await?,
-        Scope::Devices(ids) => select_in(conn, REPORTS, "device_id", ids, &mut take_report).await?,
-        Scope::All => {
-            for row in sqlx::query(REPORTS).fetch_all(&mut *conn).await? {
-                take_report(&row)?;
-            }
-        }
-    }
+    select_where(conn, REPORTS, scope.pairs(), &mut take_report).await?;
 
     // What the rows should be.
     let mut desired: HashMap<Key, Pair> = HashMap::new();
@@ -402,15 +407,7 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
         existing.insert(key, pair);
         Ok(())
     };
-    match scope {
-        Scope::Policies(ids) => select_in(conn, PAIRS, "policy_id", ids, &mut take_pair).await?,
-        Scope::Devices(ids) => select_in(conn, PAIRS, "device_id", ids, &mut take_pair).await?,
-        Scope::All => {
-            for row in sqlx::query(PAIRS).fetch_all(&mut *conn).await? {
-                take_pair(&row)?;
-            }
-        }
-    }
+    select_where(conn, PAIRS, scope.pairs(), &mut take_pair).await?;
     let policies: Policies = policy_rows.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect();
     let check_ins: CheckIns = devices.iter().map(|d| (d.id.clone(), d.last_check_in)).collect();
     write_difference(conn, existing, desired, &policies, &check_ins, scope).await
