@@ -3,13 +3,14 @@
 //! Three tables hold them (migration 0007): `policy_devices`, one row per policy and device it targets with the
 //! device's eligibility and what it last reported of the policy (version and state); `policy_status_counts`, per
 //! policy its eligible and ineligible devices and, among the eligible, those whose report of the *current* version
-//! is in each state; `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
+//! is in each state, and its targeted devices by their last check-in relative to the policy's last change;
+//! `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
 //! on a device is derived (`shared::report::targeted_state`), never stored, so a new version of a policy moves no
 //! device row: it only zeroes the counts of the current version. Targeting is resolved with
 //! `shared::preview::Memberships`, the code the preview and the check-in use, but only over what the change can
 //! move: the devices of a report batch or an onboarding, the policies a group change reaches, one edited policy.
 //! [`refresh`] rewrites the rows of such a scope and moves the counts by the difference; [`apply_reports`] does the
-//! same for a batch of reports.
+//! same for a batch of reports, [`record_check_ins`] for a batch of check-ins.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -28,7 +29,7 @@ const CHUNK: usize = 400;
 /// What a change can move.
 #[derive(Debug, Clone)]
 pub(crate) enum Scope {
-    /// These policies on every device (a policy saved or deleted, a group rule or nesting changed).
+    /// These policies on every device (a policy created or given new assignments, a group that reaches it changed).
     Policies(Vec<String>),
     /// These devices under every policy (onboarded, deleted, added to or removed from a group).
     Devices(Vec<String>),
@@ -140,8 +141,8 @@ struct Deltas {
 }
 
 impl Deltas {
-    /// Moves `policy_id`'s counts from `old` to `new` (either may be absent), and its setting tallies by the results
-    /// that start or stop counting (`results` gives a pair's results, read only when needed).
+    /// Moves `policy_id`'s counts from a pair's `old` contribution to its `new` one (either may be absent: a pair that
+    /// starts or ends), and tells how its results move in the tallies: +1 they start counting, -1 they stop, 0 neither.
     fn pair(&mut self, policy_id: &str, old: Option<(Contribution, bool)>, new: Option<(Contribution, bool)>) -> i64 {
         let (old_counts, old_counted) = old.unwrap_or(([0; 8], false));
         let (new_counts, new_counted) = new.unwrap_or(([0; 8], false));
