@@ -17,12 +17,18 @@ CREATE TABLE policy_devices (
     -- (shared::report::targeted_state), so a new version moves no row here.
     reported_version INTEGER,
     reported_state   TEXT,
+    -- The hash of that report's setting results (device_policy_reports.results_hash).
+    reported_hash    INTEGER,
     PRIMARY KEY (device_id, policy_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX policy_devices_by_name ON policy_devices (policy_id, name_key);
 
 -- Reports by policy, without the state: a report that changes a state no longer moves an index entry elsewhere.
+-- A hash of the stored setting results (the first 8 bytes of the SHA-256 of their JSON), so that a report repeating
+-- them is known as such without reading them back; NULL for reports stored before.
+ALTER TABLE device_policy_reports ADD COLUMN results_hash INTEGER;
+
 DROP INDEX device_policy_reports_by_policy;
 CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id);
 

@@ -406,6 +406,7 @@ async fn a_database_from_before_the_aggregates_gets_them_built_when_it_is_upgrad
     conn.execute(
         "DROP TABLE policy_devices; DROP TABLE policy_status_counts; DROP TABLE policy_setting_counts; \
          DROP TABLE targeting_generation; DROP INDEX device_policy_reports_by_policy; \
+         ALTER TABLE device_policy_reports DROP COLUMN results_hash; \
          CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id, state); \
          DELETE FROM schema_migrations WHERE version = 7;",
     )

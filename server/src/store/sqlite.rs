@@ -142,7 +142,8 @@ impl SqliteStore {
         aggregates::apply_reports(&mut tx, &by_device, &versions).await?;
         for chunk in results.chunks(ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at) ",
+                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at, \
+                 results_hash) ",
             );
             insert.push_values(chunk, |mut values, (row, policy)| {
                 values
@@ -151,11 +152,12 @@ impl SqliteStore {
                     .push_bind(to_i64(policy.version))
                     .push_bind(policy.state.code())
                     .push_bind(&policy.settings)
-                    .push_bind(row.now);
+                    .push_bind(row.now)
+                    .push_bind(policy.hash);
             });
             insert.push(
                 " ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
-                 settings = excluded.settings, reported_at = excluded.reported_at \
+                 settings = excluded.settings, reported_at = excluded.reported_at, results_hash = excluded.results_hash \
                  WHERE excluded.version >= device_policy_reports.version",
             );
             insert.build().execute(&mut *tx).await?;
@@ -1621,6 +1623,7 @@ impl Store for SqliteStore {
                 policy_id: result.policy_id.clone(),
                 version: result.version,
                 state: result.state(),
+                hash: aggregates::results_hash(&settings),
                 settings,
                 results: result.settings.iter().map(|r| (r.setting_id.clone(), r.state)).collect(),
             });

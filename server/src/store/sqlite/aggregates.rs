@@ -55,6 +55,8 @@ struct Pair {
     eligible: bool,
     /// The version the device last reported, and the policy's state in that report.
     reported: Option<(u64, PolicyState)>,
+    /// The hash of that report's setting results ([`results_hash`]), when known.
+    reported_hash: Option<i64>,
 }
 
 /// (policy id, device id).
@@ -377,16 +379,19 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     let memberships = Memberships::of(&snapshot);
 
     // What was reported, for the pairs of the scope.
-    let mut reported: HashMap<Key, (u64, PolicyState)> = HashMap::new();
+    let mut reported: HashMap<Key, ((u64, PolicyState), Option<i64>)> = HashMap::new();
     let mut take_report = |row: &sqlx::sqlite::SqliteRow| -> StoreResult<()> {
         let version: i64 = row.try_get("version")?;
         reported.insert(
             (row.try_get("policy_id")?, row.try_get("device_id")?),
-            (u64::try_from(version).unwrap_or(0), code(row, "state", PolicyState::from_code)?),
+            (
+                (u64::try_from(version).unwrap_or(0), code(row, "state", PolicyState::from_code)?),
+                row.try_get("results_hash")?,
+            ),
         );
         Ok(())
     };
-    const REPORTS: &str = "SELECT policy_id, device_id, version, state FROM device_policy_reports";
+    const REPORTS: &str = "SELECT policy_id, device_id, version, state, results_hash FROM device_policy_reports";
     select_where(conn, REPORTS, scope.pairs(), &mut take_report).await?;
 
     // What the rows should be.
@@ -395,9 +400,14 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     for policy in &policy_rows {
         for i in memberships.assigned(&policy.draft) {
             let key = (policy.id.clone(), devices[i].id.clone());
-            let reported = reported.get(&key).copied();
-            desired
-                .insert(key, Pair { name_key: name_keys[i].clone(), eligible: memberships.is_eligible(i), reported });
+            let (reported, reported_hash) = reported.get(&key).copied().unzip();
+            let pair = Pair {
+                name_key: name_keys[i].clone(),
+                eligible: memberships.is_eligible(i),
+                reported,
+                reported_hash: reported_hash.flatten(),
+            };
+            desired.insert(key, pair);
         }
     }
 
@@ -414,8 +424,8 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     write_difference(conn, existing, desired, &policies, &check_ins, scope).await
 }
 
-const PAIRS: &str =
-    "SELECT policy_id, device_id, name_key, eligible, reported_version, reported_state FROM policy_devices";
+const PAIRS: &str = "SELECT policy_id, device_id, name_key, eligible, reported_version, reported_state, reported_hash \
+    FROM policy_devices";
 
 fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<(Key, Pair)> {
     let version: Option<i64> = row.try_get("reported_version")?;
@@ -429,7 +439,12 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<(Key, Pair)> {
     };
     Ok((
         (row.try_get("policy_id")?, row.try_get("device_id")?),
-        Pair { name_key: row.try_get("name_key")?, eligible: row.try_get("eligible")?, reported },
+        Pair {
+            name_key: row.try_get("name_key")?,
+            eligible: row.try_get("eligible")?,
+            reported,
+            reported_hash: row.try_get("reported_hash")?,
+        },
     ))
 }
 
@@ -541,7 +556,8 @@ async fn write_pairs(conn: &mut SqliteConnection, mut pairs: Vec<(&Key, &Pair)>)
     pairs.sort_unstable_by(|a, b| (&a.0.1, &a.0.0).cmp(&(&b.0.1, &b.0.0)));
     for chunk in pairs.chunks(CHUNK) {
         let mut upsert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO policy_devices (device_id, policy_id, name_key, eligible, reported_version, reported_state) ",
+            "INSERT INTO policy_devices (device_id, policy_id, name_key, eligible, reported_version, reported_state, \
+             reported_hash) ",
         );
         upsert.push_values(chunk, |mut values, ((policy_id, device_id), pair)| {
             values
@@ -550,12 +566,13 @@ async fn write_pairs(conn: &mut SqliteConnection, mut pairs: Vec<(&Key, &Pair)>)
                 .push_bind(&pair.name_key)
                 .push_bind(pair.eligible)
                 .push_bind(pair.reported.map(|(version, _)| i64::try_from(version).unwrap_or(i64::MAX)))
-                .push_bind(pair.reported.map(|(_, state)| state.code()));
+                .push_bind(pair.reported.map(|(_, state)| state.code()))
+                .push_bind(pair.reported_hash);
         });
         upsert.push(
             " ON CONFLICT (device_id, policy_id) DO UPDATE SET name_key = excluded.name_key, \
              eligible = excluded.eligible, reported_version = excluded.reported_version, \
-             reported_state = excluded.reported_state",
+             reported_state = excluded.reported_state, reported_hash = excluded.reported_hash",
         );
         upsert.build().execute(&mut *conn).await?;
     }
@@ -572,6 +589,17 @@ pub(super) struct ReportRow {
     pub settings: String,
     /// The same results, by setting id.
     pub results: Vec<(String, SettingState)>,
+    /// [`results_hash`] of `settings`.
+    pub hash: i64,
+}
+
+/// The hash the aggregates tell repeated setting results by: the first 8 bytes of the SHA-256 of their JSON.
+pub(super) fn results_hash(settings: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(settings.as_bytes());
+    let mut first = [0; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(first)
 }
 
 /// Moves the aggregates by a batch of reports about to be written (`device id`, result, in the order they arrived),
@@ -591,53 +619,69 @@ pub(super) async fn apply_reports(
         Ok(())
     })
     .await?;
-    // The stored report of each pair: its results leave the tallies if a new report replaces a counted one.
-    let mut stored: HashMap<Key, (u64, String)> = HashMap::new();
-    select_in(
-        conn,
-        "SELECT policy_id, device_id, version, settings FROM device_policy_reports",
-        "device_id",
-        &devices,
-        |row| {
-            let version: i64 = row.try_get("version")?;
-            stored.insert(
-                (row.try_get("policy_id")?, row.try_get("device_id")?),
-                (u64::try_from(version).unwrap_or(0), row.try_get("settings")?),
-            );
-            Ok(())
-        },
-    )
-    .await?;
+    // The results of a counted pair that a report with other results replaces leave the tallies: those are read
+    // back (a report repeating its results, known by their hash, reads nothing).
+    let mut wanted: BTreeSet<Key> = BTreeSet::new();
+    for (device_id, report) in reports {
+        let key = (report.policy_id.clone(), (*device_id).to_owned());
+        let Some(current) = versions.get(&report.policy_id) else { continue };
+        if let Some(pair) = pairs.get(&key)
+            && pair.contribution(*current).1
+            && pair.reported_hash != Some(report.hash)
+        {
+            wanted.insert(key);
+        }
+    }
+    let wanted: Vec<Key> = wanted.into_iter().collect();
+    let mut stored: HashMap<Key, Vec<(String, SettingState)>> = HashMap::new();
+    for chunk in wanted.chunks(CHUNK) {
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
+        );
+        let mut list = select.separated(", ");
+        for (policy_id, device_id) in chunk {
+            list.push("(")
+                .push_bind_unseparated(device_id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(policy_id)
+                .push_unseparated(")");
+        }
+        select.push(")");
+        for row in select.build().fetch_all(&mut *conn).await? {
+            let settings: String = row.try_get("settings")?;
+            stored.insert((row.try_get("policy_id")?, row.try_get("device_id")?), results_of(&settings)?);
+        }
+    }
     let mut deltas = Deltas::default();
     let mut changed: BTreeSet<Key> = BTreeSet::new();
     for (device_id, report) in reports {
         let key = (report.policy_id.clone(), (*device_id).to_owned());
-        let old_report = stored.get(&key);
-        if old_report.is_some_and(|(version, _)| *version > report.version) {
+        let Some(current) = versions.get(&report.policy_id) else { continue };
+        let Some(pair) = pairs.get_mut(&key) else { continue };
+        if pair.reported.is_some_and(|(version, _)| version > report.version) {
             continue; // An older report arriving late is not written.
         }
-        let Some(current) = versions.get(&report.policy_id) else { continue };
-        if let Some(pair) = pairs.get_mut(&key) {
-            let old = pair.contribution(*current);
-            let new_pair = Pair { reported: Some((report.version, report.state)), ..pair.clone() };
-            let new = new_pair.contribution(*current);
-            let same_results = old_report.is_some_and(|(_, settings)| *settings == report.settings);
-            deltas.pair(&report.policy_id, Some(old), Some(new));
-            if old.1
-                && !(new.1 && same_results)
-                && let Some((_, settings)) = old_report
-            {
-                deltas.results(&report.policy_id, &results_of(settings)?, -1);
-            }
-            if new.1 && !(old.1 && same_results) {
-                deltas.results(&report.policy_id, &report.results, 1);
-            }
-            if new_pair != *pair {
-                *pair = new_pair;
-                changed.insert(key.clone());
-            }
+        let old = pair.contribution(*current);
+        let new_pair =
+            Pair { reported: Some((report.version, report.state)), reported_hash: Some(report.hash), ..pair.clone() };
+        let new = new_pair.contribution(*current);
+        let same_results = pair.reported_hash == Some(report.hash);
+        deltas.pair(&report.policy_id, Some(old), Some(new));
+        if old.1 && !(new.1 && same_results) {
+            let old_results = stored.get(&key).ok_or_else(|| {
+                StoreError::Corrupt(format!("the counted report of {} on {} is missing", key.0, key.1))
+            })?;
+            deltas.results(&report.policy_id, old_results, -1);
         }
-        stored.insert(key, (report.version, report.settings.clone()));
+        if new.1 && !(old.1 && same_results) {
+            deltas.results(&report.policy_id, &report.results, 1);
+        }
+        // A later report of the same pair in this batch replaces this one.
+        stored.insert(key.clone(), report.results.clone());
+        if new_pair != *pair {
+            *pair = new_pair;
+            changed.insert(key);
+        }
     }
     let written: Vec<(&Key, &Pair)> = changed.iter().filter_map(|key| pairs.get_key_value(key)).collect();
     write_pairs(conn, written).await?;
@@ -804,7 +848,8 @@ pub(super) async fn add_new_device(
         .iter()
         .filter(|policy| !memberships.assigned(&policy.draft).is_empty())
         .map(|policy| {
-            ((policy.id.clone(), device_id.clone()), Pair { name_key: name_key.clone(), eligible, reported: None })
+            let pair = Pair { name_key: name_key.clone(), eligible, reported: None, reported_hash: None };
+            ((policy.id.clone(), device_id.clone()), pair)
         })
         .collect();
     let policies: Policies = targeting.policies.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect();
