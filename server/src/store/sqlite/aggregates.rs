@@ -377,7 +377,42 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
         policies: Vec::new(),
     };
     let memberships = Memberships::of(&snapshot);
+    let targeting = Resolved {
+        policies: policy_rows.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect(),
+        check_ins: devices.iter().map(|d| (d.id.clone(), d.last_check_in)).collect(),
+        name_keys: devices.iter().map(|d| d.facts.hostname.as_str().to_lowercase()).collect(),
+        memberships,
+        devices: &devices,
+    };
+    match scope {
+        Scope::Devices(_) => rewrite(conn, &targeting, &policy_rows, scope).await,
+        // A policy at a time: what is held in memory is one policy's rows, whatever the fleet.
+        Scope::Policies(_) | Scope::All => {
+            for policy in &policy_rows {
+                let one = Scope::Policies(vec![policy.id.clone()]);
+                rewrite(conn, &targeting, std::slice::from_ref(policy), &one).await?;
+            }
+            Ok(())
+        }
+    }
+}
 
+/// The targeting of a refresh, resolved once for all its policies.
+struct Resolved<'a> {
+    policies: Policies,
+    check_ins: CheckIns,
+    name_keys: Vec<String>,
+    memberships: Memberships,
+    devices: &'a [crate::store::DeviceRecord],
+}
+
+/// Rewrites the rows of `scope` for `policies` (all the scope's policies) and moves the counts by the difference.
+async fn rewrite(
+    conn: &mut SqliteConnection,
+    targeting: &Resolved<'_>,
+    policies: &[shared::policy::Policy],
+    scope: &Scope,
+) -> StoreResult<()> {
     // What was reported, for the pairs of the scope.
     let mut reported: HashMap<Key, ((u64, PolicyState), Option<i64>)> = HashMap::new();
     let mut take_report = |row: &sqlx::sqlite::SqliteRow| -> StoreResult<()> {
@@ -396,14 +431,13 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
 
     // What the rows should be.
     let mut desired: HashMap<Key, Pair> = HashMap::new();
-    let name_keys: Vec<String> = devices.iter().map(|d| d.facts.hostname.as_str().to_lowercase()).collect();
-    for policy in &policy_rows {
-        for i in memberships.assigned(&policy.draft) {
-            let key = (policy.id.clone(), devices[i].id.clone());
+    for policy in policies {
+        for i in targeting.memberships.assigned(&policy.draft) {
+            let key = (policy.id.clone(), targeting.devices[i].id.clone());
             let (reported, reported_hash) = reported.get(&key).copied().unzip();
             let pair = Pair {
-                name_key: name_keys[i].clone(),
-                eligible: memberships.is_eligible(i),
+                name_key: targeting.name_keys[i].clone(),
+                eligible: targeting.memberships.is_eligible(i),
                 reported,
                 reported_hash: reported_hash.flatten(),
             };
@@ -413,15 +447,13 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
 
     // What they are.
     let mut existing: HashMap<Key, Pair> = HashMap::new();
-    let mut take_pair = |row: &sqlx::sqlite::SqliteRow| -> StoreResult<()> {
+    select_where(conn, PAIRS, scope.pairs(), |row| {
         let (key, pair) = pair_from_row(row)?;
         existing.insert(key, pair);
         Ok(())
-    };
-    select_where(conn, PAIRS, scope.pairs(), &mut take_pair).await?;
-    let policies: Policies = policy_rows.iter().map(|p| (p.id.clone(), (p.version, p.updated_at))).collect();
-    let check_ins: CheckIns = devices.iter().map(|d| (d.id.clone(), d.last_check_in)).collect();
-    write_difference(conn, existing, desired, &policies, &check_ins, scope).await
+    })
+    .await?;
+    write_difference(conn, existing, desired, &targeting.policies, &targeting.check_ins, scope).await
 }
 
 const PAIRS: &str = "SELECT policy_id, device_id, name_key, eligible, reported_version, reported_state, reported_hash \
