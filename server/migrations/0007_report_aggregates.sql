@@ -10,7 +10,7 @@ CREATE TABLE policy_devices (
     policy_id        TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
     -- The device's host name, lower-cased: the report's default order and its search.
     name_key         TEXT NOT NULL,
-    -- The device can receive policies (its support and the tenant switches).
+    -- The device's own support allows policies (the tenant switches apply when this is read).
     eligible         INTEGER NOT NULL,
     -- What the device last reported of the policy: the version and the policy's state in that report (both NULL
     -- before its first report). The state shown is derived with the policy's current version
@@ -32,7 +32,7 @@ ALTER TABLE device_policy_reports ADD COLUMN results_hash INTEGER;
 DROP INDEX device_policy_reports_by_policy;
 CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id);
 
--- Per policy: its targeted devices, eligible and not, and among the eligible those whose report of the policy's
+-- Per policy: its targeted devices, eligible by their own support and not, and among the eligible those whose report of the policy's
 -- current version is in each state (the rest of the eligible are Pending; not_applicable here is only what devices
 -- reported, the ineligible are Not applicable too); and its targeted devices by their last check-in.
 CREATE TABLE policy_status_counts (

@@ -505,7 +505,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every policy's targeted devices by state, by policy id (maintained: one row per policy; a policy that targets
     /// no device may be missing).
     async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>>;
-    /// One policy's per setting tallies of the counted reports, by setting id (maintained).
+    /// One policy's per setting tallies of the counted reports, by setting id (maintained; none while a tenant switch
+    /// is off, as no device can receive a policy then).
     async fn setting_tallies(&self, policy_id: &str) -> StoreResult<BTreeMap<String, SettingTally>>;
     /// The devices a policy targets that match `query`'s filter, in its order: at most `limit` from `position`.
     async fn policy_devices(

@@ -464,18 +464,21 @@ fn order_by(query: &DeviceQuery, switches: TenantSwitches) -> String {
     }
 }
 
-/// A policy's state on a device, derived from its row in `policy_devices` (s) and the policy (p) as
-/// `shared::report::targeted_state` does: Not applicable where the device is not eligible, what it reported of the
-/// current version, else Pending.
-const STATE: &str = "(CASE WHEN NOT s.eligible THEN 'not_applicable' \
+/// A policy's state on a device, derived from its row in `policy_devices` (s), the policy (p) and the tenant (t) as
+/// `shared::report::targeted_state` does: Not applicable where the device is not eligible (its own support, and both
+/// tenant switches), what it reported of the current version, else Pending.
+const STATE: &str = "(CASE WHEN NOT (s.eligible AND t.security_settings_management \
+    AND t.enforce_security_configuration) THEN 'not_applicable' \
     WHEN s.reported_version = p.version THEN s.reported_state ELSE 'pending' END)";
 
 /// A policy's devices with what the report shows of each (aliases: s the policy's rows, p the policy, d devices, r
 /// reports).
 const POLICY_DEVICE_SELECT: &str = "SELECT s.device_id, d.hostname, d.os, d.edition, \
-    (CASE WHEN NOT s.eligible THEN 'not_applicable' WHEN s.reported_version = p.version THEN s.reported_state \
-    ELSE 'pending' END) AS state, r.version, r.reported_at, d.last_check_in \
-    FROM policy_devices s JOIN policies p ON p.id = s.policy_id JOIN devices d ON d.id = s.device_id \
+    (CASE WHEN NOT (s.eligible AND t.security_settings_management AND t.enforce_security_configuration) \
+    THEN 'not_applicable' WHEN s.reported_version = p.version THEN s.reported_state ELSE 'pending' END) AS state, \
+    r.version, r.reported_at, d.last_check_in \
+    FROM policy_devices s JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1 \
+    JOIN devices d ON d.id = s.device_id \
     LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id";
 
 /// Adds the WHERE clause of a policy report's filter: the policy, its state, a search in the host name.
@@ -826,10 +829,6 @@ impl Store for SqliteStore {
             .await?;
         }
         let after = tenant_snapshot(&mut tx).await?;
-        if switches.is_some() && before != after {
-            // Eligibility follows the switches on every device.
-            aggregates::refresh(&mut tx, &Scope::All).await?;
-        }
         let audit = NewAudit {
             action: AuditAction::TenantUpdate,
             object_type: ObjectType::Tenant,
@@ -1682,8 +1681,9 @@ impl Store for SqliteStore {
 
     async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
         let rows = sqlx::query(&format!(
-            "SELECT policy_id, {} FROM policy_status_counts",
-            aggregates::COUNT_COLUMNS.join(", ")
+            "SELECT c.policy_id, {}, t.security_settings_management AND t.enforce_security_configuration AS switched_on \
+             FROM policy_status_counts c JOIN tenant t ON t.id = 1",
+            aggregates::COUNT_COLUMNS.map(|c| format!("c.{c}")).join(", ")
         ))
         .fetch_all(&self.read)
         .await?;
@@ -1693,15 +1693,16 @@ impl Store for SqliteStore {
                 for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
                     *n = row.try_get(column)?;
                 }
-                Ok((row.try_get("policy_id")?, aggregates::status_counts(&counts)))
+                Ok((row.try_get("policy_id")?, aggregates::status_counts(&counts, row.try_get("switched_on")?)))
             })
             .collect()
     }
 
     async fn setting_tallies(&self, policy_id: &str) -> StoreResult<BTreeMap<String, SettingTally>> {
         let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT setting_id, succeeded, error, conflict, not_applicable FROM policy_setting_counts \
-             WHERE policy_id = ?",
+            "SELECT c.setting_id, c.succeeded, c.error, c.conflict, c.not_applicable FROM policy_setting_counts c \
+             JOIN tenant t ON t.id = 1 \
+             WHERE c.policy_id = ? AND t.security_settings_management AND t.enforce_security_configuration",
         )
         .bind(policy_id)
         .fetch_all(&self.read)
@@ -1750,7 +1751,7 @@ impl Store for SqliteStore {
         let mut select = QueryBuilder::<Sqlite>::new(format!(
             "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
              FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
-             JOIN policies p ON p.id = s.policy_id{sort_join}"
+             JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1{sort_join}"
         ));
         push_report_filter(&mut select, policy_id, query);
         if let ReportPosition::After(last) = position {
@@ -1798,8 +1799,9 @@ impl Store for SqliteStore {
     }
 
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64> {
-        let mut count =
-            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM policy_devices s JOIN policies p ON p.id = s.policy_id");
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT COUNT(*) FROM policy_devices s JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1",
+        );
         push_report_filter(&mut count, policy_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         Ok(to_u64(n))

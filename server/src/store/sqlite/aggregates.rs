@@ -1,7 +1,7 @@
 //! The report aggregates, maintained inside the transaction of each change that moves them.
 //!
 //! Three tables hold them (migration 0007): `policy_devices`, one row per policy and device it targets with the
-//! device's eligibility and what it last reported of the policy (version and state); `policy_status_counts`, per
+//! device's own eligibility (its support: the tenant switches apply when read) and what it last reported of the policy (version and state); `policy_status_counts`, per
 //! policy its eligible and ineligible devices and, among the eligible, those whose report of the *current* version
 //! is in each state, and its targeted devices by their last check-in relative to the policy's last change;
 //! `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
@@ -33,7 +33,7 @@ pub(crate) enum Scope {
     Policies(Vec<String>),
     /// These devices under every policy (onboarded, deleted, added to or removed from a group).
     Devices(Vec<String>),
-    /// Everything (the tenant switches changed, or the tables are built for the first time).
+    /// Everything (the tables are built for the first time).
     All,
 }
 
@@ -120,9 +120,13 @@ pub(super) fn check_in_counts(row: &Contribution) -> shared::api::CheckInCounts 
     }
 }
 
-/// A policy's counts as the admin center shows them, from its `policy_status_counts` row.
-pub(super) fn status_counts(row: &Contribution) -> shared::report::StatusCounts {
+/// A policy's counts as the admin center shows them, from its `policy_status_counts` row, with both tenant switches on
+/// (`switched_on`) or not (then no device can receive a policy: every one is Not applicable).
+pub(super) fn status_counts(row: &Contribution, switched_on: bool) -> shared::report::StatusCounts {
     let n = |i: usize| u64::try_from(row[i]).unwrap_or(0);
+    if !switched_on {
+        return shared::report::StatusCounts { not_applicable: n(0) + n(1), ..Default::default() };
+    }
     let reported = n(2) + n(3) + n(4) + n(5);
     shared::report::StatusCounts {
         succeeded: n(2),
@@ -223,13 +227,11 @@ pub(super) fn results_of(settings: &str) -> StoreResult<Vec<(String, SettingStat
     Ok(results.into_iter().map(|r| (r.setting_id, r.state)).collect())
 }
 
-async fn switches(conn: &mut SqliteConnection) -> StoreResult<TenantSwitches> {
-    let (security_settings_management, enforce_security_configuration): (bool, bool) =
-        sqlx::query_as("SELECT security_settings_management, enforce_security_configuration FROM tenant WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(TenantSwitches { security_settings_management, enforce_security_configuration })
-}
+/// The switches targeting is resolved with here: both on, so that a pair's eligibility is the device's own support.
+/// The tenant's switches apply when the aggregates are read (`shared::eligibility::eligibility`), so turning one off
+/// or on rewrites nothing.
+const SUPPORT_ONLY: TenantSwitches =
+    TenantSwitches { security_settings_management: true, enforce_security_configuration: true };
 
 /// `SELECT … WHERE column IN (ids)`, chunked, each row through `each`.
 async fn select_in(
@@ -341,7 +343,7 @@ pub(super) async fn policies_reaching(conn: &mut SqliteConnection, group_id: &st
     Ok(reaching)
 }
 
-/// Rewrites the rows of `scope` from the current devices, groups, policies, switches and reports, and moves the
+/// Rewrites the rows of `scope` from the current devices, groups, policies and reports, and moves the
 /// counts by the difference.
 pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> StoreResult<()> {
     if matches!(scope, Scope::Policies(ids) | Scope::Devices(ids) if ids.is_empty()) {
@@ -350,7 +352,6 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     if let Scope::Policies(_) | Scope::All = scope {
         targeting_changed(conn).await?;
     }
-    let switches = switches(conn).await?;
     let mut policy_rows = Vec::new();
     let only_policies = if let Scope::Policies(ids) = scope { Some(("id", ids.as_slice())) } else { None };
     select_where(conn, &format!("SELECT {POLICY_COLUMNS} FROM policies"), only_policies, |row| {
@@ -368,7 +369,7 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     let groups = groups(conn, if let Scope::Devices(ids) = scope { Some(ids) } else { None }).await?;
     let snapshot = Snapshot {
         taken_at: 0,
-        switches,
+        switches: SUPPORT_ONLY,
         devices: devices
             .iter()
             .map(|d| SnapshotDevice { id: d.id.clone(), facts: d.facts.clone(), support: d.support })
@@ -818,17 +819,16 @@ pub(super) async fn targeting_changed(conn: &mut SqliteConnection) -> StoreResul
     Ok(())
 }
 
-/// What decides a new device's policies, but its own facts: the switches, every policy, every group's rule and
+/// What decides a new device's policies, but its own facts: every policy, every group's rule and
 /// nesting (a new device is in no static group yet).
 #[derive(Debug)]
 struct Targeting {
-    switches: TenantSwitches,
     policies: Vec<shared::policy::Policy>,
     groups: Vec<SnapshotGroup>,
 }
 
 /// The writer's copy of [`Targeting`], kept while `targeting_generation` has not moved: every transaction that
-/// changes policies, the groups they reach or the switches moves it ([`refresh`] of policies, [`new_version`], a
+/// changes policies or the groups they reach moves it ([`refresh`] of policies, [`new_version`], a
 /// policy's deletion), and only onboardings, which change none of them, fill it — from inside their own transaction,
 /// so what they cache is what was committed at the generation they read.
 #[derive(Debug, Default)]
@@ -846,7 +846,6 @@ impl TargetingCache {
         }
         let rows = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies")).fetch_all(&mut *conn).await?;
         let targeting = std::sync::Arc::new(Targeting {
-            switches: switches(conn).await?,
             policies: rows.iter().map(policy_from_row).collect::<StoreResult<Vec<_>>>()?,
             groups: groups(conn, Some(&[])).await?,
         });
@@ -868,7 +867,7 @@ pub(super) async fn add_new_device(
     let device_id = device.id.clone();
     let snapshot = Snapshot {
         taken_at: 0,
-        switches: targeting.switches,
+        switches: SUPPORT_ONLY,
         devices: vec![device],
         groups: targeting.groups.clone(),
         policies: Vec::new(),
