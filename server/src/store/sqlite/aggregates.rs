@@ -1,8 +1,9 @@
 //! The report aggregates, maintained inside the transaction of each change that moves them.
 //!
 //! Three tables hold them (migration 0007): `policy_devices`, one row per policy and device it targets with the
-//! device's own eligibility (its support: the tenant switches apply when read) and what it last reported of the policy (version and state); `policy_status_counts`, per
-//! policy its eligible and ineligible devices and, among the eligible, those whose report of the *current* version
+//! device's own eligibility (its support: the tenant switches apply when read) and what it last reported of the
+//! policy (version and state); `policy_status_counts`, per policy its eligible and ineligible devices and, among the
+//! eligible, those whose report of the *current* version
 //! is in each state, and its targeted devices by their last check-in relative to the policy's last change;
 //! `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
 //! on a device is derived (`shared::report::targeted_state`), never stored, so a new version of a policy moves no
