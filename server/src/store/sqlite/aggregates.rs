@@ -3,11 +3,10 @@
 //! Three tables hold them (migration 0007): `policy_devices`, one row per policy and device it targets with the
 //! device's own eligibility (its support: the tenant switches apply when read) and what it last reported of the
 //! policy (version and state); `policy_status_counts`, per policy its eligible and ineligible devices and, among the
-//! eligible, those whose report of the *current* version
-//! is in each state, and its targeted devices by their last check-in relative to the policy's last change;
-//! `policy_setting_counts`, per policy and setting the counted results by state. A policy's state
-//! on a device is derived (`shared::report::targeted_state`), never stored, so a new version of a policy moves no
-//! device row: it only zeroes the counts of the current version. Targeting is resolved with
+//! eligible, those whose report of the *current* version is in each state, and its targeted devices by their last
+//! check-in relative to the policy's last change; `policy_setting_counts`, per policy and setting the counted results
+//! by state. A policy's state on a device is derived (`shared::report::targeted_state`), never stored, so a new
+//! version of a policy moves no device row: it only zeroes the counts of the current version. Targeting is resolved with
 //! `shared::preview::Memberships`, the code the preview and the check-in use, but only over what the change can
 //! move: the devices of a report batch or an onboarding, the policies a group change reaches, one edited policy.
 //! [`refresh`] rewrites the rows of such a scope and moves the counts by the difference; [`apply_reports`] does the
