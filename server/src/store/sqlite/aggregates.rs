@@ -273,6 +273,22 @@ async fn select_where(
     }
 }
 
+/// The rows [`select_where`] selects, each parsed with `parse`.
+async fn select_parsed<T>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    filter: Option<(&str, &[String])>,
+    parse: fn(&sqlx::sqlite::SqliteRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut parsed = Vec::new();
+    select_where(conn, head, filter, |row| {
+        parsed.push(parse(row)?);
+        Ok(())
+    })
+    .await?;
+    Ok(parsed)
+}
+
 /// The groups as targeting needs them; static members only of `devices` when given.
 async fn groups(conn: &mut SqliteConnection, devices: Option<&[String]>) -> StoreResult<Vec<SnapshotGroup>> {
     let rows = sqlx::query("SELECT id, kind, rule FROM groups").fetch_all(&mut *conn).await?;
@@ -352,20 +368,12 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
     if let Scope::Policies(_) | Scope::All = scope {
         targeting_changed(conn).await?;
     }
-    let mut policy_rows = Vec::new();
     let only_policies = if let Scope::Policies(ids) = scope { Some(("id", ids.as_slice())) } else { None };
-    select_where(conn, &format!("SELECT {POLICY_COLUMNS} FROM policies"), only_policies, |row| {
-        policy_rows.push(policy_from_row(row)?);
-        Ok(())
-    })
-    .await?;
-    let mut devices = Vec::new();
+    let policy_rows =
+        select_parsed(conn, &format!("SELECT {POLICY_COLUMNS} FROM policies"), only_policies, policy_from_row).await?;
     let only_devices = if let Scope::Devices(ids) = scope { Some(("id", ids.as_slice())) } else { None };
-    select_where(conn, &format!("SELECT {DEVICE_COLUMNS} FROM devices"), only_devices, |row| {
-        devices.push(device_from_row(row)?);
-        Ok(())
-    })
-    .await?;
+    let devices =
+        select_parsed(conn, &format!("SELECT {DEVICE_COLUMNS} FROM devices"), only_devices, device_from_row).await?;
     let groups = groups(conn, if let Scope::Devices(ids) = scope { Some(ids) } else { None }).await?;
     let snapshot = Snapshot {
         taken_at: 0,
