@@ -551,45 +551,55 @@ async fn write_difference(
     }
     // The setting results of the pairs that start or stop counting.
     let flipped: Vec<(&Key, i64)> = flipped.into_iter().filter(|((p, _), _)| !deltas.reset.contains(p)).collect();
-    for chunk in flipped.chunks(CHUNK) {
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
-        );
-        let mut list = select.separated(", ");
-        for ((policy_id, device_id), _) in chunk {
-            list.push("(")
-                .push_bind_unseparated(device_id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(policy_id)
-                .push_unseparated(")");
-        }
-        select.push(")");
-        let signs: HashMap<&Key, i64> = chunk.iter().copied().collect();
-        for row in select.build().fetch_all(&mut *conn).await? {
-            let key: Key = (row.try_get("policy_id")?, row.try_get("device_id")?);
-            let settings: String = row.try_get("settings")?;
-            if let Some(sign) = signs.get(&key) {
-                deltas.results(&key.0, &results_of(&settings)?, *sign);
-            }
+    let keys: Vec<&Key> = flipped.iter().map(|(key, _)| *key).collect();
+    let results = stored_results(conn, &keys).await?;
+    for (key, sign) in &flipped {
+        if let Some(results) = results.get(*key) {
+            deltas.results(&key.0, results, *sign);
         }
     }
     removed.sort_unstable_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     for chunk in removed.chunks(CHUNK) {
         let mut delete =
             QueryBuilder::<Sqlite>::new("DELETE FROM policy_devices WHERE (device_id, policy_id) IN (VALUES ");
-        let mut list = delete.separated(", ");
-        for (policy_id, device_id) in chunk {
-            list.push("(")
-                .push_bind_unseparated(device_id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(policy_id)
-                .push_unseparated(")");
-        }
-        delete.push(")");
+        push_keys(&mut delete, chunk.iter().copied());
         delete.build().execute(&mut *conn).await?;
     }
     write_pairs(conn, written).await?;
     deltas.write(conn).await
+}
+
+/// Closes a `… WHERE (device_id, policy_id) IN (VALUES ` list with these pairs (device first, as the tables are
+/// keyed).
+fn push_keys<'k>(builder: &mut QueryBuilder<'_, Sqlite>, keys: impl IntoIterator<Item = &'k Key>) {
+    let mut list = builder.separated(", ");
+    for (policy_id, device_id) in keys {
+        list.push("(")
+            .push_bind_unseparated(device_id.clone())
+            .push_unseparated(", ")
+            .push_bind_unseparated(policy_id.clone())
+            .push_unseparated(")");
+    }
+    builder.push(")");
+}
+
+/// The setting results of the stored reports of these pairs.
+async fn stored_results(
+    conn: &mut SqliteConnection,
+    keys: &[&Key],
+) -> StoreResult<HashMap<Key, Vec<(String, SettingState)>>> {
+    let mut results = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
+        );
+        push_keys(&mut select, chunk.iter().copied());
+        for row in select.build().fetch_all(&mut *conn).await? {
+            let settings: String = row.try_get("settings")?;
+            results.insert((row.try_get("policy_id")?, row.try_get("device_id")?), results_of(&settings)?);
+        }
+    }
+    Ok(results)
 }
 
 /// Upserts pairs, in the table's key order (device, then policy): the writes walk its pages once instead of hopping.
@@ -673,26 +683,8 @@ pub(super) async fn apply_reports(
             wanted.insert(key);
         }
     }
-    let wanted: Vec<Key> = wanted.into_iter().collect();
-    let mut stored: HashMap<Key, Vec<(String, SettingState)>> = HashMap::new();
-    for chunk in wanted.chunks(CHUNK) {
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
-        );
-        let mut list = select.separated(", ");
-        for (policy_id, device_id) in chunk {
-            list.push("(")
-                .push_bind_unseparated(device_id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(policy_id)
-                .push_unseparated(")");
-        }
-        select.push(")");
-        for row in select.build().fetch_all(&mut *conn).await? {
-            let settings: String = row.try_get("settings")?;
-            stored.insert((row.try_get("policy_id")?, row.try_get("device_id")?), results_of(&settings)?);
-        }
-    }
+    let wanted: Vec<&Key> = wanted.iter().collect();
+    let mut stored = stored_results(conn, &wanted).await?;
     let mut deltas = Deltas::default();
     let mut changed: BTreeSet<Key> = BTreeSet::new();
     for (device_id, report) in reports {
