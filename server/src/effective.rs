@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use shared::conflict::applicable_policies;
 use shared::eligibility::{EligibilityCode, eligibility};
 use shared::groups::{GroupDefinition, is_member};
-
 use shared::policy::Policy;
 use shared::preview::{Snapshot, SnapshotDevice, SnapshotGroup};
 

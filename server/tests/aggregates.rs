@@ -292,7 +292,8 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
         let states = rows.into_iter().map(|row| (row.device_id, row.state)).collect();
         let settings = setting_counts_from(&policy, &store.setting_tallies(&policy.id).await?);
         let counts = counts.remove(&policy.id).unwrap_or_default();
-        let check_in = store.check_in_counts(&policy.id).await?;
+        let (one, check_in) = store.policy_counts(&policy.id).await?;
+        anyhow::ensure!(one == counts, "{}: one policy's counts {one:?} differ from the list's {counts:?}", policy.id);
         figures.insert(policy.id.clone(), (states, counts, settings, check_in));
     }
     Ok(figures)

@@ -292,11 +292,6 @@ impl StatusCounts {
         }
     }
 
-    /// Sets the count for `state`.
-    pub fn set(&mut self, state: PolicyState, n: u64) {
-        *self.slot(state) = n;
-    }
-
     /// Every device counted.
     pub fn total(&self) -> u64 {
         PolicyState::ALL.iter().map(|state| self.get(*state)).sum()

@@ -77,7 +77,7 @@ async fn summaries(state: &AppState, query: &QueryPairs) -> Result<Vec<PolicySum
         .into_iter()
         .filter(|policy| wanted.is_none_or(|profile| policy.draft.profile == profile))
         .collect();
-    let mut statuses = super::reports::status_summaries(state).await?;
+    let mut statuses = state.store.status_counts().await?;
     Ok(policies
         .into_iter()
         .map(|policy| PolicySummary {

@@ -2,7 +2,6 @@
 //! it targets, per setting status), one device's per-setting view, and each table as CSV. Aggregation is
 //! `shared::report`'s; this module only gathers the rows.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use axum::Json;
@@ -13,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport};
 use shared::policy::Policy;
 use shared::query::ReportQuery;
-use shared::report::{StatusCounts, csv, setting_counts_from, settings_on_device};
+use shared::report::{csv, setting_counts_from, settings_on_device};
 
 use crate::AppState;
 use crate::auth::AdminSession;
@@ -35,12 +34,6 @@ async fn policy(state: &AppState, id: &str) -> Result<Policy, ApiError> {
     state.store.get_policy(id).await?.ok_or_else(|| ApiError::NotFound("No policy has this id.".into()))
 }
 
-/// Every policy's status summary, by policy id: the devices it targets, by its state on them. Read from the
-/// maintained counts, one row per policy.
-pub async fn status_summaries(state: &AppState) -> Result<BTreeMap<String, StatusCounts>, ApiError> {
-    Ok(state.store.status_counts().await?)
-}
-
 /// `GET /policies/{id}/report?q=&state=&sort=&dir=&page=&per_page=`: the counts of every targeted device, and one
 /// page of those that match the filter, sorted.
 pub async fn policies_report(
@@ -51,7 +44,7 @@ pub async fn policies_report(
 ) -> Result<Json<PolicyReport>, ApiError> {
     let query = ReportQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
     let policy = policy(&state, &id).await?;
-    let counts = state.store.status_counts().await?.remove(&policy.id).unwrap_or_default();
+    let (counts, check_in) = state.store.policy_counts(&policy.id).await?;
     let devices_total = if query.search.is_empty() {
         query.state.map_or_else(|| counts.total(), |wanted| counts.get(wanted))
     } else {
@@ -59,7 +52,6 @@ pub async fn policies_report(
     };
     let devices =
         state.store.policy_devices(&policy.id, &query, ReportPosition::Offset(query.offset()), query.per_page).await?;
-    let check_in = state.store.check_in_counts(&policy.id).await?;
     let settings = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?);
     Ok(Json(PolicyReport {
         policy: policy_ref(&policy),

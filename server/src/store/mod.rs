@@ -520,8 +520,9 @@ pub trait Store: Send + Sync + 'static {
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64>;
     /// The policy's row on one device, if the policy targets it.
     async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>>;
-    /// The devices a policy targets by their last check-in: since its last change, before it, never (maintained).
-    async fn check_in_counts(&self, policy_id: &str) -> StoreResult<CheckInCounts>;
+    /// One policy's targeted devices by state, and by their last check-in: since its last change, before it, never
+    /// (maintained: one row).
+    async fn policy_counts(&self, policy_id: &str) -> StoreResult<(StatusCounts, CheckInCounts)>;
     /// Every device, by name.
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>>;
     /// The device's last reported local preferences and when.

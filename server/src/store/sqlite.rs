@@ -471,15 +471,22 @@ const STATE: &str = "(CASE WHEN NOT (s.eligible AND t.security_settings_manageme
     AND t.enforce_security_configuration) THEN 'not_applicable' \
     WHEN s.reported_version = p.version THEN s.reported_state ELSE 'pending' END)";
 
-/// A policy's devices with what the report shows of each (aliases: s the policy's rows, p the policy, d devices, r
-/// reports).
-const POLICY_DEVICE_SELECT: &str = "SELECT s.device_id, d.hostname, d.os, d.edition, \
-    (CASE WHEN NOT (s.eligible AND t.security_settings_management AND t.enforce_security_configuration) \
-    THEN 'not_applicable' WHEN s.reported_version = p.version THEN s.reported_state ELSE 'pending' END) AS state, \
-    r.version, r.reported_at, d.last_check_in \
-    FROM policy_devices s JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1 \
-    JOIN devices d ON d.id = s.device_id \
-    LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id";
+/// The `policy_status_counts` rows, with whether both tenant switches are on, and `filter` (a WHERE clause on c).
+fn counts_select(filter: &str) -> String {
+    format!(
+        "SELECT c.policy_id, {}, t.security_settings_management AND t.enforce_security_configuration AS switched_on \
+         FROM policy_status_counts c JOIN tenant t ON t.id = 1{filter}",
+        aggregates::COUNT_COLUMNS.map(|c| format!("c.{c}")).join(", ")
+    )
+}
+
+fn counts_from_row(row: &SqliteRow) -> StoreResult<([i64; 8], bool)> {
+    let mut counts = [0; 8];
+    for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
+        *n = row.try_get(column)?;
+    }
+    Ok((counts, row.try_get("switched_on")?))
+}
 
 /// Adds the WHERE clause of a policy report's filter: the policy, its state, a search in the host name.
 fn push_report_filter(builder: &mut QueryBuilder<'_, Sqlite>, policy_id: &str, query: &ReportQuery) {
@@ -510,6 +517,88 @@ fn policy_device_from_row(row: &SqliteRow) -> StoreResult<PolicyDeviceRow> {
 
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// The devices a policy targets that match `query`'s filter (and are `device`, when given), in its order: at most
+    /// `limit` from `position`.
+    async fn report_rows(
+        &self,
+        policy_id: &str,
+        query: &ReportQuery,
+        position: ReportPosition<'_>,
+        limit: u32,
+        device: Option<&str>,
+    ) -> StoreResult<Vec<PolicyDeviceRow>> {
+        self.flush().await?;
+
+        let (dir, after) = match query.dir {
+            SortDir::Asc => ("ASC", ">"),
+            SortDir::Desc => ("DESC", "<"),
+        };
+        // The sort key (NULL times first, as -1), then the name, then the id: a total order, so that a chunk can
+        // continue after the last row of the one before.
+        let key = match query.sort {
+            ReportSort::Device => None,
+            ReportSort::Status => Some(STATE),
+            ReportSort::Reported => Some("COALESCE(r.reported_at, -1)"),
+            ReportSort::CheckIn => Some("COALESCE(d.last_check_in, -1)"),
+        };
+        let order = match key {
+            Some(key) => format!(" ORDER BY {key} {dir}, s.name_key {dir}, s.device_id {dir}"),
+            None => format!(" ORDER BY s.name_key {dir}, s.device_id {dir}"),
+        };
+        // The page is chosen on the policy's own rows (an index walk when sorted by name), joined only to what the
+        // sort needs; the page's rows alone are then joined to their devices and reports.
+        let sort_join = match query.sort {
+            ReportSort::Device | ReportSort::Status => "",
+            ReportSort::Reported => {
+                " LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id"
+            }
+            ReportSort::CheckIn => " JOIN devices d ON d.id = s.device_id",
+        };
+        let mut select = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
+             FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
+             JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1{sort_join}"
+        ));
+        push_report_filter(&mut select, policy_id, query);
+        if let Some(device_id) = device {
+            select.push(" AND s.device_id = ").push_bind(device_id.to_owned());
+        }
+        if let ReportPosition::After(last) = position {
+            let name_key = last.device_name.to_lowercase();
+            select.push(format!(
+                " AND ({}s.name_key, s.device_id) {after} (",
+                key.map_or(String::new(), |k| format!("{k}, "))
+            ));
+            match query.sort {
+                ReportSort::Device => {}
+                ReportSort::Status => {
+                    select.push_bind(last.state.code()).push(", ");
+                }
+                ReportSort::Reported => {
+                    select.push_bind(last.reported_at.unwrap_or(-1)).push(", ");
+                }
+                ReportSort::CheckIn => {
+                    select.push_bind(last.last_check_in.unwrap_or(-1)).push(", ");
+                }
+            }
+            select.push_bind(name_key).push(", ").push_bind(last.device_id.clone()).push(")");
+        }
+        select.push(&order).push(" LIMIT ").push_bind(i64::from(limit));
+        if let ReportPosition::Offset(offset) = position {
+            select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        }
+        select.push(
+            ") s JOIN devices d ON d.id = s.device_id \
+             LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id",
+        );
+        // Outside, the derived state is a column of the page.
+        select.push(order.replace(STATE, "s.state"));
+        let rows = select.build().fetch_all(&self.read).await?;
+        rows.iter().map(policy_device_from_row).collect()
+    }
 }
 
 #[async_trait]
@@ -1267,8 +1356,7 @@ impl Store for SqliteStore {
         }
         let after = group_snapshot(&mut tx, &group.id).await?.map(|(_, value)| value);
         // A policy may name a group before it exists (the store does not hold it to the API's validation).
-        let reaching = aggregates::policies_reaching(&mut tx, &group.id).await?;
-        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
+        aggregates::refresh_reaching(&mut tx, &group.id).await?;
         let audit = NewAudit {
             action: AuditAction::GroupCreate,
             object_type: ObjectType::Group,
@@ -1317,8 +1405,7 @@ impl Store for SqliteStore {
         .await?;
         let (name, after) = group_snapshot(&mut tx, id).await?.unwrap_or_default();
         if rule.is_some() {
-            let reaching = aggregates::policies_reaching(&mut tx, id).await?;
-            aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
+            aggregates::refresh_reaching(&mut tx, id).await?;
         }
         let audit = NewAudit {
             action: AuditAction::GroupUpdate,
@@ -1427,8 +1514,7 @@ impl Store for SqliteStore {
             .await?;
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
         nesting_audit(&mut tx, actor, parent, child, true).await?;
-        let reaching = aggregates::policies_reaching(&mut tx, parent).await?;
-        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
+        aggregates::refresh_reaching(&mut tx, parent).await?;
         tx.commit().await?;
         Ok(NestOutcome::Nested)
     }
@@ -1447,8 +1533,7 @@ impl Store for SqliteStore {
         }
         sqlx::query("UPDATE groups SET updated_at = ? WHERE id = ?").bind(now).bind(parent).execute(&mut *tx).await?;
         nesting_audit(&mut tx, actor, parent, child, false).await?;
-        let reaching = aggregates::policies_reaching(&mut tx, parent).await?;
-        aggregates::refresh(&mut tx, &Scope::Policies(reaching)).await?;
+        aggregates::refresh_reaching(&mut tx, parent).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1680,20 +1765,11 @@ impl Store for SqliteStore {
     }
 
     async fn status_counts(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
-        let rows = sqlx::query(&format!(
-            "SELECT c.policy_id, {}, t.security_settings_management AND t.enforce_security_configuration AS switched_on \
-             FROM policy_status_counts c JOIN tenant t ON t.id = 1",
-            aggregates::COUNT_COLUMNS.map(|c| format!("c.{c}")).join(", ")
-        ))
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(&counts_select("")).fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
-                let mut counts = [0; 8];
-                for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
-                    *n = row.try_get(column)?;
-                }
-                Ok((row.try_get("policy_id")?, aggregates::status_counts(&counts, row.try_get("switched_on")?)))
+                let (counts, switched_on) = counts_from_row(row)?;
+                Ok((row.try_get("policy_id")?, aggregates::status_counts(&counts, switched_on)))
             })
             .collect()
     }
@@ -1722,80 +1798,7 @@ impl Store for SqliteStore {
         position: ReportPosition<'_>,
         limit: u32,
     ) -> StoreResult<Vec<PolicyDeviceRow>> {
-        self.flush().await?;
-        let (dir, after) = match query.dir {
-            SortDir::Asc => ("ASC", ">"),
-            SortDir::Desc => ("DESC", "<"),
-        };
-        // The sort key (NULL times first, as -1), then the name, then the id: a total order, so that a chunk can
-        // continue after the last row of the one before.
-        let key = match query.sort {
-            ReportSort::Device => None,
-            ReportSort::Status => Some(STATE),
-            ReportSort::Reported => Some("COALESCE(r.reported_at, -1)"),
-            ReportSort::CheckIn => Some("COALESCE(d.last_check_in, -1)"),
-        };
-        let order = match key {
-            Some(key) => format!(" ORDER BY {key} {dir}, s.name_key {dir}, s.device_id {dir}"),
-            None => format!(" ORDER BY s.name_key {dir}, s.device_id {dir}"),
-        };
-        // The page is chosen on the policy's own rows (an index walk when sorted by name), joined only to what the
-        // sort needs; the page's rows alone are then joined to their devices and reports.
-        let sort_join = match query.sort {
-            ReportSort::Device | ReportSort::Status => "",
-            ReportSort::Reported => {
-                " LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id"
-            }
-            ReportSort::CheckIn => " JOIN devices d ON d.id = s.device_id",
-        };
-        let mut select = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT s.device_id, d.hostname, d.os, d.edition, s.state, r.version, r.reported_at, d.last_check_in \
-             FROM (SELECT s.policy_id, s.device_id, s.name_key, {STATE} AS state FROM policy_devices s \
-             JOIN policies p ON p.id = s.policy_id JOIN tenant t ON t.id = 1{sort_join}"
-        ));
-        push_report_filter(&mut select, policy_id, query);
-        if let ReportPosition::After(last) = position {
-            let name_key = last.device_name.to_lowercase();
-            select.push(" AND (");
-            match query.sort {
-                ReportSort::Device => {}
-                ReportSort::Status => {
-                    select.push(format!("{STATE}, "));
-                }
-                ReportSort::Reported => {
-                    select.push("COALESCE(r.reported_at, -1), ");
-                }
-                ReportSort::CheckIn => {
-                    select.push("COALESCE(d.last_check_in, -1), ");
-                }
-            }
-            select.push(format!("s.name_key, s.device_id) {after} ("));
-            match query.sort {
-                ReportSort::Device => {}
-                ReportSort::Status => {
-                    select.push_bind(last.state.code()).push(", ");
-                }
-                ReportSort::Reported => {
-                    select.push_bind(last.reported_at.unwrap_or(-1)).push(", ");
-                }
-                ReportSort::CheckIn => {
-                    select.push_bind(last.last_check_in.unwrap_or(-1)).push(", ");
-                }
-            }
-            select.push_bind(name_key).push(", ").push_bind(last.device_id.clone()).push(")");
-        }
-        select.push(&order).push(" LIMIT ").push_bind(i64::from(limit));
-        if let ReportPosition::Offset(offset) = position {
-            select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        }
-        select.push(
-            ") s JOIN devices d ON d.id = s.device_id \
-             LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id",
-        );
-        // Outside, the derived state is a column of the page.
-        select.push(order.replace(STATE, "s.state"));
-        let rows = select.build().fetch_all(&self.read).await?;
-        rows.iter().map(policy_device_from_row).collect()
+        self.report_rows(policy_id, query, position, limit, None).await
     }
 
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64> {
@@ -1808,30 +1811,17 @@ impl Store for SqliteStore {
     }
 
     async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>> {
-        self.flush().await?;
-        let mut select = QueryBuilder::<Sqlite>::new(POLICY_DEVICE_SELECT);
-        push_report_filter(&mut select, policy_id, &ReportQuery::default());
-        select.push(" AND s.device_id = ").push_bind(device_id);
-        let row = select.build().fetch_optional(&self.read).await?;
-        row.as_ref().map(policy_device_from_row).transpose()
+        let rows =
+            self.report_rows(policy_id, &ReportQuery::default(), ReportPosition::Offset(0), 1, Some(device_id)).await?;
+        Ok(rows.into_iter().next())
     }
 
-    async fn check_in_counts(&self, policy_id: &str) -> StoreResult<CheckInCounts> {
+    async fn policy_counts(&self, policy_id: &str) -> StoreResult<(StatusCounts, CheckInCounts)> {
         self.flush().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {} FROM policy_status_counts WHERE policy_id = ?",
-            aggregates::COUNT_COLUMNS.join(", ")
-        ))
-        .bind(policy_id)
-        .fetch_optional(&self.read)
-        .await?;
-        let mut counts = [0; 8];
-        if let Some(row) = row {
-            for (n, column) in counts.iter_mut().zip(aggregates::COUNT_COLUMNS) {
-                *n = row.try_get(column)?;
-            }
-        }
-        Ok(aggregates::check_in_counts(&counts))
+        let row =
+            sqlx::query(&counts_select(" WHERE c.policy_id = ?")).bind(policy_id).fetch_optional(&self.read).await?;
+        let (counts, switched_on) = row.as_ref().map(counts_from_row).transpose()?.unwrap_or(([0; 8], true));
+        Ok((aggregates::status_counts(&counts, switched_on), aggregates::check_in_counts(&counts)))
     }
 
     async fn all_devices(&self) -> StoreResult<Vec<DeviceRecord>> {

@@ -28,7 +28,7 @@ const CHUNK: usize = 400;
 
 /// What a change can move.
 #[derive(Debug, Clone)]
-pub(crate) enum Scope {
+pub(super) enum Scope {
     /// These policies on every device (a policy created or given new assignments, a group that reaches it changed).
     Policies(Vec<String>),
     /// These devices under every policy (onboarded, deleted, added to or removed from a group).
@@ -221,7 +221,7 @@ impl Deltas {
 }
 
 /// A report's setting results as the tallies need them, from their stored JSON.
-pub(super) fn results_of(settings: &str) -> StoreResult<Vec<(String, SettingState)>> {
+fn results_of(settings: &str) -> StoreResult<Vec<(String, SettingState)>> {
     let results: Vec<SettingResult> = serde_json::from_str(settings)
         .map_err(|e| StoreError::Corrupt(format!("stored report does not parse: {e}")))?;
     Ok(results.into_iter().map(|r| (r.setting_id, r.state)).collect())
@@ -357,6 +357,12 @@ pub(super) async fn policies_reaching(conn: &mut SqliteConnection, group_id: &st
         }
     }
     Ok(reaching)
+}
+
+/// Refreshes the policies a change of group `group_id` can move ([`policies_reaching`]), after the change.
+pub(super) async fn refresh_reaching(conn: &mut SqliteConnection, group_id: &str) -> StoreResult<()> {
+    let reaching = policies_reaching(conn, group_id).await?;
+    refresh(conn, &Scope::Policies(reaching)).await
 }
 
 /// Rewrites the rows of `scope` from the current devices, groups, policies and reports, and moves the
