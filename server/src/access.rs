@@ -186,6 +186,17 @@ pub const ROUTES: &[RouteSpec] = &[
         .csv()
         .heavy(),
     route("GET", "/policies/{id}/report/settings.csv", Needs(Read), "Per setting status as CSV").csv().heavy(),
+    route(
+        "GET",
+        "/policies/{id}/report/settings/{setting_id}",
+        Needs(Read),
+        "A setting's counts and a page of its devices",
+    )
+    .ok(schema::<dto::SettingReport>)
+    .heavy(),
+    route("GET", "/policies/{id}/report/settings/{setting_id}/devices.csv", Needs(Read), "A setting's devices as CSV")
+        .csv()
+        .heavy(),
     route("GET", "/policies/{id}/report/devices/{device_id}", Needs(Read), "A policy on one device, per setting")
         .ok(schema::<dto::PolicyDeviceReport>),
     route("GET", "/policies/{id}/report/devices/{device_id}/settings.csv", Needs(Read), "The same, as CSV").csv(),

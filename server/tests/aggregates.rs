@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use server::store::{Actor, GroupRecord, NewDevice, NewOnboardingToken, ReportPosition, SqliteStore, Store};
-use shared::api::PolicyDeviceRow;
+use shared::api::{PolicyDeviceRow, SettingDeviceRow};
 use shared::catalog::{ConfiguredSetting, Profile, SettingValue};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::groups::GroupKind;
 use shared::policy::{AssignmentTarget, Assignments, Policy, PolicyDraft};
 use shared::preview::Memberships;
-use shared::query::ReportQuery;
+use shared::query::{ReportQuery, SettingQuery};
 use shared::report::{
     DeviceReport, PolicyResult, PolicyState, SettingResult, SettingState, StatusCounts, setting_counts,
     setting_counts_from, targeted_state,
@@ -205,19 +205,30 @@ async fn apply(store: &SqliteStore, op: &Op, now: i64) -> anyhow::Result<()> {
                 return Ok(());
             }
             let version = if *older { current.version.saturating_sub(1).max(1) } else { current.version };
-            let settings = states
-                .iter()
-                .zip(SETTINGS)
-                .map(|(state, id)| SettingResult {
-                    setting_id: id.to_owned(),
-                    state: [
+            // A report of the current version has one result per configured setting (the device API refuses others);
+            // one of an older version has whatever it had.
+            let ids: Vec<String> = if version < current.version {
+                SETTINGS.iter().take(states.len()).map(|id| (*id).to_owned()).collect()
+            } else {
+                current.draft.settings.iter().map(|s| s.id.clone()).collect()
+            };
+            let settings = ids
+                .into_iter()
+                .enumerate()
+                .map(|(k, setting_id)| {
+                    let state = [
                         SettingState::Succeeded,
                         SettingState::Error,
                         SettingState::Conflict,
                         SettingState::NotApplicable,
-                    ][*state as usize],
-                    code: String::new(),
-                    detail: String::new(),
+                    ][states.get(k).copied().unwrap_or(0) as usize % 4];
+                    let failed = state == SettingState::Error;
+                    SettingResult {
+                        setting_id,
+                        state,
+                        code: if failed { "0x87D1FDE8".into() } else { String::new() },
+                        detail: if state == SettingState::Succeeded { String::new() } else { format!("why {k}") },
+                    }
                 })
                 .collect();
             let report = DeviceReport {
@@ -240,10 +251,20 @@ async fn apply(store: &SqliteStore, op: &Op, now: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per policy: the state on every targeted device, the counts, the per setting status and the check-in counts.
+/// Per setting a policy configures, per device listed in the setting's devices: its state, code and detail.
+type SettingDevices = BTreeMap<String, BTreeMap<String, (SettingState, String, String)>>;
+
+/// Per policy: the state on every targeted device, the counts, the per setting status, the check-in counts and each
+/// setting's devices.
 type Figures = BTreeMap<
     String,
-    (BTreeMap<String, PolicyState>, StatusCounts, Vec<shared::report::SettingCounts>, shared::api::CheckInCounts),
+    (
+        BTreeMap<String, PolicyState>,
+        StatusCounts,
+        Vec<shared::report::SettingCounts>,
+        shared::api::CheckInCounts,
+        SettingDevices,
+    ),
 >;
 
 async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
@@ -256,6 +277,8 @@ async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
         let reports = store.policy_reports(&policy.id).await?;
         let mut states = BTreeMap::new();
         let mut current = Vec::new();
+        let mut listed: SettingDevices =
+            policy.draft.settings.iter().map(|s| (s.id.clone(), BTreeMap::new())).collect();
         for i in memberships.assigned(&policy.draft) {
             let eligible = memberships.is_eligible(i);
             let report = reports.get(&devices[i].id);
@@ -264,6 +287,12 @@ async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
                 report.filter(|r| eligible && r.version == policy.version && state != PolicyState::NotApplicable)
             {
                 current.push(report.settings.as_slice());
+                for result in &report.settings {
+                    if let Some(devices_of) = listed.get_mut(&result.setting_id) {
+                        devices_of
+                            .insert(devices[i].id.clone(), (result.state, result.code.clone(), result.detail.clone()));
+                    }
+                }
             }
             states.insert(devices[i].id.clone(), state);
         }
@@ -277,7 +306,7 @@ async fn recomputed(store: &SqliteStore) -> anyhow::Result<Figures> {
                 Some(false) => check_in.before_change += 1,
             }
         }
-        figures.insert(policy.id.clone(), (states, counts, settings, check_in));
+        figures.insert(policy.id.clone(), (states, counts, settings, check_in, listed));
     }
     Ok(figures)
 }
@@ -294,7 +323,32 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
         let counts = counts.remove(&policy.id).unwrap_or_default();
         let (one, check_in) = store.policy_counts(&policy.id).await?;
         anyhow::ensure!(one == counts, "{}: one policy's counts {one:?} differ from the list's {counts:?}", policy.id);
-        figures.insert(policy.id.clone(), (states, counts, settings, check_in));
+        let mut listed = SettingDevices::new();
+        for setting in &policy.draft.settings {
+            let query = SettingQuery::default();
+            let rows = store.setting_devices(&policy.id, &setting.id, &query, ReportPosition::Offset(0), 1_000).await?;
+            for state in SettingState::ALL {
+                let query = SettingQuery { state: Some(*state), ..SettingQuery::default() };
+                let n = store.count_setting_devices(&policy.id, &setting.id, &query).await?;
+                let tally = settings.iter().find(|c| c.setting_id == setting.id).map_or(0, |c| match state {
+                    SettingState::Succeeded => c.succeeded,
+                    SettingState::Error => c.error,
+                    SettingState::Conflict => c.conflict,
+                    SettingState::NotApplicable => c.not_applicable,
+                });
+                anyhow::ensure!(
+                    n == tally,
+                    "{} {}: {n} {state:?} devices listed, {tally} counted",
+                    policy.id,
+                    setting.id
+                );
+            }
+            listed.insert(
+                setting.id.clone(),
+                rows.into_iter().map(|row| (row.device_id, (row.state, row.code, row.detail))).collect(),
+            );
+        }
+        figures.insert(policy.id.clone(), (states, counts, settings, check_in, listed));
     }
     Ok(figures)
 }
@@ -343,7 +397,7 @@ async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
 /// Every sort and direction of a policy's devices: the store's order is `ReportQuery::select`'s, and reading it in
 /// chunks (each after the last row of the one before, as the CSV export does) or by pages gives every row once.
 async fn pages_follow_the_shared_order(store: &SqliteStore) -> anyhow::Result<()> {
-    use shared::query::{ReportSort, SortDir};
+    use shared::query::{ReportSort, SettingSort, SortDir};
     for policy in store.list_policies().await? {
         for sort in [ReportSort::Device, ReportSort::Status, ReportSort::Reported, ReportSort::CheckIn] {
             for dir in [SortDir::Asc, SortDir::Desc] {
@@ -372,6 +426,28 @@ async fn pages_follow_the_shared_order(store: &SqliteStore) -> anyhow::Result<()
                     );
                 }
                 anyhow::ensure!(paged == all, "{sort:?} {dir:?}: pages differ");
+            }
+        }
+        for setting in &policy.draft.settings {
+            for sort in [SettingSort::Device, SettingSort::Status, SettingSort::Reported] {
+                for dir in [SortDir::Asc, SortDir::Desc] {
+                    let query = SettingQuery { sort, dir, per_page: 2, ..SettingQuery::default() };
+                    let all = store
+                        .setting_devices(&policy.id, &setting.id, &query, ReportPosition::Offset(0), 1_000)
+                        .await?;
+                    anyhow::ensure!(query.select(all.clone()) == all, "{sort:?} {dir:?}: not in the shared order");
+                    let mut chunked: Vec<SettingDeviceRow> = Vec::new();
+                    loop {
+                        let position = chunked.last().map_or(ReportPosition::Offset(0), ReportPosition::After);
+                        let chunk = store.setting_devices(&policy.id, &setting.id, &query, position, 2).await?;
+                        let done = chunk.len() < 2;
+                        chunked.extend(chunk);
+                        if done {
+                            break;
+                        }
+                    }
+                    anyhow::ensure!(chunked == all, "{sort:?} {dir:?}: a setting's chunks differ");
+                }
             }
         }
     }
@@ -406,10 +482,11 @@ async fn a_database_from_before_the_aggregates_gets_them_built_when_it_is_upgrad
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.path().join("rampart.sqlite3").display())).await?;
     conn.execute(
         "DROP TABLE policy_devices; DROP TABLE policy_status_counts; DROP TABLE policy_setting_counts; \
-         DROP TABLE targeting_generation; DROP INDEX device_policy_reports_by_policy; \
+         DROP TABLE targeting_generation; DROP TRIGGER setting_exceptions_on_insert; DROP TRIGGER setting_exceptions_on_update; \
+         DROP TABLE setting_exceptions; DROP INDEX device_policy_reports_by_policy; \
          ALTER TABLE device_policy_reports DROP COLUMN results_hash; \
          CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id, state); \
-         DELETE FROM schema_migrations WHERE version = 7;",
+         DELETE FROM schema_migrations WHERE version >= 7;",
     )
     .await?;
     conn.close().await?;

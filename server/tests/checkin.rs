@@ -291,6 +291,35 @@ async fn a_device_cannot_report_about_a_policy_that_does_not_apply_to_it() -> an
 }
 
 #[tokio::test]
+async fn a_report_of_the_current_version_gives_each_configured_setting_one_result() -> anyhow::Result<()> {
+    use shared::report::{SettingResult, SettingState};
+    let fleet = fleet().await?;
+    fleet.overlapping_policies().await?;
+    let answer = fleet.policies_of(0).await?;
+    let refs: Vec<&Policy> = answer.policies.iter().collect();
+    let mut body = shared::report::device_report(&answer.policies_hash, &refs, shared::device::OsProduct::Windows11);
+    let missing = body.policies[0].settings.remove(0).setting_id;
+    let repeated = SettingResult {
+        setting_id: body.policies[1].settings[0].setting_id.clone(),
+        state: SettingState::Succeeded,
+        code: String::new(),
+        detail: String::new(),
+    };
+    body.policies[1].settings.push(repeated);
+    let envelope = common::error(report(&fleet, 0, &body).await?, StatusCode::BAD_REQUEST).await?;
+    let problems: Vec<(String, String)> = envelope.error.violations.into_iter().map(|v| (v.path, v.message)).collect();
+    let last = body.policies[1].settings.len() - 1;
+    assert_eq!(
+        problems,
+        [
+            ("policies[0].settings".to_owned(), format!("has no result for {missing}, which the policy configures")),
+            (format!("policies[1].settings[{last}].setting_id"), "this setting has a result already".to_owned()),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_the_competing_policies()
 -> anyhow::Result<()> {
     use shared::api::{PolicyDeviceReport, PolicyReport};
@@ -376,6 +405,38 @@ async fn policy_reports_count_targeted_devices_by_status_per_setting_and_name_th
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.text().await?.lines().count(), 3, "{path}: a header and two rows");
     }
+
+    // One setting's devices: the conflict on device 0, with the detail the device gave; filtered, paged, as CSV.
+    let setting_path =
+        |setting: &str, query: &str| format!("/api/v1/policies/{}/report/settings/{setting}?{query}", a.id);
+    let cloud: shared::api::SettingReport = fleet.app.admin_get(&fleet.cookie, &setting_path(CLOUD, "")).await?;
+    assert_eq!((cloud.setting.conflict, cloud.devices_total), (1, 1));
+    let row = &cloud.devices[0];
+    assert_eq!((row.device_name.as_str(), row.state), ("LAP-1", SettingState::Conflict));
+    assert!(row.detail.contains("\"B\""), "the detail names the other policy: {}", row.detail);
+    let none: shared::api::SettingReport =
+        fleet.app.admin_get(&fleet.cookie, &setting_path(CLOUD, "state=succeeded")).await?;
+    assert_eq!((none.devices.len(), none.devices_total), (0, 0));
+    let realtime: shared::api::SettingReport =
+        fleet.app.admin_get(&fleet.cookie, &setting_path(REALTIME, "state=succeeded&q=lap")).await?;
+    assert_eq!((realtime.devices_total, realtime.devices[0].state), (1, SettingState::Succeeded));
+    let csv = fleet
+        .app
+        .admin_request(
+            Method::GET,
+            &format!("/api/v1/policies/{}/report/settings/{CLOUD}/devices.csv", a.id),
+            &fleet.cookie,
+        )
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(csv.starts_with("Device,Device id,OS,Status,Error code,Detail"), "{csv}");
+    assert!(csv.lines().nth(1).is_some_and(|line| line.starts_with("LAP-1,") && line.contains(",Conflict,")), "{csv}");
+    let bad = fleet.app.admin_request(Method::GET, &setting_path(CLOUD, "state=pending"), &fleet.cookie).send().await?;
+    assert_eq!(common::error(bad, StatusCode::BAD_REQUEST).await?.error.violations[0].path, "state");
+    let unknown = fleet.app.admin_request(Method::GET, &setting_path("nope", ""), &fleet.cookie).send().await?;
+    common::error(unknown, StatusCode::NOT_FOUND).await?;
 
     // A device the policy does not target, and an unknown policy, are 404 with the envelope.
     let pilot = fleet.static_group("Pilot", &[0]).await?;

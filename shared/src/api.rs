@@ -275,6 +275,45 @@ pub struct PolicyReport {
     pub settings: Vec<crate::report::SettingCounts>,
 }
 
+/// One device's result for one setting of a policy, in that setting's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SettingDeviceRow {
+    /// The device's id.
+    pub device_id: String,
+    /// Its name.
+    pub device_name: String,
+    /// Its operating system, in words.
+    pub os: String,
+    /// The setting's state on it.
+    pub state: crate::report::SettingState,
+    /// For an error, the code the device gave.
+    pub code: String,
+    /// Why: the device's message, the competing policies, the reason it does not apply.
+    pub detail: String,
+    /// When it reported the policy.
+    pub reported_at: Option<UnixSeconds>,
+}
+
+/// One setting's devices (`GET /api/v1/policies/{id}/report/settings/{setting_id}`): its counts, and one page of the
+/// devices that reported a result for it in the policy's current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SettingReport {
+    /// The policy.
+    pub policy: PolicyRef,
+    /// The setting, its value in the policy and its counts.
+    pub setting: crate::report::SettingCounts,
+    /// One page of the devices that match the query (`crate::query::SettingQuery`), in its order.
+    pub devices: Vec<SettingDeviceRow>,
+    /// Devices matching the query, on all pages.
+    pub devices_total: u64,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
 /// One policy on one device (`GET /api/v1/policies/{id}/report/devices/{device_id}`): the policy's state there and
 /// every setting with the other policies that manage it on that device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]

@@ -364,6 +364,118 @@ impl ReportQuery {
     }
 }
 
+string_enum! {
+    /// A column a setting's devices sort by.
+    pub enum SettingSort {
+        Device = ("device", "Device"),
+        Status = ("status", "Status"),
+        Reported = ("reported", "Last report"),
+    }
+}
+
+/// Filter, sort and page of one setting's devices (`GET /api/v1/policies/{id}/report/settings/{setting_id}?…`, and
+/// its CSV without the page): the devices whose report of the policy's current version gave the setting a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingQuery {
+    /// Case-insensitive substring of the device name.
+    pub search: String,
+    /// Only devices where the setting is in this state.
+    pub state: Option<crate::report::SettingState>,
+    /// Sort column.
+    pub sort: SettingSort,
+    /// Sort direction.
+    pub dir: SortDir,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
+impl Default for SettingQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            state: None,
+            sort: SettingSort::Device,
+            dir: SortDir::Asc,
+            page: 1,
+            per_page: DeviceQuery::DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+impl SettingQuery {
+    /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
+        let mut q = Self::default();
+        let violations = parse_pairs(pairs, |key, value| {
+            if let Some(taken) = take_common(key, value, &mut q.search, &mut q.dir, &mut q.page, &mut q.per_page) {
+                return taken;
+            }
+            match key {
+                "state" => {
+                    use crate::report::SettingState;
+                    q.state = Some(code(value, SettingState::from_code, SettingState::expected)?);
+                }
+                "sort" => q.sort = code(value, SettingSort::from_code, SettingSort::expected)?,
+                _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
+            }
+            Ok(())
+        });
+        if violations.is_empty() { Ok(q) } else { Err(violations) }
+    }
+
+    /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut own = Vec::new();
+        if let Some(v) = self.state {
+            own.push(("state", v.code().to_owned()));
+        }
+        if self.sort != SettingSort::Device {
+            own.push(("sort", self.sort.code().to_owned()));
+        }
+        common_pairs(&self.search, self.dir, self.page, self.per_page, own)
+    }
+
+    /// The query string (without `?`), percent-encoded.
+    pub fn to_query_string(&self) -> String {
+        query_string(&self.to_pairs())
+    }
+
+    /// Sorting by `column`, as [`ReportQuery::sorted_by`] does.
+    pub fn sorted_by(&self, column: SettingSort) -> Self {
+        let dir = next_dir(self.sort == column, self.dir, column == SettingSort::Reported);
+        Self { sort: column, dir, page: 1, ..self.clone() }
+    }
+
+    /// The rows that match the filter, sorted (ties by device name, then id), all of them: the reference order.
+    pub fn select(&self, rows: Vec<crate::api::SettingDeviceRow>) -> Vec<crate::api::SettingDeviceRow> {
+        let needle = self.search.to_lowercase();
+        let mut rows: Vec<_> = rows
+            .into_iter()
+            .filter(|row| self.state.is_none_or(|state| row.state == state))
+            .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
+            .collect();
+        let (sort, dir) = (self.sort, self.dir);
+        crate::sort::sort_by(&mut rows, |a, b| {
+            let order = match sort {
+                SettingSort::Device => std::cmp::Ordering::Equal,
+                SettingSort::Status => a.state.code().cmp(b.state.code()),
+                SettingSort::Reported => a.reported_at.cmp(&b.reported_at),
+            }
+            .then_with(|| a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()))
+            .then_with(|| a.device_id.cmp(&b.device_id));
+            if dir == SortDir::Asc { order } else { order.reverse() }
+        });
+        rows
+    }
+
+    /// Index of the first row of the page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

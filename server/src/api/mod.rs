@@ -60,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/{id}/report", get(reports::policies_report))
         .route("/policies/{id}/report/devices.csv", get(reports::policies_report_devices_csv))
         .route("/policies/{id}/report/settings.csv", get(reports::policies_report_settings_csv))
+        .route("/policies/{id}/report/settings/{setting_id}", get(reports::policies_report_setting))
+        .route("/policies/{id}/report/settings/{setting_id}/devices.csv", get(reports::policies_report_setting_csv))
         .route("/policies/{id}/report/devices/{device_id}", get(reports::policies_report_device))
         .route("/policies/{id}/report/devices/{device_id}/settings.csv", get(reports::policies_report_device_csv))
         .route("/tenant", get(tenant::tenant_get).patch(tenant::tenant_update))

@@ -9,10 +9,10 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport};
+use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport, SettingDeviceRow, SettingReport};
 use shared::policy::Policy;
-use shared::query::ReportQuery;
-use shared::report::{csv, setting_counts_from, settings_on_device};
+use shared::query::{ReportQuery, SettingQuery};
+use shared::report::{SettingState, csv, setting_counts_from, settings_on_device};
 
 use crate::AppState;
 use crate::auth::AdminSession;
@@ -194,6 +194,96 @@ pub async fn policies_report_settings_csv(
     });
     let header = ["Setting", "Setting id", "Value", "Succeeded", "Error", "Conflict", "Not applicable"];
     Ok(csv_response(&format!("{}-settings", policy.draft.name), csv(&header, rows)))
+}
+
+/// The policy, and the counts of the setting it configures (404 when it configures no such setting).
+async fn setting_of(
+    state: &AppState,
+    id: &str,
+    setting_id: &str,
+) -> Result<(Policy, shared::report::SettingCounts), ApiError> {
+    let policy = policy(state, id).await?;
+    let counts = setting_counts_from(&policy, &state.store.setting_tallies(&policy.id).await?)
+        .into_iter()
+        .find(|row| row.setting_id == setting_id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("The policy \"{}\" does not configure this setting.", policy.draft.name))
+        })?;
+    Ok((policy, counts))
+}
+
+/// `GET /policies/{id}/report/settings/{setting_id}?q=&state=&sort=&dir=&page=&per_page=`: one setting's counts and
+/// one page of the devices that reported it for the policy's current version, with its state and error there.
+pub async fn policies_report_setting(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path((id, setting_id)): Path<(String, String)>,
+    query: QueryPairs,
+) -> Result<Json<SettingReport>, ApiError> {
+    let query = SettingQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
+    let (policy, setting) = setting_of(&state, &id, &setting_id).await?;
+    let devices_total = if query.search.is_empty() {
+        match query.state {
+            None => setting.succeeded + setting.error + setting.conflict + setting.not_applicable,
+            Some(SettingState::Succeeded) => setting.succeeded,
+            Some(SettingState::Error) => setting.error,
+            Some(SettingState::Conflict) => setting.conflict,
+            Some(SettingState::NotApplicable) => setting.not_applicable,
+        }
+    } else {
+        state.store.count_setting_devices(&policy.id, &setting_id, &query).await?
+    };
+    let devices = state
+        .store
+        .setting_devices(&policy.id, &setting_id, &query, ReportPosition::Offset(query.offset()), query.per_page)
+        .await?;
+    Ok(Json(SettingReport {
+        policy: policy_ref(&policy),
+        setting,
+        devices,
+        devices_total,
+        page: query.page,
+        per_page: query.per_page,
+    }))
+}
+
+/// `GET /policies/{id}/report/settings/{setting_id}/devices.csv`: the setting's devices that match the same filter
+/// as its page's (`page` and `per_page` are ignored), in its order, streamed.
+pub async fn policies_report_setting_csv(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path((id, setting_id)): Path<(String, String)>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let query = SettingQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
+    let (policy, setting) = setting_of(&state, &id, &setting_id).await?;
+    let header = ["Device", "Device id", "OS", "Status", "Error code", "Detail", "Last report (Unix time)"];
+    let policy_id = policy.id.clone();
+    let file_name = format!("{}-{}", policy.draft.name, setting.name);
+    Ok(csv_stream(&file_name, &header, move |last: Option<SettingDeviceRow>| {
+        let (state, query, policy_id, setting_id) =
+            (state.clone(), query.clone(), policy_id.clone(), setting_id.clone());
+        async move {
+            let position = last.as_ref().map_or(ReportPosition::Offset(0), ReportPosition::After);
+            let rows = state.store.setting_devices(&policy_id, &setting_id, &query, position, CSV_CHUNK).await?;
+            let next = (rows.len() == CSV_CHUNK as usize).then(|| rows.last().cloned()).flatten();
+            let rows = rows
+                .into_iter()
+                .map(|row| {
+                    vec![
+                        row.device_name,
+                        row.device_id,
+                        row.os,
+                        row.state.label().to_owned(),
+                        row.code,
+                        row.detail,
+                        time(row.reported_at),
+                    ]
+                })
+                .collect();
+            Ok((rows, next))
+        }
+    }))
 }
 
 async fn build_device_report(state: &AppState, id: &str, device_id: &str) -> Result<PolicyDeviceReport, ApiError> {

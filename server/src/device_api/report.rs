@@ -1,6 +1,7 @@
 //! `POST /api/v1/device/report`: the authenticated device reports, per policy and per setting, what it applied and
 //! its resulting local preferences. It can only report about itself, and only about policies that apply to it at
-//! versions that exist; a report of an older version never replaces a newer one.
+//! versions that exist, with one result per configured setting; a report of an older version never replaces a newer
+//! one.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,18 +40,27 @@ pub async fn device_report(
                 format!("policies[{i}].version"),
                 format!("the policy has versions 1 to {}", policy.version),
             )),
-            Some(policy) => {
+            // A result of the current version gives every configured setting exactly one result: the per setting
+            // status counts them, and a setting's devices list them (a setting without a result would read as
+            // Succeeded there).
+            Some(policy) if result.version == policy.version => {
+                let mut seen = std::collections::HashSet::new();
                 for (j, setting) in result.settings.iter().enumerate() {
-                    if !policy.draft.settings.iter().any(|s| s.id == setting.setting_id)
-                        && result.version == policy.version
-                    {
-                        violations.push(Violation::new(
-                            format!("policies[{i}].settings[{j}].setting_id"),
-                            "the policy does not configure this setting",
-                        ));
+                    let path = format!("policies[{i}].settings[{j}].setting_id");
+                    if !policy.draft.settings.iter().any(|s| s.id == setting.setting_id) {
+                        violations.push(Violation::new(path, "the policy does not configure this setting"));
+                    } else if !seen.insert(setting.setting_id.as_str()) {
+                        violations.push(Violation::new(path, "this setting has a result already"));
                     }
                 }
+                for configured in policy.draft.settings.iter().filter(|s| !seen.contains(s.id.as_str())) {
+                    violations.push(Violation::new(
+                        format!("policies[{i}].settings"),
+                        format!("has no result for {}, which the policy configures", configured.id),
+                    ));
+                }
             }
+            Some(_) => {}
         }
     }
     if !violations.is_empty() {

@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use shared::access::Role;
-use shared::api::{CheckInCounts, PolicyDeviceRow, Registration, UnixSeconds};
+use shared::api::{CheckInCounts, PolicyDeviceRow, Registration, SettingDeviceRow, UnixSeconds};
 use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
-use shared::query::{DeviceQuery, ReportQuery};
+use shared::query::{DeviceQuery, ReportQuery, SettingQuery};
 use shared::report::{DeviceReport, PolicyState, SettingResult, SettingTally, StatusCounts};
 use shared::tenant::{Licences, TenantSwitches};
 
@@ -318,13 +318,13 @@ pub struct StoredPolicyReport {
     pub reported_at: UnixSeconds,
 }
 
-/// Where a page of a policy's devices starts.
+/// Where a page of a report's rows (by default a policy's devices) starts.
 #[derive(Debug, Clone, Copy)]
-pub enum ReportPosition<'a> {
+pub enum ReportPosition<'a, R = PolicyDeviceRow> {
     /// After this many rows (a page of the admin center).
     Offset(u64),
     /// After this row, in the query's order (the next chunk of an export: no row is counted twice).
-    After(&'a PolicyDeviceRow),
+    After(&'a R),
 }
 
 /// Rampart's persistence.
@@ -518,6 +518,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<PolicyDeviceRow>>;
     /// How many devices the policy targets that match `query`'s filter.
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64>;
+    /// One setting's devices: those whose counted report of the policy's current version (see
+    /// [`Store::setting_tallies`]) has a result for `setting_id`, that match `query`'s filter, in its order: at most
+    /// `limit` from `position`. A report of the current version carries one result per configured setting (the device
+    /// API refuses others), so the rows of each state number what the tallies count.
+    async fn setting_devices(
+        &self,
+        policy_id: &str,
+        setting_id: &str,
+        query: &SettingQuery,
+        position: ReportPosition<'_, SettingDeviceRow>,
+        limit: u32,
+    ) -> StoreResult<Vec<SettingDeviceRow>>;
+    /// How many of a setting's devices match `query`'s filter.
+    async fn count_setting_devices(&self, policy_id: &str, setting_id: &str, query: &SettingQuery) -> StoreResult<u64>;
     /// The policy's row on one device, if the policy targets it.
     async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>>;
     /// One policy's targeted devices by state, and by their last check-in: since its last change, before it, never

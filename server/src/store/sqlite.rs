@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::json;
 use shared::access::Role;
-use shared::api::{CheckInCounts, PolicyDeviceRow};
+use shared::api::{CheckInCounts, PolicyDeviceRow, SettingDeviceRow};
 use shared::api::{Registration, UnixSeconds};
 use shared::audit::{AuditAction, AuditEntry, AuditQuery, ObjectType};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::eligibility::EligibilityCode;
 use shared::groups::GroupKind;
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
-use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, ReportQuery, ReportSort, SortDir};
+use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, ReportQuery, ReportSort, SettingQuery, SortDir};
 use shared::report::{DeviceReport, PolicyState, SettingTally, StatusCounts};
 use shared::tenant::{Licences, TenantSwitches};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -37,9 +37,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_access_and_audit.sql")),
     (6, include_str!("../../migrations/0006_onboarding_tokens_and_device_claims.sql")),
     (7, include_str!("../../migrations/0007_report_aggregates.sql")),
+    (8, include_str!("../../migrations/0008_setting_exceptions.sql")),
 ];
 
 mod aggregates;
+mod setting_rows;
 
 use aggregates::{ReportRow, Scope};
 
@@ -1808,6 +1810,21 @@ impl Store for SqliteStore {
         push_report_filter(&mut count, policy_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         Ok(to_u64(n))
+    }
+
+    async fn setting_devices(
+        &self,
+        policy_id: &str,
+        setting_id: &str,
+        query: &SettingQuery,
+        position: ReportPosition<'_, SettingDeviceRow>,
+        limit: u32,
+    ) -> StoreResult<Vec<SettingDeviceRow>> {
+        self.setting_rows(policy_id, setting_id, query, position, limit).await
+    }
+
+    async fn count_setting_devices(&self, policy_id: &str, setting_id: &str, query: &SettingQuery) -> StoreResult<u64> {
+        self.count_setting_rows(policy_id, setting_id, query).await
     }
 
     async fn policy_device(&self, policy_id: &str, device_id: &str) -> StoreResult<Option<PolicyDeviceRow>> {

@@ -1,0 +1,47 @@
+-- A setting's devices: the results of stored reports that are not Succeeded, one row per device, policy and setting.
+-- Most results succeed, so this stays small: a setting's Succeeded devices are those whose counted report of the
+-- policy's current version has no row here (a report of the current version carries one result per configured
+-- setting: the device API refuses one that misses a setting or repeats one). Kept by the triggers below from the
+-- stored report itself, so it always matches `device_policy_reports`; a report that repeats its results writes
+-- nothing. See ARCHITECTURE.md, "Report aggregates".
+CREATE TABLE setting_exceptions (
+    device_id  TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    policy_id  TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    setting_id TEXT NOT NULL,
+    -- shared::report::SettingState code, never 'succeeded'.
+    state      TEXT NOT NULL,
+    code       TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    PRIMARY KEY (device_id, policy_id, setting_id)
+) WITHOUT ROWID;
+
+CREATE INDEX setting_exceptions_by_setting ON setting_exceptions (policy_id, setting_id, state);
+
+CREATE TRIGGER setting_exceptions_on_insert AFTER INSERT ON device_policy_reports
+BEGIN
+    INSERT INTO setting_exceptions (device_id, policy_id, setting_id, state, code, detail)
+    SELECT NEW.device_id, NEW.policy_id, j.value ->> '$.setting_id', j.value ->> '$.state',
+           COALESCE(j.value ->> '$.code', ''), COALESCE(j.value ->> '$.detail', '')
+    FROM json_each(NEW.settings) j
+    WHERE j.value ->> '$.state' <> 'succeeded'
+    GROUP BY j.value ->> '$.setting_id';
+END;
+
+CREATE TRIGGER setting_exceptions_on_update AFTER UPDATE OF settings ON device_policy_reports
+WHEN OLD.settings IS NOT NEW.settings
+BEGIN
+    DELETE FROM setting_exceptions WHERE device_id = OLD.device_id AND policy_id = OLD.policy_id;
+    INSERT INTO setting_exceptions (device_id, policy_id, setting_id, state, code, detail)
+    SELECT NEW.device_id, NEW.policy_id, j.value ->> '$.setting_id', j.value ->> '$.state',
+           COALESCE(j.value ->> '$.code', ''), COALESCE(j.value ->> '$.detail', '')
+    FROM json_each(NEW.settings) j
+    WHERE j.value ->> '$.state' <> 'succeeded'
+    GROUP BY j.value ->> '$.setting_id';
+END;
+
+INSERT INTO setting_exceptions (device_id, policy_id, setting_id, state, code, detail)
+SELECT r.device_id, r.policy_id, j.value ->> '$.setting_id', j.value ->> '$.state',
+       COALESCE(j.value ->> '$.code', ''), COALESCE(j.value ->> '$.detail', '')
+FROM device_policy_reports r, json_each(r.settings) j
+WHERE j.value ->> '$.state' <> 'succeeded'
+GROUP BY r.device_id, r.policy_id, j.value ->> '$.setting_id';
