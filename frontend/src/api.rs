@@ -11,10 +11,14 @@ use shared::api::{
 use shared::catalog::Profile;
 use shared::error::{ErrorCode, ErrorEnvelope};
 use shared::policy::{Change, ImportReport, Policy, PolicyDraft, PolicySummary, PolicyVersion};
+use shared::preview::{Snapshot, SnapshotUpdate};
 use shared::query::DeviceQuery;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCredentials, RequestInit, Response};
+
+/// The preview's snapshot (`GET /api/v1/snapshot`; `?since=G` for what changed after generation `G`).
+const SNAPSHOT: &str = "/api/v1/snapshot";
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +63,55 @@ pub mod offline {
 
     /// The local storage entry the admin center writes: when the copies were last refreshed.
     const COPIED_AT: &str = "rampart:copied-at";
+    /// The local storage entry with the generation of the kept snapshot.
+    const SNAPSHOT_GENERATION: &str = "rampart:snapshot-generation";
+
+    thread_local! {
+        /// The snapshot as last read, held in memory so that the next read asks only for what changed since.
+        static HELD: std::cell::RefCell<Option<shared::preview::Snapshot>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Takes the snapshot held in memory.
+    pub fn take_held() -> Option<shared::preview::Snapshot> {
+        HELD.with(|held| held.borrow_mut().take())
+    }
+
+    /// Holds the snapshot in memory (not after the session ended).
+    pub fn hold(snapshot: shared::preview::Snapshot) {
+        if !forgotten() {
+            HELD.with(|held| *held.borrow_mut() = Some(snapshot));
+        }
+    }
+
+    /// Whether a snapshot is held in memory.
+    pub fn holds() -> bool {
+        HELD.with(|held| held.borrow().is_some())
+    }
+
+    /// The generation of the kept snapshot, if one is kept.
+    pub fn kept_generation() -> Option<u64> {
+        local()?.get_item(SNAPSHOT_GENERATION).ok().flatten()?.parse().ok()
+    }
+
+    /// Keeps the snapshot's text, at its generation.
+    pub fn keep_snapshot(text: &str, generation: u64) {
+        keep(super::SNAPSHOT, text);
+        if !forgotten()
+            && let Some(storage) = local()
+        {
+            let _ = storage.set_item(SNAPSHOT_GENERATION, &generation.to_string());
+        }
+    }
+
+    /// The server answered (the banner goes), or did not (it shows, and the page works from what is held).
+    pub fn reached(answered: bool) {
+        set((!answered).then(js_sys::Date::now));
+    }
+
+    /// The kept text of a read, without raising the offline banner.
+    pub async fn kept_text(path: &str) -> Option<String> {
+        if forgotten() { None } else { idb::get(path).await }
+    }
 
     /// When the server stopped answering (browser time in ms), or `None` while it answers. Call once at start.
     pub fn provide() -> RwSignal<Option<f64>> {
@@ -123,8 +176,10 @@ pub mod offline {
     /// local storage entry — when the session ends; nothing is kept again until the next sign-in.
     pub async fn forget() {
         FORGOTTEN.with(|f| f.set(true));
+        HELD.with(|held| held.borrow_mut().take());
         if let Some(storage) = local() {
             let _ = storage.remove_item(COPIED_AT);
+            let _ = storage.remove_item(SNAPSHOT_GENERATION);
         }
         let _ = idb::delete().await;
     }
@@ -264,14 +319,17 @@ async fn call(
         Err(ApiFailure::Network(message)) if method == "GET" => {
             offline::recall(path).await.ok_or(ApiFailure::Network(message))
         }
-        Err(failure) => {
-            // The session expired or was ended elsewhere (a wrong password at sign-in is not a session ending).
-            if failure.is_unauthenticated() && path != "/api/v1/auth/login" && path != "/api/v1/auth/logout" {
-                crate::session::end(true);
-            }
-            Err(failure)
-        }
+        Err(failure) => Err(refused(path, failure)),
     }
+}
+
+/// A refusal from the server: when the session expired or was ended elsewhere (a wrong password at sign-in is not a
+/// session ending), the session ends here too.
+fn refused(path: &str, failure: ApiFailure) -> ApiFailure {
+    if failure.is_unauthenticated() && path != "/api/v1/auth/login" && path != "/api/v1/auth/logout" {
+        crate::session::end(true);
+    }
+    failure
 }
 
 /// A read.
@@ -335,9 +393,33 @@ pub async fn fetch_text(path: &str) -> ApiResult<String> {
 /// Refreshes the offline copies of the reads the admin center needs offline, without decoding them: the snapshot of
 /// a large fleet is several MB, and decoding it would grow the page's wasm memory for nothing (it never shrinks).
 pub async fn refresh_offline_copies() {
-    let paths = ["/api/v1/snapshot".to_owned(), "/api/v1/groups".to_owned()]
-        .into_iter()
-        .chain([Profile::Antivirus, Profile::Firewall].map(policies_path));
+    // The snapshot: only what changed since the copy (usually nothing: a few bytes); the kept copy is read only when
+    // something did, and the whole snapshot is fetched only when nothing is kept.
+    let reached = if offline::holds() {
+        snapshot().await.is_ok()
+    } else if let Some(generation) = offline::kept_generation() {
+        match fetch("GET", &format!("{SNAPSHOT}?since={generation}"), None, None).await {
+            Ok(text) => match decode::<SnapshotUpdate>(&text) {
+                Ok(update) if update.moves(generation) => snapshot_with(update).await.is_ok(),
+                Ok(_) => true,
+                Err(_) => false,
+            },
+            Err(_) => false,
+        }
+    } else {
+        match fetch("GET", SNAPSHOT, None, None).await {
+            Ok(text) => {
+                offline::keep_snapshot(&text, generation_of(&text));
+                true
+            }
+            Err(_) => false,
+        }
+    };
+    if !reached {
+        return;
+    }
+    let paths =
+        ["/api/v1/groups".to_owned()].into_iter().chain([Profile::Antivirus, Profile::Firewall].map(policies_path));
     for path in paths {
         match fetch("GET", &path, None, None).await {
             Ok(text) => offline::keep(&path, &text),
@@ -544,6 +626,16 @@ pub async fn policy_report_page(id: &str, query: &str) -> ApiResult<shared::api:
     get(&format!("{}/report{separator}{query}", policy_path(id))).await
 }
 
+/// One setting's counts and the page of its devices that `query` (a `SettingQuery` query string) asks for.
+pub async fn setting_report(id: &str, setting_id: &str, query: &str) -> ApiResult<shared::api::SettingReport> {
+    let separator = if query.is_empty() { "" } else { "?" };
+    get(&format!("{}{separator}{query}", setting_path(id, setting_id))).await
+}
+
+fn setting_path(id: &str, setting_id: &str) -> String {
+    format!("{}/report/settings/{}", policy_path(id), shared::query::percent_encode(setting_id))
+}
+
 /// One policy on one device, setting by setting, with the other policies that manage each setting there.
 pub async fn policy_device_report(id: &str, device_id: &str) -> ApiResult<shared::api::PolicyDeviceReport> {
     get(&policy_device_path(id, device_id)).await
@@ -563,6 +655,8 @@ pub enum CsvTable<'a> {
     Settings(&'a str),
     /// One policy's settings on one device.
     DeviceSettings(&'a str, &'a str),
+    /// One setting's devices.
+    SettingDevices(&'a str, &'a str),
 }
 
 /// The CSV download address of a report table.
@@ -578,6 +672,7 @@ pub fn csv_url(table: CsvTable<'_>) -> String {
         CsvTable::Devices(id) => format!("{}/report/devices.csv", policy_path(id)),
         CsvTable::Settings(id) => format!("{}/report/settings.csv", policy_path(id)),
         CsvTable::DeviceSettings(id, device_id) => format!("{}/settings.csv", policy_device_path(id, device_id)),
+        CsvTable::SettingDevices(id, setting_id) => format!("{}/devices.csv", setting_path(id, setting_id)),
     }
 }
 
@@ -624,7 +719,62 @@ pub async fn sync_device(id: &str) -> ApiResult<()> {
     without_body("POST", &format!("/api/v1/devices/{}/sync", shared::query::percent_encode(id))).await.map(drop)
 }
 
-/// What the conflict preview needs of the tenant.
-pub async fn snapshot() -> ApiResult<shared::preview::Snapshot> {
-    get("/api/v1/snapshot").await
+/// What the conflict preview needs of the tenant: read whole once, then only what changed since the generation held
+/// (in memory, or the copy kept in the browser), applied to it; offline, what is held.
+pub async fn snapshot() -> ApiResult<Snapshot> {
+    let held = match offline::take_held() {
+        Some(held) => Some(held),
+        None => offline::kept_text(SNAPSHOT).await.and_then(|text| decode::<Snapshot>(&text).ok()),
+    };
+    let Some(mut snapshot) = held.filter(|held| held.generation > 0) else {
+        // Nothing held or kept: the whole snapshot, kept as it came (or the kept copy, offline).
+        let text = call("GET", SNAPSHOT, None, None).await?;
+        let snapshot: Snapshot = decode(&text)?;
+        offline::keep_snapshot(&text, snapshot.generation);
+        offline::hold(snapshot.clone());
+        return Ok(snapshot);
+    };
+    let path = format!("{SNAPSHOT}?since={}", snapshot.generation);
+    match fetch("GET", &path, None, None).await {
+        Ok(text) => {
+            offline::reached(true);
+            let update: SnapshotUpdate = decode(&text)?;
+            if snapshot.apply(update)
+                && let Ok(text) = serde_json::to_string(&snapshot)
+            {
+                offline::keep_snapshot(&text, snapshot.generation);
+            }
+        }
+        // Unreachable: the preview works from what is held, and the banner says since when.
+        Err(ApiFailure::Network(_)) => offline::reached(false),
+        Err(failure) => return Err(refused(&path, failure)),
+    }
+    offline::hold(snapshot.clone());
+    Ok(snapshot)
+}
+
+/// Applies an update fetched in the background to the kept snapshot, which is read for it.
+async fn snapshot_with(update: SnapshotUpdate) -> ApiResult<()> {
+    let snapshot = match update.full {
+        Some(full) => full,
+        None => {
+            // The copy is gone: the next read fetches the whole snapshot.
+            let Some(mut kept) = offline::kept_text(SNAPSHOT).await.and_then(|text| decode::<Snapshot>(&text).ok())
+            else {
+                return Ok(());
+            };
+            kept.apply(update);
+            kept
+        }
+    };
+    let text = serde_json::to_string(&snapshot).map_err(|e| ApiFailure::Network(e.to_string()))?;
+    offline::keep_snapshot(&text, snapshot.generation);
+    Ok(())
+}
+
+/// The generation of a snapshot's text, read without building the snapshot: the server writes it first (0 when it
+/// is not there, and the next refresh fetches the whole snapshot again).
+fn generation_of(text: &str) -> u64 {
+    let rest = text.strip_prefix("{\"generation\":").unwrap_or_default();
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(0)].parse().unwrap_or(0)
 }

@@ -8,7 +8,7 @@ use crate::pages::groups::{GroupDetailPage, GroupsPage};
 use crate::pages::login::LoginPage;
 use crate::pages::policies::{
     EditPolicyPage, NewPolicyPage, PolicyDeviceReportPage, PolicyHistoryPage, PolicyListPage, PolicyPage,
-    PolicyReportPage, PolicySettingsStatusPage,
+    PolicyReportPage, PolicySettingsStatusPage, SettingDevicesPage,
 };
 use crate::pages::tenant::TenantPage;
 use crate::router::{self, NavLink, Page, Params};
@@ -50,6 +50,7 @@ fn page(page: Page) -> AnyView {
         Page::PolicyReport => view! { <PolicyReportPage/> }.into_any(),
         Page::PolicyDeviceReport => view! { <PolicyDeviceReportPage/> }.into_any(),
         Page::PolicySettingsStatus => view! { <PolicySettingsStatusPage/> }.into_any(),
+        Page::SettingDevices => view! { <SettingDevicesPage/> }.into_any(),
         Page::Tenant => view! { <TenantPage/> }.into_any(),
         Page::Users => view! { <crate::pages::users::UsersPage/> }.into_any(),
         Page::Audit => view! { <crate::pages::audit::AuditPage/> }.into_any(),

@@ -164,6 +164,7 @@ pub enum Page {
     PolicyReport,
     PolicyDeviceReport,
     PolicySettingsStatus,
+    SettingDevices,
     Tenant,
     Users,
     Audit,
@@ -201,6 +202,10 @@ impl Page {
                 Params(vec![("id".to_owned(), (*id).to_owned()), ("device".to_owned(), (*device).to_owned())]),
             ),
             ["policies", id, "settings-status"] => (Self::PolicySettingsStatus, one("id", id)),
+            ["policies", id, "settings-status", setting] => (
+                Self::SettingDevices,
+                Params(vec![("id".to_owned(), (*id).to_owned()), ("setting".to_owned(), (*setting).to_owned())]),
+            ),
             ["tenant"] => (Self::Tenant, Params::default()),
             ["users"] => (Self::Users, Params::default()),
             ["audit"] => (Self::Audit, Params::default()),

@@ -131,9 +131,14 @@ pub const ROUTES: &[RouteSpec] = &[
         .ok(schema::<dto::EffectiveConfiguration>),
     route("GET", "/devices/{id}/status", Needs(Read), "The device's reported status per policy")
         .ok(schema::<dto::DeviceStatus>),
-    route("GET", "/snapshot", Needs(Read), "What the conflict preview needs: devices, groups, policies, switches")
-        .ok(schema::<shared::preview::Snapshot>)
-        .heavy(),
+    route(
+        "GET",
+        "/snapshot",
+        Needs(Read),
+        "What the conflict preview needs (with ?since=G: only what changed, a SnapshotUpdate)",
+    )
+    .ok(schema::<shared::preview::Snapshot>)
+    .heavy(),
     route("GET", "/groups", Needs(Read), "Every group").ok(schema::<Vec<dto::GroupSummary>>),
     route("POST", "/groups", Needs(Manage), "Create a group")
         .takes(schema::<dto::CreateGroup>)

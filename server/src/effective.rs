@@ -8,11 +8,11 @@ use shared::conflict::applicable_policies;
 use shared::eligibility::{EligibilityCode, eligibility};
 use shared::groups::{GroupDefinition, is_member};
 use shared::policy::Policy;
-use shared::preview::{Snapshot, SnapshotDevice, SnapshotGroup};
+use shared::preview::{Snapshot, SnapshotChanges, SnapshotDevice, SnapshotGroup, SnapshotUpdate};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::store::DeviceRecord;
+use crate::store::{DeviceRecord, Store, StoreResult};
 
 /// What decides which policies a device gets: the tenant switches, every policy, every group's definition. Loaded
 /// once per store generation and shared by every check-in until an admin changes one of them.
@@ -91,22 +91,79 @@ pub fn snapshot_of(
     policies: Vec<Policy>,
 ) -> Snapshot {
     Snapshot {
+        generation: 0,
         taken_at: crate::now(),
         switches,
-        devices: devices
-            .iter()
-            .map(|d| SnapshotDevice { id: d.id.clone(), facts: d.facts.clone(), support: d.support })
-            .collect(),
-        groups: groups
-            .iter()
-            .map(|g| SnapshotGroup {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                rule: g.rule.clone(),
-                members: g.members.iter().cloned().collect(),
-                children: g.children.clone(),
-            })
-            .collect(),
+        devices: devices.iter().map(snapshot_device).collect(),
+        groups: groups.iter().map(snapshot_group).collect(),
         policies,
     }
+}
+
+fn snapshot_device(d: &DeviceRecord) -> SnapshotDevice {
+    SnapshotDevice { id: d.id.clone(), facts: d.facts.clone(), support: d.support }
+}
+
+fn snapshot_group(g: &crate::store::GroupRecord) -> SnapshotGroup {
+    SnapshotGroup {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        rule: g.rule.clone(),
+        members: g.members.iter().cloned().collect(),
+        children: g.children.clone(),
+    }
+}
+
+/// The most objects a delta carries; beyond that the whole snapshot is sent (a wave of onboarding, say).
+pub const DELTA_LIMIT: usize = 2_000;
+
+/// The whole snapshot at its generation. The generation is read first: what changes while the rest is read is sent
+/// again by the next delta, and applying an object twice changes nothing.
+pub async fn snapshot(store: &dyn Store) -> StoreResult<Snapshot> {
+    let (generation, _) = store.snapshot_changes(None, 0).await?;
+    let switches = store.tenant().await?.switches;
+    let devices = store.all_devices().await?;
+    let groups = store.list_groups().await?;
+    let policies = store.list_policies().await?;
+    Ok(Snapshot { generation, ..snapshot_of(&devices, &groups, switches, policies) })
+}
+
+/// What a browser holding the snapshot at generation `since` needs: the changes after it, or the whole snapshot when
+/// `since` is not one the store has reached or more than [`DELTA_LIMIT`] objects changed.
+pub async fn snapshot_update(store: &dyn Store, since: u64) -> StoreResult<SnapshotUpdate> {
+    let (generation, changed) = store.snapshot_changes(Some(since), DELTA_LIMIT).await?;
+    let Some(changed) = changed.filter(|_| since <= generation) else {
+        return Ok(SnapshotUpdate { full: Some(snapshot(store).await?), changes: None });
+    };
+    let mut changes = SnapshotChanges {
+        generation,
+        taken_at: crate::now(),
+        switches: store.tenant().await?.switches,
+        ..SnapshotChanges::default()
+    };
+    for id in changed.devices {
+        match store.get_device(&id).await? {
+            Some(device) => changes.devices.push(snapshot_device(&device)),
+            None => changes.removed_devices.push(id),
+        }
+    }
+    if !changed.groups.is_empty() {
+        let groups = store.list_groups().await?;
+        for id in changed.groups {
+            match groups.iter().find(|g| g.id == id) {
+                Some(group) => changes.groups.push(snapshot_group(group)),
+                None => changes.removed_groups.push(id),
+            }
+        }
+    }
+    if !changed.policies.is_empty() {
+        let mut policies = store.list_policies().await?;
+        for id in changed.policies {
+            match policies.iter().position(|p| p.id == id) {
+                Some(i) => changes.policies.push(policies.swap_remove(i)),
+                None => changes.removed_policies.push(id),
+            }
+        }
+    }
+    Ok(SnapshotUpdate { full: None, changes: Some(changes) })
 }

@@ -496,3 +496,35 @@ async fn the_effective_view_says_through_which_groups_each_policy_reaches_the_de
     assert_eq!(effective.through.get(&everyone.id).map(Vec::as_slice), Some(&["All devices".to_owned()][..]));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_snapshot_is_fetched_once_and_then_only_what_changed() -> anyhow::Result<()> {
+    use shared::preview::{Snapshot, SnapshotUpdate};
+    let fleet = fleet().await?;
+    let mut held: Snapshot = fleet.app.admin_get(&fleet.cookie, "/api/v1/snapshot").await?;
+    assert!(held.generation > 0, "onboarding moved the generation");
+    let unchanged: SnapshotUpdate =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/snapshot?since={}", held.generation)).await?;
+    assert!(!unchanged.moves(held.generation), "nothing changed: {unchanged:?}");
+
+    let pilot = fleet.static_group("Pilot", &[0]).await?;
+    fleet.create_policy("Pilot only", &[&pilot], &[]).await?;
+    let path = format!("/api/v1/snapshot?since={}", held.generation);
+    let text = fleet.app.admin_request(Method::GET, &path, &fleet.cookie).send().await?.text().await?;
+    let update: SnapshotUpdate = serde_json::from_str(&text)?;
+    let changes = update.changes.as_ref().expect("changes, not the whole snapshot");
+    assert_eq!((changes.devices.len(), changes.groups.len(), changes.policies.len()), (0, 1, 1));
+    held.apply(update);
+    let whole: Snapshot = fleet.app.admin_get(&fleet.cookie, "/api/v1/snapshot").await?;
+    held.taken_at = whole.taken_at;
+    assert_eq!(held, whole);
+
+    // A generation the server has not reached gets the whole snapshot; a malformed one is refused.
+    let ahead: SnapshotUpdate =
+        fleet.app.admin_get(&fleet.cookie, &format!("/api/v1/snapshot?since={}", whole.generation + 10)).await?;
+    assert_eq!(ahead.full.map(|s| s.generation), Some(whole.generation));
+    let bad = fleet.app.admin_request(Method::GET, "/api/v1/snapshot?since=soon&x=1", &fleet.cookie).send().await?;
+    let envelope = common::error(bad, StatusCode::BAD_REQUEST).await?;
+    assert_eq!(envelope.error.violations.iter().map(|v| v.path.as_str()).collect::<Vec<_>>(), ["since", "x"]);
+    Ok(())
+}

@@ -171,6 +171,7 @@ fn setup(t: &Tenant) -> (Snapshot, PolicyDraft, BTreeMap<String, GroupDefinition
         })
         .collect();
     let snapshot = Snapshot {
+        generation: 0,
         taken_at: 100,
         switches,
         devices: devices.clone(),

@@ -167,6 +167,7 @@ fn FilesPreview() -> impl IntoView {
                 }
             }
             let mut snapshot = snapshot.unwrap_or_else(|| Snapshot {
+                generation: 0,
                 taken_at: format::now(),
                 switches: shared::tenant::TenantSwitches {
                     security_settings_management: true,

@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::Violation;
 use shared::api::{
     DeviceDetail, DevicePage, DevicePolicyStatus, DeviceRef, DeviceStatus, DeviceSummary, DirectoryConflict,
     EffectiveConfiguration, PolicyRef,
@@ -197,14 +199,29 @@ pub async fn devices_status(
     Ok(Json(DeviceStatus { policies: statuses, preferences, preferences_reported_at }))
 }
 
-/// What the conflict preview needs of the tenant: devices (facts and support), groups, policies, switches.
+/// `GET /snapshot`: what the conflict preview needs of the tenant — devices (facts and support), groups, policies,
+/// switches — at a generation; `GET /snapshot?since=G`: only what changed after generation `G`
+/// (`shared::preview::SnapshotUpdate`).
 pub async fn snapshot_get(
     State(state): State<AppState>,
     _session: AdminSession,
-) -> Result<Json<shared::preview::Snapshot>, ApiError> {
-    let switches = switches(&state).await?;
-    let devices = state.store.all_devices().await?;
-    let groups = state.store.list_groups().await?;
-    let policies = state.store.list_policies().await?;
-    Ok(Json(crate::effective::snapshot_of(&devices, &groups, switches, policies)))
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let mut since = None;
+    let mut violations = Vec::new();
+    for (key, value) in query.iter() {
+        match (key, value.parse::<u64>()) {
+            ("since", Ok(g)) if since.is_none() => since = Some(g),
+            ("since", Ok(_)) => violations.push(Violation::new("since", "is given twice")),
+            ("since", Err(_)) => violations.push(Violation::new("since", "must be a generation (a whole number)")),
+            _ => violations.push(Violation::new(key, "is not a known parameter; known is since")),
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::Invalid(violations));
+    }
+    Ok(match since {
+        None => Json(crate::effective::snapshot(state.store.as_ref()).await?).into_response(),
+        Some(since) => Json(crate::effective::snapshot_update(state.store.as_ref(), since).await?).into_response(),
+    })
 }

@@ -327,6 +327,17 @@ pub enum ReportPosition<'a, R = PolicyDeviceRow> {
     After(&'a R),
 }
 
+/// What changed in the preview's snapshot after a generation (see [`Store::snapshot_changes`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedIds {
+    /// Devices changed, added or removed.
+    pub devices: Vec<String>,
+    /// Groups changed, added or removed (their rule, members or nesting included).
+    pub groups: Vec<String>,
+    /// Policies changed, added or removed.
+    pub policies: Vec<String>,
+}
+
 /// Rampart's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -518,6 +529,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<PolicyDeviceRow>>;
     /// How many devices the policy targets that match `query`'s filter.
     async fn count_policy_devices(&self, policy_id: &str, query: &ReportQuery) -> StoreResult<u64>;
+    /// The generation of the preview's snapshot (it rises with every change to a device's facts, a group, a policy or
+    /// the tenant switches), and the ids changed after `since` — `None` when no `since` is given or more than `limit`
+    /// objects changed.
+    async fn snapshot_changes(&self, since: Option<u64>, limit: usize) -> StoreResult<(u64, Option<ChangedIds>)>;
     /// One setting's devices: those whose counted report of the policy's current version (see
     /// [`Store::setting_tallies`]) has a result for `setting_id`, that match `query`'s filter, in its order: at most
     /// `limit` from `position`. A report of the current version carries one result per configured setting (the device

@@ -23,9 +23,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{
-    Actor, AdminRecord, DeviceRecord, GroupRecord, NestOutcome, NewAudit, NewDevice, NewOnboardingToken, NewSession,
-    Onboarded, OnboardingTokenRecord, PolicyUpdate, ReportPosition, Store, StoreError, StoreResult, StoredPolicyReport,
-    TenantCounts, TenantRecord, UserUpdate,
+    Actor, AdminRecord, ChangedIds, DeviceRecord, GroupRecord, NestOutcome, NewAudit, NewDevice, NewOnboardingToken,
+    NewSession, Onboarded, OnboardingTokenRecord, PolicyUpdate, ReportPosition, Store, StoreError, StoreResult,
+    StoredPolicyReport, TenantCounts, TenantRecord, UserUpdate,
 };
 
 /// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_onboarding_tokens_and_device_claims.sql")),
     (7, include_str!("../../migrations/0007_report_aggregates.sql")),
     (8, include_str!("../../migrations/0008_setting_exceptions.sql")),
+    (9, include_str!("../../migrations/0009_snapshot_changes.sql")),
 ];
 
 mod aggregates;
@@ -1810,6 +1811,32 @@ impl Store for SqliteStore {
         push_report_filter(&mut count, policy_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         Ok(to_u64(n))
+    }
+
+    async fn snapshot_changes(&self, since: Option<u64>, limit: usize) -> StoreResult<(u64, Option<ChangedIds>)> {
+        let mut tx = self.read.begin().await?;
+        let generation: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(generation), 0) FROM snapshot_changes").fetch_one(&mut *tx).await?;
+        let Some(since) = since else { return Ok((to_u64(generation), None)) };
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT kind, id FROM snapshot_changes WHERE generation > ? ORDER BY generation LIMIT ?")
+                .bind(to_i64(since))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
+                .fetch_all(&mut *tx)
+                .await?;
+        if rows.len() > limit {
+            return Ok((to_u64(generation), None));
+        }
+        let mut changed = ChangedIds::default();
+        for (kind, id) in rows {
+            match kind.as_str() {
+                "device" => changed.devices.push(id),
+                "group" => changed.groups.push(id),
+                "policy" => changed.policies.push(id),
+                _ => {}
+            }
+        }
+        Ok((to_u64(generation), Some(changed)))
     }
 
     async fn setting_devices(

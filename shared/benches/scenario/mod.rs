@@ -166,6 +166,7 @@ pub fn tenant() -> Snapshot {
         })
         .collect();
     Snapshot {
+        generation: 1,
         taken_at: 10_000,
         switches: TenantSwitches { security_settings_management: true, enforce_security_configuration: true },
         devices,

@@ -17,12 +17,17 @@ use crate::groups::{ALL_DEVICES, Rule};
 use crate::policy::{Policy, PolicyDraft, definition_name, describe_value};
 use crate::tenant::TenantSwitches;
 
+mod delta;
 mod wire;
+
+pub use delta::{SnapshotChanges, SnapshotUpdate};
 
 /// What the preview needs of the tenant (`GET /api/v1/snapshot`). It travels and is kept in a compact form (see
 /// `wire`): devices by column, static members by device position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
+    /// The generation of the tenant's data it shows: `GET /api/v1/snapshot?since=` this gives what changed after.
+    pub generation: u64,
     /// When the server took it.
     pub taken_at: UnixSeconds,
     /// The tenant switches.
@@ -48,17 +53,21 @@ pub struct SnapshotDevice {
 }
 
 /// A group as the preview needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SnapshotGroup {
     /// Id.
     pub id: String,
     /// Name.
     pub name: String,
     /// The rule of a dynamic group.
+    #[serde(default)]
     pub rule: Option<String>,
     /// The own members of a static group.
+    #[serde(default)]
     pub members: Vec<String>,
     /// Groups nested in it.
+    #[serde(default)]
     pub children: Vec<String>,
 }
 
@@ -778,6 +787,7 @@ mod tests {
 
     fn snapshot() -> Snapshot {
         Snapshot {
+            generation: 1,
             taken_at: 100,
             switches: TenantSwitches { security_settings_management: true, enforce_security_configuration: true },
             devices: vec![device("d1", "mde"), device("d2", "mde"), device("d3", "intune")],

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use shared_derive::CompactDeserialize;
 
-use super::{Snapshot, SnapshotDevice, SnapshotGroup};
+use super::{Snapshot, SnapshotChanges, SnapshotDevice, SnapshotGroup};
 use crate::api::UnixSeconds;
 use crate::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use crate::eligibility::EligibilityCode;
@@ -65,6 +65,9 @@ pub struct Group {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename = "Snapshot"))]
 pub struct Wire {
+    /// The generation of the tenant's data it shows (0 from a server before generations).
+    #[serde(default)]
+    generation: u64,
     /// When the server took it.
     taken_at: UnixSeconds,
     /// The tenant switches.
@@ -75,9 +78,9 @@ pub struct Wire {
     policies: Vec<Policy>,
 }
 
-impl From<&Snapshot> for Wire {
-    fn from(snapshot: &Snapshot) -> Self {
-        let n = snapshot.devices.len();
+impl From<&[SnapshotDevice]> for Devices {
+    fn from(list: &[SnapshotDevice]) -> Self {
+        let n = list.len();
         let mut kinds: Vec<DeviceKind> = Vec::new();
         let mut known: HashMap<DeviceKind, u32> = HashMap::new();
         let mut devices = Devices {
@@ -86,8 +89,7 @@ impl From<&Snapshot> for Wire {
             kinds: Vec::new(),
             kind: Vec::with_capacity(n),
         };
-        let mut position: HashMap<&str, u32> = HashMap::with_capacity(n);
-        for (i, device) in snapshot.devices.iter().enumerate() {
+        for device in list {
             let facts = &device.facts;
             let kind = DeviceKind {
                 os: facts.os,
@@ -106,36 +108,17 @@ impl From<&Snapshot> for Wire {
             devices.ids.push(device.id.clone());
             devices.hostnames.push(facts.hostname.clone());
             devices.kind.push(index);
-            position.insert(device.id.as_str(), i as u32);
         }
         devices.kinds = kinds;
-        let groups = snapshot
-            .groups
-            .iter()
-            .map(|group| Group {
-                id: group.id.clone(),
-                name: group.name.clone(),
-                rule: group.rule.clone(),
-                // A member that is not among the devices (removed since) reaches nothing: it is left out.
-                members: group.members.iter().filter_map(|m| position.get(m.as_str()).copied()).collect(),
-                children: group.children.clone(),
-            })
-            .collect();
-        Self {
-            taken_at: snapshot.taken_at,
-            switches: snapshot.switches,
-            devices,
-            groups,
-            policies: snapshot.policies.clone(),
-        }
+        devices
     }
 }
 
-impl TryFrom<Wire> for Snapshot {
+impl TryFrom<Devices> for Vec<SnapshotDevice> {
     type Error = String;
 
-    fn try_from(wire: Wire) -> Result<Self, String> {
-        let Devices { ids, hostnames, kinds, kind } = wire.devices;
+    fn try_from(wire: Devices) -> Result<Self, String> {
+        let Devices { ids, hostnames, kinds, kind } = wire;
         let n = ids.len();
         if hostnames.len() != n || kind.len() != n {
             return Err(format!(
@@ -163,6 +146,43 @@ impl TryFrom<Wire> for Snapshot {
                 support: shared.support,
             });
         }
+        Ok(devices)
+    }
+}
+
+impl From<&Snapshot> for Wire {
+    fn from(snapshot: &Snapshot) -> Self {
+        let position: HashMap<&str, u32> =
+            snapshot.devices.iter().enumerate().map(|(i, device)| (device.id.as_str(), i as u32)).collect();
+        let groups = snapshot
+            .groups
+            .iter()
+            .map(|group| Group {
+                id: group.id.clone(),
+                name: group.name.clone(),
+                rule: group.rule.clone(),
+                // A member that is not among the devices (removed since) reaches nothing: it is left out.
+                members: group.members.iter().filter_map(|m| position.get(m.as_str()).copied()).collect(),
+                children: group.children.clone(),
+            })
+            .collect();
+        Self {
+            generation: snapshot.generation,
+            taken_at: snapshot.taken_at,
+            switches: snapshot.switches,
+            devices: Devices::from(snapshot.devices.as_slice()),
+            groups,
+            policies: snapshot.policies.clone(),
+        }
+    }
+}
+
+impl TryFrom<Wire> for Snapshot {
+    type Error = String;
+
+    fn try_from(wire: Wire) -> Result<Self, String> {
+        let devices: Vec<SnapshotDevice> = wire.devices.try_into()?;
+        let n = devices.len();
         let mut groups = Vec::with_capacity(wire.groups.len());
         for group in wire.groups {
             let members = group
@@ -183,7 +203,81 @@ impl TryFrom<Wire> for Snapshot {
                 children: group.children,
             });
         }
-        Ok(Snapshot { taken_at: wire.taken_at, switches: wire.switches, devices, groups, policies: wire.policies })
+        Ok(Snapshot {
+            generation: wire.generation,
+            taken_at: wire.taken_at,
+            switches: wire.switches,
+            devices,
+            groups,
+            policies: wire.policies,
+        })
+    }
+}
+
+/// What changed since a generation, compact: the devices by column as in the snapshot, groups with their members by
+/// id (they may name devices the delta does not carry).
+#[derive(Debug, Clone, Serialize, CompactDeserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "SnapshotChanges"))]
+pub struct ChangesWire {
+    generation: u64,
+    taken_at: UnixSeconds,
+    switches: TenantSwitches,
+    devices: Devices,
+    #[serde(default)]
+    groups: Vec<SnapshotGroup>,
+    #[serde(default)]
+    policies: Vec<Policy>,
+    #[serde(default)]
+    removed_devices: Vec<String>,
+    #[serde(default)]
+    removed_groups: Vec<String>,
+    #[serde(default)]
+    removed_policies: Vec<String>,
+}
+
+impl Serialize for SnapshotChanges {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ChangesWire {
+            generation: self.generation,
+            taken_at: self.taken_at,
+            switches: self.switches,
+            devices: Devices::from(self.devices.as_slice()),
+            groups: self.groups.clone(),
+            policies: self.policies.clone(),
+            removed_devices: self.removed_devices.clone(),
+            removed_groups: self.removed_groups.clone(),
+            removed_policies: self.removed_policies.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapshotChanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = ChangesWire::deserialize(deserializer)?;
+        Ok(SnapshotChanges {
+            generation: wire.generation,
+            taken_at: wire.taken_at,
+            switches: wire.switches,
+            devices: wire.devices.try_into().map_err(serde::de::Error::custom)?,
+            groups: wire.groups,
+            policies: wire.policies,
+            removed_devices: wire.removed_devices,
+            removed_groups: wire.removed_groups,
+            removed_policies: wire.removed_policies,
+        })
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for SnapshotChanges {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SnapshotChanges".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ChangesWire::json_schema(generator)
     }
 }
 

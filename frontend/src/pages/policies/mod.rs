@@ -13,7 +13,7 @@ mod wizard;
 pub use history::{PolicyHistoryPage, readable};
 pub use list::PolicyListPage;
 pub use overview::PolicyPage;
-pub use report::{PolicyDeviceReportPage, PolicyReportPage, PolicySettingsStatusPage};
+pub use report::{PolicyDeviceReportPage, PolicyReportPage, PolicySettingsStatusPage, SettingDevicesPage};
 pub use wizard::{EditPolicyPage, NewPolicyPage};
 
 use shared::catalog::Profile;

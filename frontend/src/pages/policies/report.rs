@@ -1,12 +1,12 @@
 //! A policy's reports: *View report* (the devices it targets, with status, filterable and sortable), one device's
-//! per-setting status with the other policies that manage each setting there, and *Per setting status*. Every table
-//! downloads as CSV.
+//! per-setting status with the other policies that manage each setting there, *Per setting status*, and one setting's
+//! devices. Every table downloads as CSV.
 
 use crate::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
-use shared::api::{PolicyDeviceReport, PolicyReport};
-use shared::query::{ReportQuery, ReportSort, SortDir};
-use shared::report::PolicyState;
+use shared::api::{PolicyDeviceReport, PolicyReport, SettingReport};
+use shared::query::{ReportQuery, ReportSort, SettingQuery, SettingSort, SortDir};
+use shared::report::{PolicyState, SettingState};
 
 use crate::api::{self, CsvTable};
 use crate::components::{ErrorNotice, SettingBadge, StateBadge, StatusChart};
@@ -101,20 +101,12 @@ fn DevicesReport(report: PolicyReport, query: Memo<ReportQuery>) -> impl IntoVie
     };
     let header = move |column: ReportSort, label: &'static str| {
         let current = query.get_untracked();
-        let (aria, arrow) = match (current.sort == column, current.dir) {
-            (true, SortDir::Asc) => ("ascending", " ▲"),
-            (true, SortDir::Desc) => ("descending", " ▼"),
-            _ => ("none", ""),
-        };
-        view! {
-            <th scope="col" aria-sort=aria>
-                <button class="sort" on:click=move |_| go(query.get_untracked().sorted_by(column), false)>{label}{arrow}</button>
-            </th>
-        }
+        sort_header(label, (current.sort == column).then_some(current.dir), move || {
+            go(query.get_untracked().sorted_by(column), false)
+        })
     };
     let current = query.get_untracked();
-    let (total, first) = (report.devices_total, current.offset() + 1);
-    let last = (current.offset() + u64::from(current.per_page)).min(total);
+    let total = report.devices_total;
     let csv = {
         let filter = ReportQuery { page: 1, per_page: ReportQuery::default().per_page, ..current.clone() };
         let qs = filter.to_query_string();
@@ -174,15 +166,32 @@ fn DevicesReport(report: PolicyReport, query: Memo<ReportQuery>) -> impl IntoVie
                 </tbody>
             </table>
         </div>
+        {pager(total, current.page, current.per_page, move |page| go(ReportQuery { page, ..query.get_untracked() }, false))}
+    }
+}
+
+/// The range shown of `total` devices and the buttons to the pages before and after, which call `to` with a page.
+fn pager(total: u64, page: u32, per_page: u32, to: impl Fn(u32) + Copy + 'static) -> impl IntoView {
+    let first = u64::from(page - 1) * u64::from(per_page) + 1;
+    let last = (first - 1 + u64::from(per_page)).min(total);
+    view! {
         <div class="pager">
             <span data-testid="report-range">{format!("{}–{last} of {total} devices", if total == 0 { 0 } else { first })}</span>
             <span class="spacer"></span>
-            <button class="button" disabled={current.page == 1}
-                on:click=move |_| go(ReportQuery { page: query.get_untracked().page.saturating_sub(1).max(1), ..query.get_untracked() }, false)>"Previous"</button>
-            <button class="button" disabled={last >= total}
-                on:click=move |_| go(ReportQuery { page: query.get_untracked().page + 1, ..query.get_untracked() }, false)>"Next"</button>
+            <button class="button" disabled={page == 1} on:click=move |_| to(page.saturating_sub(1).max(1))>"Previous"</button>
+            <button class="button" disabled={last >= total} on:click=move |_| to(page + 1)>"Next"</button>
         </div>
     }
+}
+
+/// A sortable column header: a button that calls `sort`, marked with the direction when `current` is `Some`.
+fn sort_header(label: &'static str, current: Option<SortDir>, sort: impl Fn() + 'static) -> impl IntoView {
+    let (aria, arrow) = match current {
+        Some(SortDir::Asc) => ("ascending", " ▲"),
+        Some(SortDir::Desc) => ("descending", " ▼"),
+        None => ("none", ""),
+    };
+    view! { <th scope="col" aria-sort=aria><button class="sort" on:click=move |_| sort()>{label}{arrow}</button></th> }
 }
 
 /// One device's per-setting status for the policy; selecting a setting shows the other policies that manage it there.
@@ -295,15 +304,12 @@ pub fn PolicySettingsStatusPage() -> impl IntoView {
                 Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
                 Ok(report) => {
                     let policy = report.policy.clone();
-                    let count = |n: u64, kind: &'static str| view! {
-                        <td class=format!("count {kind}{}", if n > 0 { " nonzero" } else { "" })>{n}</td>
-                    };
                     view! {
                         <div class="page-head row">
                             <div>
                                 {breadcrumb(&policy, "Per setting status")}
                                 <h1>{format!("{} — per setting status", policy.name)}</h1>
-                                <p class="muted">{format!("Devices that reported version {} of the policy, counted per setting.", policy.version)}</p>
+                                <p class="muted">{format!("Devices that reported version {} of the policy, counted per setting. Select a setting or a count to see those devices.", policy.version)}</p>
                             </div>
                             <div class="actions">
                                 <a class="button subtle" href=format!("/policies/{}/report", policy.id)>"View report"</a>
@@ -317,15 +323,27 @@ pub fn PolicySettingsStatusPage() -> impl IntoView {
                                     <th scope="col" class="count">"Error"</th><th scope="col" class="count">"Conflict"</th><th scope="col" class="count">"Not applicable"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {report.settings.into_iter().map(|row| view! {
-                                        <tr data-setting=row.setting_id.clone()>
-                                            <td>{row.name}</td>
-                                            <td class="sub-wide">{row.value}</td>
-                                            {count(row.succeeded, "succeeded")}
-                                            {count(row.error, "error")}
-                                            {count(row.conflict, "conflict")}
-                                            {count(row.not_applicable, "not-applicable")}
-                                        </tr>
+                                    {report.settings.into_iter().map(|row| {
+                                        let href = format!("/policies/{}/settings-status/{}", policy.id, shared::query::percent_encode(&row.setting_id));
+                                        let count = |n: u64, state: SettingState| {
+                                            let kind = state.code().replace('_', "-");
+                                            let link = format!("{href}?state={}", state.code());
+                                            view! {
+                                                <td class=format!("count {kind}{}", if n > 0 { " nonzero" } else { "" })>
+                                                    {if n > 0 { view! { <a href=link>{n}</a> }.into_any() } else { n.into_any() }}
+                                                </td>
+                                            }
+                                        };
+                                        view! {
+                                            <tr data-setting=row.setting_id.clone()>
+                                                <td><a href=href.clone()>{row.name}</a></td>
+                                                <td class="sub-wide">{row.value}</td>
+                                                {count(row.succeeded, SettingState::Succeeded)}
+                                                {count(row.error, SettingState::Error)}
+                                                {count(row.conflict, SettingState::Conflict)}
+                                                {count(row.not_applicable, SettingState::NotApplicable)}
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -334,5 +352,117 @@ pub fn PolicySettingsStatusPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// One setting's devices: those that reported it for the policy's current version, with its state, error code and
+/// detail on each. The filter, sort and page are the URL's query (`shared::query::SettingQuery`), which the server
+/// applies.
+#[component]
+pub fn SettingDevicesPage() -> impl IntoView {
+    let params = use_params_map();
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| query_map.with(|map| SettingQuery::parse(map.pairs()).unwrap_or_default()));
+    let report = Load::new(move || {
+        let map = params.get();
+        let (id, setting) = (map.get("id").unwrap_or_default(), map.get("setting").unwrap_or_default());
+        let qs = query.get().to_query_string();
+        async move { api::setting_report(&id, &setting, &qs).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the setting's devices…"</p> }>
+            {move || report.get().map(|result| match result {
+                Err(failure) => view! { <ErrorNotice failure/> }.into_any(),
+                Ok(report) => view! { <SettingDevices report query/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SettingDevices(report: SettingReport, query: Memo<SettingQuery>) -> impl IntoView {
+    let SettingReport { policy, setting, devices, devices_total, .. } = report;
+    let path =
+        format!("/policies/{}/settings-status/{}", policy.id, shared::query::percent_encode(&setting.setting_id));
+    let here = StoredValue::new(path);
+    let go = move |next: SettingQuery, replace: bool| {
+        let qs = next.to_query_string();
+        let url = here.with_value(|path| if qs.is_empty() { path.clone() } else { format!("{path}?{qs}") });
+        if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
+    };
+    let header = move |column: SettingSort, label: &'static str| {
+        let current = query.get_untracked();
+        sort_header(label, (current.sort == column).then_some(current.dir), move || {
+            go(query.get_untracked().sorted_by(column), false)
+        })
+    };
+    let current = query.get_untracked();
+    let csv = {
+        let qs =
+            SettingQuery { page: 1, per_page: SettingQuery::default().per_page, ..current.clone() }.to_query_string();
+        let url = api::csv_url(CsvTable::SettingDevices(&policy.id, &setting.setting_id));
+        if qs.is_empty() { url } else { format!("{url}?{qs}") }
+    };
+    let now = format::now();
+    let counts = [
+        (SettingState::Succeeded, setting.succeeded),
+        (SettingState::Error, setting.error),
+        (SettingState::Conflict, setting.conflict),
+        (SettingState::NotApplicable, setting.not_applicable),
+    ];
+    view! {
+        <div class="page-head row">
+            <div>
+                {breadcrumb(&policy, "Per setting status")}
+                <h1>{setting.name.clone()}</h1>
+                <p class="muted">{format!("{} sets it to {}. The devices that reported version {} of the policy, with the setting's status on each.", policy.name, setting.value, policy.version)}</p>
+            </div>
+            <div class="actions">
+                <a class="button subtle" href=format!("/policies/{}/settings-status", policy.id)>"All settings"</a>
+                <a class="button" href=csv download="">"Export CSV"</a>
+            </div>
+        </div>
+        <dl class="facts checkins" data-testid="setting-counts">
+            {counts.into_iter().map(|(state, n)| view! { <dt>{state.label()}</dt><dd>{n}</dd> }).collect_view()}
+        </dl>
+        <div class="toolbar">
+            <label class="field">"Search devices"
+                <input type="search" placeholder="Device name" prop:value=current.search.clone()
+                    on:change=move |ev| go(SettingQuery { search: event_target_value(&ev).trim().to_owned(), page: 1, ..query.get_untracked() }, true)/>
+            </label>
+            <label class="field">"Status"
+                <select data-testid="status-filter" on:change=move |ev| {
+                    go(SettingQuery { state: SettingState::from_code(&event_target_value(&ev)), page: 1, ..query.get_untracked() }, false)
+                }>
+                    <option value="">"Any status"</option>
+                    {SettingState::ALL.iter().map(|state| view! { <option value=state.code() selected=current.state == Some(*state)>{state.label()}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <div class="table-wrap">
+            <table class="grid" data-testid="setting-devices">
+                <thead><tr>
+                    {header(SettingSort::Device, "Device")}<th scope="col">"Operating system"</th>{header(SettingSort::Status, "Status")}
+                    <th scope="col">"Error code"</th><th scope="col">"Detail"</th>{header(SettingSort::Reported, "Last report")}
+                </tr></thead>
+                <tbody>
+                    {if devices.is_empty() {
+                        view! { <tr><td colspan="6" class="empty">"No device matches."</td></tr> }.into_any()
+                    } else {
+                        devices.into_iter().map(|row| view! {
+                            <tr>
+                                <td class="name"><a href=format!("/policies/{}/report/{}", policy.id, row.device_id)>{row.device_name}</a></td>
+                                <td>{row.os}</td>
+                                <td><SettingBadge state=Some(row.state)/></td>
+                                <td>{(!row.code.is_empty()).then(|| view! { <code>{row.code}</code> })}</td>
+                                <td class="sub-wide">{row.detail}</td>
+                                <td class="when">{row.reported_at.map_or_else(|| "Not yet".to_owned(), |at| format::ago(at, now))}</td>
+                            </tr>
+                        }).collect_view().into_any()
+                    }}
+                </tbody>
+            </table>
+        </div>
+        {pager(devices_total, current.page, current.per_page, move |page| go(SettingQuery { page, ..query.get_untracked() }, false))}
     }
 }

@@ -382,6 +382,7 @@ pub(super) async fn refresh(conn: &mut SqliteConnection, scope: &Scope) -> Store
         select_parsed(conn, &format!("SELECT {DEVICE_COLUMNS} FROM devices"), only_devices, device_from_row).await?;
     let groups = groups(conn, if let Scope::Devices(ids) = scope { Some(ids) } else { None }).await?;
     let snapshot = Snapshot {
+        generation: 0,
         taken_at: 0,
         switches: SUPPORT_ONLY,
         devices: devices
@@ -872,6 +873,7 @@ pub(super) async fn add_new_device(
     let name_key = device.facts.hostname.as_str().to_lowercase();
     let device_id = device.id.clone();
     let snapshot = Snapshot {
+        generation: 0,
         taken_at: 0,
         switches: SUPPORT_ONLY,
         devices: vec![device],
