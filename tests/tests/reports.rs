@@ -133,6 +133,30 @@ async fn reports_show_the_conflict_the_merge_and_the_equal_setting_as_the_rules_
     assert_eq!(counts(row(&app, "[data-testid=settings-status]", PATHS).await?), [zero, zero, zero, n]);
     app.screenshot("report-per-setting-status").await?;
 
+    // A count opens that setting's devices in that state, the filter in the address; search narrows it there.
+    let conflicts = app
+        .browser
+        .find(Locator::Css(&format!("[data-testid=settings-status] tr[data-setting='{CLOUD}'] td.conflict a")))
+        .await?;
+    app.click(&conflicts).await?;
+    app.wait_for_url(|url| url.path().ends_with(CLOUD) && url.query() == Some("state=conflict")).await?;
+    let listed = app.wait_for_text("[data-testid=setting-devices] tbody", |text| text.contains("Conflict")).await?;
+    assert_eq!(listed.matches("Also configured by \"Baseline AV\"").count() as u64, n_eligible, "{listed}");
+    let range = app.wait_for_text("[data-testid=report-range]", |text| !text.is_empty()).await?;
+    assert_eq!(range, format!("1–{n_eligible} of {n_eligible} devices"));
+    app.screenshot("report-setting-devices").await?;
+    let search = app.wait_for(Locator::Css("input[type=search]")).await?;
+    search.send_keys(&hostname).await?;
+    search.send_keys("\u{E007}").await?;
+    app.wait_for_url(|url| url.query().is_some_and(|q| q.contains("q="))).await?;
+    app.wait_for_text("[data-testid=report-range]", |text| text == "1–1 of 1 devices").await?;
+    // The same address after a reload shows the same view.
+    let url = app.browser.current_url().await?;
+    app.open(&format!("{}?{}", url.path(), url.query().unwrap_or_default())).await?;
+    app.wait_for_text("[data-testid=report-range]", |text| text == "1–1 of 1 devices").await?;
+    app.open(&format!("/policies/{}/settings-status", strict.id)).await?;
+    app.wait_for(Locator::Css("[data-testid=settings-status]")).await?;
+
     // Each table downloads as CSV: the link is on the page, and the file has a row per device or setting.
     let link = app.browser.find(Locator::XPath("//a[normalize-space()='Export CSV']")).await?;
     let href = link.attr("href").await?.unwrap_or_default();

@@ -115,7 +115,10 @@ pub(crate) fn ensure_chromium() -> anyhow::Result<()> {
 /// The most the admin center's wasm bundle may weigh, brotli-compressed (as served); `cargo xtask test` enforces it.
 /// 350 KB until the onboarding tokens, the audit entry page, device deletion and the sign-out clean-up came
 /// (348.8 -> 360.1 KB); Binaryen's wasm-opt (version 108) does not win it back (-Oz 361.7 KB, -O2 355.8 KB).
-const BUNDLE_BUDGET_KB: f64 = 362.0;
+/// 362 KB until a setting's devices page (+4.8 KB) and the snapshot kept by deltas (+8.1 KB: applying changes, and
+/// writing the merged snapshot back to the offline copy) came: 360.2 -> 373.1 KB. Splitting the first load from the
+/// heavy parts is the way down from here, not trimming features.
+const BUNDLE_BUDGET_KB: f64 = 374.0;
 
 fn build_all() -> anyhow::Result<()> {
     ensure_wasm_target()?;

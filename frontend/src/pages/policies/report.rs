@@ -422,9 +422,11 @@ fn SettingDevices(report: SettingReport, query: Memo<SettingQuery>) -> impl Into
                 <a class="button" href=csv download="">"Export CSV"</a>
             </div>
         </div>
-        <dl class="facts checkins" data-testid="setting-counts">
-            {counts.into_iter().map(|(state, n)| view! { <dt>{state.label()}</dt><dd>{n}</dd> }).collect_view()}
-        </dl>
+        <section class="card">
+            <dl class="facts checkins" data-testid="setting-counts">
+                {counts.into_iter().map(|(state, n)| view! { <dt>{state.label()}</dt><dd>{n}</dd> }).collect_view()}
+            </dl>
+        </section>
         <div class="toolbar">
             <label class="field">"Search devices"
                 <input type="search" placeholder="Device name" prop:value=current.search.clone()
