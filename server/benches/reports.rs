@@ -44,7 +44,9 @@ fn count(name: &str, default: u32) -> u32 {
 async fn main() -> anyhow::Result<()> {
     let (n_devices, n_policies) = (count("RAMPART_BENCH_DEVICES", 20_000), count("RAMPART_BENCH_POLICIES", 60));
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(dir.path()).await?;
+    // RAMPART_BENCH_KEEP=DIR keeps the tenant's database there, to look at its query plans afterwards.
+    let kept = std::env::var_os("RAMPART_BENCH_KEEP").map(std::path::PathBuf::from);
+    let store = SqliteStore::open(kept.as_deref().unwrap_or(dir.path())).await?;
     let hash = server::credentials::hash_password(PASSWORD).map_err(anyhow::Error::msg)?;
     let actor = Actor::system(server::now());
     store.set_admin_password("admin", &hash, false, &actor).await?;
@@ -110,6 +112,12 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move { axum::serve(server::listener(tcp), app).await });
     let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build()?;
     let cookie = common::sign_in(&client, &url, PASSWORD).await?;
+    let setting = store
+        .get_policy("policy-000")
+        .await?
+        .and_then(|p| p.draft.settings.first().map(|s| s.id.clone()))
+        .ok_or_else(|| anyhow::anyhow!("policy-000 has a setting"))?;
+    let setting_path = format!("/api/v1/policies/policy-000/report/settings/{setting}");
     for (name, path) in [
         ("GET /policies", "/api/v1/policies".to_owned()),
         ("GET /policies/{id}/report (a page of 50)", "/api/v1/policies/policy-000/report".to_owned()),
@@ -119,21 +127,16 @@ async fn main() -> anyhow::Result<()> {
         ("  … search \"dev-0012\"", "/api/v1/policies/policy-000/report?q=dev-0012".to_owned()),
         ("GET /policies/{id}/report/devices.csv", "/api/v1/policies/policy-000/report/devices.csv".to_owned()),
         ("GET /policies/report.csv", "/api/v1/policies/report.csv".to_owned()),
+        ("GET /policies/{id}/report/settings/{s} (a page)", setting_path.clone()),
+        ("  … state Succeeded, page 100", format!("{setting_path}?state=succeeded&page=100")),
+        ("  … sorted by status", format!("{setting_path}?sort=status")),
         ("GET /snapshot", "/api/v1/snapshot".to_owned()),
     ] {
-        let mut times = Vec::new();
-        let mut bytes = 0;
-        for _ in 0..3 {
-            let started = Instant::now();
-            let response = client.get(format!("{url}{path}")).header("cookie", &cookie).send().await?;
-            anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
-            bytes = response.bytes().await?.len();
-            times.push(started.elapsed());
-        }
-        times.sort();
-        println!("  {name:44} median {:>9.1} ms   {:>10} bytes", times[1].as_secs_f64() * 1e3, bytes);
+        let (time, bytes, br) = measure(&client, &url, &cookie, &path).await?;
+        println!("  {name:44} median {time:>9.1} ms   {bytes:>10} bytes ({br} brotli)");
     }
     // A policy edit makes every targeted device Pending, in the edit's transaction.
+    let (generation, _) = store.snapshot_changes(None, 0).await?;
     let policy = store.get_policy("policy-000").await?.ok_or_else(|| anyhow::anyhow!("policy-000"))?;
     let mut draft = policy.draft.clone();
     draft.description.push_str(" (changed)");
@@ -143,6 +146,12 @@ async fn main() -> anyhow::Result<()> {
         "  policy edit (settings only: its counts, no device row)      {:>9.1} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
+    // The browser holding the snapshot asks for what changed since: the edited policy.
+    let (time, bytes, br) = measure(&client, &url, &cookie, &format!("/api/v1/snapshot?since={generation}")).await?;
+    println!("  GET /snapshot?since= (after the edit)        median {time:>9.1} ms   {bytes:>10} bytes ({br} brotli)");
+    let (time, bytes, br) =
+        measure(&client, &url, &cookie, &format!("/api/v1/snapshot?since={}", generation + 1)).await?;
+    println!("  GET /snapshot?since= (nothing changed)       median {time:>9.1} ms   {bytes:>10} bytes ({br} brotli)");
     // A tenant switch turned off and on again: no device can receive a policy in between.
     let tenant = store.tenant().await?;
     let mut off = tenant.switches;
@@ -155,4 +164,23 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// The median time of three reads of `path`, the bytes of the answer, and its bytes as sent brotli-compressed.
+async fn measure(client: &reqwest::Client, url: &str, cookie: &str, path: &str) -> anyhow::Result<(f64, usize, usize)> {
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = client.get(format!("{url}{path}")).header("cookie", cookie).send().await?;
+        anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+        bytes = response.bytes().await?.len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    // The client does not decode brotli: asked for it, the body is the compressed one.
+    let compressed =
+        client.get(format!("{url}{path}")).header("cookie", cookie).header("accept-encoding", "br").send().await?;
+    let br = compressed.bytes().await?.len();
+    Ok((times[1].as_secs_f64() * 1e3, bytes, br))
 }

@@ -1,3 +1,27 @@
+-- Reports rebuilt with their small columns before the setting results: SQLite stores a row's columns in order, so a
+-- read of `reported_at` or `results_hash` (a report page sorted by last report, a refresh of the aggregates) had to
+-- walk past the results JSON, often through overflow pages.
+CREATE TABLE device_policy_reports_new (
+    device_id    TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    policy_id    TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    version      INTEGER NOT NULL,
+    -- shared::report::PolicyState code.
+    state        TEXT NOT NULL,
+    reported_at  INTEGER NOT NULL,
+    -- The first 8 bytes of the SHA-256 of `settings`; NULL for reports stored before it was kept.
+    results_hash INTEGER,
+    -- Vec<shared::report::SettingResult> as JSON.
+    settings     TEXT NOT NULL,
+    PRIMARY KEY (device_id, policy_id)
+) WITHOUT ROWID;
+
+INSERT INTO device_policy_reports_new (device_id, policy_id, version, state, reported_at, results_hash, settings)
+SELECT device_id, policy_id, version, state, reported_at, results_hash, settings FROM device_policy_reports;
+
+DROP TABLE device_policy_reports;
+ALTER TABLE device_policy_reports_new RENAME TO device_policy_reports;
+CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id);
+
 -- A setting's devices: the results of stored reports that are not Succeeded, one row per device, policy and setting.
 -- Most results succeed, so this stays small: a setting's Succeeded devices are those whose counted report of the
 -- policy's current version has no row here (a report of the current version carries one result per configured

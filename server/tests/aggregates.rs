@@ -441,7 +441,7 @@ async fn pages_follow_the_shared_order(store: &SqliteStore) -> anyhow::Result<()
             }
         }
         for setting in &policy.draft.settings {
-            for sort in [SettingSort::Device, SettingSort::Status, SettingSort::Reported] {
+            for sort in [SettingSort::Device, SettingSort::Status] {
                 for dir in [SortDir::Asc, SortDir::Desc] {
                     let query = SettingQuery { sort, dir, per_page: 2, ..SettingQuery::default() };
                     let all = store

@@ -365,11 +365,11 @@ impl ReportQuery {
 }
 
 string_enum! {
-    /// A column a setting's devices sort by.
+    /// A column a setting's devices sort by (not the last report: that time lives on the report rows, which a sort of
+    /// a whole fleet would have to visit one by one).
     pub enum SettingSort {
         Device = ("device", "Device"),
         Status = ("status", "Status"),
-        Reported = ("reported", "Last report"),
     }
 }
 
@@ -444,7 +444,7 @@ impl SettingQuery {
 
     /// Sorting by `column`, as [`ReportQuery::sorted_by`] does.
     pub fn sorted_by(&self, column: SettingSort) -> Self {
-        let dir = next_dir(self.sort == column, self.dir, column == SettingSort::Reported);
+        let dir = next_dir(self.sort == column, self.dir, false);
         Self { sort: column, dir, page: 1, ..self.clone() }
     }
 
@@ -461,7 +461,6 @@ impl SettingQuery {
             let order = match sort {
                 SettingSort::Device => std::cmp::Ordering::Equal,
                 SettingSort::Status => a.state.code().cmp(b.state.code()),
-                SettingSort::Reported => a.reported_at.cmp(&b.reported_at),
             }
             .then_with(|| a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()))
             .then_with(|| a.device_id.cmp(&b.device_id));

@@ -445,7 +445,7 @@ fn SettingDevices(report: SettingReport, query: Memo<SettingQuery>) -> impl Into
             <table class="grid" data-testid="setting-devices">
                 <thead><tr>
                     {header(SettingSort::Device, "Device")}<th scope="col">"Operating system"</th>{header(SettingSort::Status, "Status")}
-                    <th scope="col">"Error code"</th><th scope="col">"Detail"</th>{header(SettingSort::Reported, "Last report")}
+                    <th scope="col">"Error code"</th><th scope="col">"Detail"</th><th scope="col">"Last report"</th>
                 </tr></thead>
                 <tbody>
                     {if devices.is_empty() {

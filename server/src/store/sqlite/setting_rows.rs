@@ -28,9 +28,6 @@ fn push_from(builder: &mut QueryBuilder<'_, Sqlite>, policy_id: &str, setting_id
              setting_exceptions e ON e.device_id = s.device_id AND e.policy_id = s.policy_id AND e.setting_id = "
         ))
         .push_bind(setting_id.to_owned());
-    if query.sort == SettingSort::Reported {
-        builder.push(" LEFT JOIN device_policy_reports r ON r.device_id = s.device_id AND r.policy_id = s.policy_id");
-    }
     builder.push(" WHERE s.policy_id = ").push_bind(policy_id.to_owned()).push(
         " AND s.eligible AND t.security_settings_management AND t.enforce_security_configuration \
              AND s.reported_version = p.version AND s.reported_state <> 'not_applicable'",
@@ -68,7 +65,6 @@ impl SqliteStore {
         let key = match query.sort {
             SettingSort::Device => None,
             SettingSort::Status => Some(STATE),
-            SettingSort::Reported => Some("COALESCE(r.reported_at, -1)"),
         };
         let order = |key: Option<&str>| match key {
             Some(key) => format!(" ORDER BY {key} {dir}, s.name_key {dir}, s.device_id {dir}"),
@@ -89,9 +85,6 @@ impl SqliteStore {
                 SettingSort::Device => {}
                 SettingSort::Status => {
                     select.push_bind(last.state.code()).push(", ");
-                }
-                SettingSort::Reported => {
-                    select.push_bind(last.reported_at.unwrap_or(-1)).push(", ");
                 }
             }
             select.push_bind(last.device_name.to_lowercase()).push(", ").push_bind(last.device_id.clone()).push(")");
@@ -118,7 +111,7 @@ impl SqliteStore {
     ) -> StoreResult<u64> {
         self.flush().await?;
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
-        push_from(&mut count, policy_id, setting_id, &SettingQuery { sort: SettingSort::Device, ..query.clone() });
+        push_from(&mut count, policy_id, setting_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
