@@ -864,6 +864,9 @@ async fn every_onboarding_is_audited_under_its_tokens_name_with_the_address_and_
 #[tokio::test]
 async fn a_deleted_devices_credentials_stop_at_once_and_the_deletion_is_audited() -> anyhow::Result<()> {
     let (app, cookie, device_id, secret) = app_with_one_device().await?;
+    // Checked in first: the server holds its credentials in memory, and the deletion must reach those too.
+    let response = app.check_in(Some(&device_authorization(&device_id, &secret))).await?;
+    assert_eq!(response.status(), StatusCode::OK);
     let path = format!("/api/v1/devices/{device_id}");
     let response = app.admin_request(Method::DELETE, &path, &cookie).send().await?;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);

@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 mod aggregates;
+mod credentials_cache;
 mod setting_rows;
 
 use aggregates::{ReportRow, Scope};
@@ -61,6 +62,8 @@ pub struct SqliteStore {
     reports: Arc<ReportQueue>,
     /// What decides a new device's policies, for onboardings.
     targeting: Arc<aggregates::TargetingCache>,
+    /// Devices' credentials as authentication last read them.
+    credentials: Arc<credentials_cache::CredentialsCache>,
 }
 
 /// Reports waiting for the next group commit, and the lock whose holder commits them.
@@ -198,16 +201,20 @@ impl SqliteStore {
         let mut tx = self.write.begin().await?;
         let times: Vec<(&str, i64)> = batch.iter().map(|(id, (latest, _))| (id.as_str(), *latest)).collect();
         aggregates::record_check_ins(&mut tx, &times).await?;
-        for (device_id, (latest, count)) in &batch {
-            sqlx::query(
-                "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), ?), n_check_ins = n_check_ins + ? \
-                 WHERE id = ?",
-            )
-            .bind(latest)
-            .bind(i64::try_from(*count).unwrap_or(i64::MAX))
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
+        // One statement per chunk of devices rather than one per device: each statement is a round trip to the
+        // writer connection's thread.
+        let mut rows: Vec<(&String, &(UnixSeconds, u64))> = batch.iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for chunk in rows.chunks(aggregates::CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE devices SET last_check_in = MAX(COALESCE(last_check_in, 0), v.column2), \
+                 n_check_ins = n_check_ins + v.column3 FROM (",
+            );
+            update.push_values(chunk, |mut values, (device_id, (latest, count))| {
+                values.push_bind(*device_id).push_bind(*latest).push_bind(i64::try_from(*count).unwrap_or(i64::MAX));
+            });
+            update.push(") AS v WHERE devices.id = v.column1");
+            update.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -240,6 +247,7 @@ impl SqliteStore {
             check_ins: Arc::default(),
             reports: Arc::default(),
             targeting: Arc::default(),
+            credentials: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -1158,6 +1166,7 @@ impl Store for SqliteStore {
             aggregates::add_new_device(&mut tx, &self.targeting, device).await?;
         }
         tx.commit().await?;
+        self.credentials.forget(&device_id);
         Ok(Some(Onboarded { device_id, directory_device_id, registration, directory_conflict: conflict }))
     }
 
@@ -1189,6 +1198,7 @@ impl Store for SqliteStore {
         };
         write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
+        self.credentials.forget(device_id);
         Ok(true)
     }
 
@@ -1201,11 +1211,20 @@ impl Store for SqliteStore {
     }
 
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>> {
+        if let Some(held) = self.credentials.get(device_id) {
+            return Ok(Some((*held).clone()));
+        }
+        let epoch = self.credentials.epoch();
         let row = sqlx::query(&format!("SELECT secret_hash, {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
             .bind(device_id)
             .fetch_optional(&self.read)
             .await?;
-        row.map(|row| Ok((row.try_get("secret_hash")?, device_from_row(&row)?))).transpose()
+        let found =
+            row.map(|row| Ok::<_, StoreError>((row.try_get("secret_hash")?, device_from_row(&row)?))).transpose()?;
+        if let Some(found) = &found {
+            self.credentials.keep(epoch, device_id, Arc::new(found.clone()));
+        }
+        Ok(found)
     }
 
     async fn record_check_in(&self, device_id: &str, now: UnixSeconds, clear_sync: bool) -> StoreResult<()> {
@@ -1221,6 +1240,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            self.credentials.forget(device_id);
             return Ok(());
         }
         let due = {
@@ -1288,6 +1308,7 @@ impl Store for SqliteStore {
         };
         write_audit(&mut tx, actor, &audit).await?;
         tx.commit().await?;
+        self.credentials.forget(device_id);
         Ok(true)
     }
 

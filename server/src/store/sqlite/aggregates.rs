@@ -24,7 +24,7 @@ use super::{DEVICE_COLUMNS, POLICY_COLUMNS, code, device_from_row, policy_from_r
 use crate::store::{StoreError, StoreResult};
 
 /// Rows per multi-row statement (SQLite allows 32,766 bound values).
-const CHUNK: usize = 400;
+pub(super) const CHUNK: usize = 400;
 
 /// What a change can move.
 #[derive(Debug, Clone)]
