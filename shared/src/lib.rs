@@ -38,7 +38,23 @@ macro_rules! string_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.label()) }
         }
+
+        impl $crate::Coded for $name {
+            fn code(self) -> &'static str { $name::code(self) }
+            fn from_code(code: &str) -> Option<Self> { $name::from_code(code) }
+            fn expected() -> String { $name::expected() }
+        }
     };
+}
+
+/// What every `string_enum!` has, for code generic over them (a query's filter and sort columns).
+pub trait Coded: Copy + PartialEq + Sized {
+    /// The stable code.
+    fn code(self) -> &'static str;
+    /// Parses a stable code.
+    fn from_code(code: &str) -> Option<Self>;
+    /// "must be one of …".
+    fn expected() -> String;
 }
 
 pub mod access;

@@ -252,16 +252,38 @@ string_enum! {
     }
 }
 
-/// Filter, sort and page of a policy's devices in *View report* (`GET /api/v1/policies/{id}/report?…`, and its CSV
-/// without the page).
+/// A sort column of a report table ([`StateQuery`]).
+pub trait SortColumn: crate::Coded {
+    /// The column sorted by unless asked otherwise (the device name).
+    const DEFAULT: Self;
+    /// Whether it holds times (a first click sorts those most recent first).
+    fn holds_times(self) -> bool;
+}
+
+impl SortColumn for ReportSort {
+    const DEFAULT: Self = Self::Device;
+    fn holds_times(self) -> bool {
+        matches!(self, Self::Reported | Self::CheckIn)
+    }
+}
+
+impl SortColumn for SettingSort {
+    const DEFAULT: Self = Self::Device;
+    fn holds_times(self) -> bool {
+        false
+    }
+}
+
+/// Filter, sort and page of a report table of devices: a search in the device name, one state, a sort column and
+/// direction, a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportQuery {
+pub struct StateQuery<State, Sort> {
     /// Case-insensitive substring of the device name.
     pub search: String,
     /// Only devices in this state.
-    pub state: Option<crate::report::PolicyState>,
+    pub state: Option<State>,
     /// Sort column.
-    pub sort: ReportSort,
+    pub sort: Sort,
     /// Sort direction.
     pub dir: SortDir,
     /// 1-based page number.
@@ -270,12 +292,19 @@ pub struct ReportQuery {
     pub per_page: u32,
 }
 
-impl Default for ReportQuery {
+/// A policy's devices in *View report* (`GET /api/v1/policies/{id}/report?…`, and its CSV without the page).
+pub type ReportQuery = StateQuery<crate::report::PolicyState, ReportSort>;
+
+/// One setting's devices (`GET /api/v1/policies/{id}/report/settings/{setting_id}?…`, and its CSV without the page):
+/// the devices whose report of the policy's current version gave the setting a result.
+pub type SettingQuery = StateQuery<crate::report::SettingState, SettingSort>;
+
+impl<State, Sort: SortColumn> Default for StateQuery<State, Sort> {
     fn default() -> Self {
         Self {
             search: String::new(),
             state: None,
-            sort: ReportSort::Device,
+            sort: Sort::DEFAULT,
             dir: SortDir::Asc,
             page: 1,
             per_page: DeviceQuery::DEFAULT_PER_PAGE,
@@ -283,7 +312,7 @@ impl Default for ReportQuery {
     }
 }
 
-impl ReportQuery {
+impl<State: crate::Coded, Sort: SortColumn> StateQuery<State, Sort> {
     /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
         let mut q = Self::default();
@@ -292,11 +321,8 @@ impl ReportQuery {
                 return taken;
             }
             match key {
-                "state" => {
-                    use crate::report::PolicyState;
-                    q.state = Some(code(value, PolicyState::from_code, PolicyState::expected)?);
-                }
-                "sort" => q.sort = code(value, ReportSort::from_code, ReportSort::expected)?,
+                "state" => q.state = Some(code(value, State::from_code, State::expected)?),
+                "sort" => q.sort = code(value, Sort::from_code, Sort::expected)?,
                 _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
             }
             Ok(())
@@ -310,7 +336,7 @@ impl ReportQuery {
         if let Some(v) = self.state {
             own.push(("state", v.code().to_owned()));
         }
-        if self.sort != ReportSort::Device {
+        if self.sort != Sort::DEFAULT {
             own.push(("sort", self.sort.code().to_owned()));
         }
         common_pairs(&self.search, self.dir, self.page, self.per_page, own)
@@ -323,11 +349,18 @@ impl ReportQuery {
 
     /// Sorting by `column`: a click on the current column flips the direction, a new column starts ascending (the
     /// times start with the most recent). Returns to the first page.
-    pub fn sorted_by(&self, column: ReportSort) -> Self {
-        let dir = next_dir(self.sort == column, self.dir, matches!(column, ReportSort::Reported | ReportSort::CheckIn));
+    pub fn sorted_by(&self, column: Sort) -> Self {
+        let dir = next_dir(self.sort == column, self.dir, column.holds_times());
         Self { sort: column, dir, page: 1, ..self.clone() }
     }
 
+    /// Index of the first row of the page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
+impl ReportQuery {
     /// The rows that match the filter, sorted (ties by device name, then id), all of them.
     pub fn select(&self, rows: Vec<crate::api::PolicyDeviceRow>) -> Vec<crate::api::PolicyDeviceRow> {
         let needle = self.search.to_lowercase();
@@ -351,11 +384,6 @@ impl ReportQuery {
         rows
     }
 
-    /// Index of the first row of the page.
-    pub fn offset(&self) -> u64 {
-        u64::from(self.page - 1) * u64::from(self.per_page)
-    }
-
     /// This page of `rows` (already selected) and how many there are in all.
     pub fn page_of(&self, rows: Vec<crate::api::PolicyDeviceRow>) -> (Vec<crate::api::PolicyDeviceRow>, u64) {
         let total = rows.len() as u64;
@@ -373,81 +401,7 @@ string_enum! {
     }
 }
 
-/// Filter, sort and page of one setting's devices (`GET /api/v1/policies/{id}/report/settings/{setting_id}?…`, and
-/// its CSV without the page): the devices whose report of the policy's current version gave the setting a result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingQuery {
-    /// Case-insensitive substring of the device name.
-    pub search: String,
-    /// Only devices where the setting is in this state.
-    pub state: Option<crate::report::SettingState>,
-    /// Sort column.
-    pub sort: SettingSort,
-    /// Sort direction.
-    pub dir: SortDir,
-    /// 1-based page number.
-    pub page: u32,
-    /// Rows per page.
-    pub per_page: u32,
-}
-
-impl Default for SettingQuery {
-    fn default() -> Self {
-        Self {
-            search: String::new(),
-            state: None,
-            sort: SettingSort::Device,
-            dir: SortDir::Asc,
-            page: 1,
-            per_page: DeviceQuery::DEFAULT_PER_PAGE,
-        }
-    }
-}
-
 impl SettingQuery {
-    /// Parses decoded query-string pairs; unknown, repeated or invalid parameters are each reported.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<Violation>> {
-        let mut q = Self::default();
-        let violations = parse_pairs(pairs, |key, value| {
-            if let Some(taken) = take_common(key, value, &mut q.search, &mut q.dir, &mut q.page, &mut q.per_page) {
-                return taken;
-            }
-            match key {
-                "state" => {
-                    use crate::report::SettingState;
-                    q.state = Some(code(value, SettingState::from_code, SettingState::expected)?);
-                }
-                "sort" => q.sort = code(value, SettingSort::from_code, SettingSort::expected)?,
-                _ => return Err("is not a known parameter; known are q, state, sort, dir, page, per_page".into()),
-            }
-            Ok(())
-        });
-        if violations.is_empty() { Ok(q) } else { Err(violations) }
-    }
-
-    /// The parameters that differ from the defaults, as pairs in a stable order (for URLs and API calls).
-    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut own = Vec::new();
-        if let Some(v) = self.state {
-            own.push(("state", v.code().to_owned()));
-        }
-        if self.sort != SettingSort::Device {
-            own.push(("sort", self.sort.code().to_owned()));
-        }
-        common_pairs(&self.search, self.dir, self.page, self.per_page, own)
-    }
-
-    /// The query string (without `?`), percent-encoded.
-    pub fn to_query_string(&self) -> String {
-        query_string(&self.to_pairs())
-    }
-
-    /// Sorting by `column`, as [`ReportQuery::sorted_by`] does.
-    pub fn sorted_by(&self, column: SettingSort) -> Self {
-        let dir = next_dir(self.sort == column, self.dir, false);
-        Self { sort: column, dir, page: 1, ..self.clone() }
-    }
-
     /// The rows that match the filter, sorted (ties by device name, then id), all of them: the reference order.
     pub fn select(&self, rows: Vec<crate::api::SettingDeviceRow>) -> Vec<crate::api::SettingDeviceRow> {
         let needle = self.search.to_lowercase();
@@ -467,11 +421,6 @@ impl SettingQuery {
             if dir == SortDir::Asc { order } else { order.reverse() }
         });
         rows
-    }
-
-    /// Index of the first row of the page.
-    pub fn offset(&self) -> u64 {
-        u64::from(self.page - 1) * u64::from(self.per_page)
     }
 }
 
@@ -575,6 +524,19 @@ mod tests {
         let bad = ReportQuery::parse([("state", "fine"), ("sort", "os"), ("per_page", "0")]).expect_err("bad");
         assert_eq!(bad.iter().map(|v| v.path.as_str()).collect::<Vec<_>>(), ["state", "sort", "per_page"]);
         assert_eq!(ReportQuery::default().sorted_by(ReportSort::Reported).dir, SortDir::Desc);
+    }
+
+    #[test]
+    fn a_setting_query_takes_setting_states_and_its_own_columns() {
+        use crate::report::SettingState;
+        let query =
+            SettingQuery { state: Some(SettingState::Error), sort: SettingSort::Status, ..SettingQuery::default() };
+        assert_eq!(query.to_query_string(), "state=error&sort=status");
+        let pairs = query.to_pairs();
+        assert_eq!(SettingQuery::parse(pairs.iter().map(|(k, v)| (*k, v.as_str()))), Ok(query));
+        let bad = SettingQuery::parse([("state", "pending"), ("sort", "check_in")]).expect_err("bad");
+        assert_eq!(bad.iter().map(|v| v.path.as_str()).collect::<Vec<_>>(), ["state", "sort"]);
+        assert_eq!(SettingQuery::default().sorted_by(SettingSort::Status).dir, SortDir::Asc);
     }
 
     #[test]
