@@ -96,6 +96,11 @@ pub mod offline {
     /// Keeps the snapshot's text, at its generation.
     pub fn keep_snapshot(text: &str, generation: u64) {
         keep(super::SNAPSHOT, text);
+        kept_at(generation);
+    }
+
+    /// Notes the generation of the snapshot just kept.
+    pub fn kept_at(generation: u64) {
         if !forgotten()
             && let Some(storage) = local()
         {
@@ -730,7 +735,7 @@ pub async fn snapshot() -> ApiResult<Snapshot> {
         // Nothing held or kept: the whole snapshot, kept as it came (or the kept copy, offline).
         let text = call("GET", SNAPSHOT, None, None).await?;
         let snapshot: Snapshot = decode(&text)?;
-        offline::keep_snapshot(&text, snapshot.generation);
+        offline::kept_at(snapshot.generation);
         offline::hold(snapshot.clone());
         return Ok(snapshot);
     };

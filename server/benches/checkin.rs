@@ -105,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
         percentiles(&mut latencies)
     );
 
+    // 2b. The same with wrk, a client in C in its own process, as `GET /health` is measured: what the server alone
+    //     answers, without this process's client sharing its cores. Only where wrk is installed.
+    if std::process::Command::new("wrk").arg("--version").output().is_ok() {
+        wrk_check_ins(&bench, &hashes)?;
+    }
+
     // 3. A policy that applies to every device changes: every device gets the new set at its next check-in, applies
     //    and reports. The wave's time runs from the change to the last report stored.
     let policy = store
@@ -253,4 +259,39 @@ impl Bench {
         }
         Ok(Wave { elapsed: started.elapsed(), hashes, check_ins, reports })
     }
+}
+
+/// Unchanged check-ins and `GET /health` with wrk (64 connections, one thread, 10 s each).
+fn wrk_check_ins(bench: &Bench, hashes: &[String]) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("check-in.lua");
+    let quoted: Vec<String> = hashes.iter().map(|h| format!("\"{h}\"")).collect();
+    std::fs::write(
+        &script,
+        format!(
+            "local hashes = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i % {N_DEVICES} + 1\n  \
+             return wrk.format(\"POST\", \"/api/v1/device/check-in\", {{[\"authorization\"] = \
+             string.format(\"Device device-%05d:{}\", i - 1), [\"if-none-match\"] = '\"' .. hashes[i] .. '\"'}})\nend\n",
+            quoted.join(","),
+            bench.secret
+        ),
+    )?;
+    for (what, args) in [
+        ("unchanged check-ins (304), wrk", vec!["-s".to_owned(), script.display().to_string()]),
+        ("GET /api/v1/health, wrk", Vec::new()),
+    ] {
+        let path = if args.is_empty() { "/api/v1/health" } else { "/api/v1/device/check-in" };
+        let output = std::process::Command::new("wrk")
+            .args(["-t1", "-c64", "-d10s", "--latency"])
+            .args(&args)
+            .arg(format!("{}{path}", bench.base))
+            .output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let rate = text.lines().find(|l| l.starts_with("Requests/sec")).unwrap_or("Requests/sec: ?").trim();
+        let p50 = text.lines().find(|l| l.trim_start().starts_with("50%")).unwrap_or("50% ?").trim();
+        let p99 = text.lines().find(|l| l.trim_start().starts_with("99%")).unwrap_or("99% ?").trim();
+        let errors = text.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors")).unwrap_or("");
+        println!("{what}, 64 connections for 10 s: {rate}, p50 {p50}, p99 {p99} {errors}");
+    }
+    Ok(())
 }
