@@ -494,9 +494,15 @@ async fn a_database_from_before_the_aggregates_gets_them_built_when_it_is_upgrad
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.path().join("rampart.sqlite3").display())).await?;
     conn.execute(
         "DROP TABLE policy_devices; DROP TABLE policy_status_counts; DROP TABLE policy_setting_counts; \
-         DROP TABLE targeting_generation; DROP TRIGGER setting_exceptions_on_insert; DROP TRIGGER setting_exceptions_on_update; \
-         DROP TABLE setting_exceptions; DROP INDEX device_policy_reports_by_policy; \
-         ALTER TABLE device_policy_reports DROP COLUMN results_hash; \
+         DROP TABLE targeting_generation; DROP TABLE setting_exceptions; \
+         CREATE TABLE old_reports (device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE, \
+           policy_id TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE, version INTEGER NOT NULL, \
+           state TEXT NOT NULL, settings TEXT NOT NULL, reported_at INTEGER NOT NULL, \
+           PRIMARY KEY (device_id, policy_id)) WITHOUT ROWID; \
+         INSERT INTO old_reports SELECT r.device_id, r.policy_id, r.version, r.state, x.settings, r.reported_at \
+           FROM device_policy_reports r JOIN report_results x USING (device_id, policy_id); \
+         DROP TABLE report_results; DROP TABLE device_policy_reports; \
+         ALTER TABLE old_reports RENAME TO device_policy_reports; \
          CREATE INDEX device_policy_reports_by_policy ON device_policy_reports (policy_id, state); \
          DELETE FROM schema_migrations WHERE version IN (7, 8);",
     )

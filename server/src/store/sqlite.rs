@@ -28,7 +28,7 @@ use super::{
     StoredPolicyReport, TenantCounts, TenantRecord, UserUpdate,
 };
 
-/// Schema migrations, applied in order; each runs once, in a transaction, and is recorded in `schema_migrations`.
+/// Schema migrations, applied in order at start (every pending one in one transaction) and recorded in `schema_migrations`.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_groups.sql")),
@@ -148,8 +148,7 @@ impl SqliteStore {
         aggregates::apply_reports(&mut tx, &by_device, &versions).await?;
         for chunk in results.chunks(ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, settings, reported_at, \
-                 results_hash) ",
+                "INSERT INTO device_policy_reports (device_id, policy_id, version, state, reported_at, results_hash) ",
             );
             insert.push_values(chunk, |mut values, (row, policy)| {
                 values
@@ -157,14 +156,29 @@ impl SqliteStore {
                     .push_bind(&policy.policy_id)
                     .push_bind(to_i64(policy.version))
                     .push_bind(policy.state.code())
-                    .push_bind(&policy.settings)
                     .push_bind(row.now)
                     .push_bind(policy.hash);
             });
             insert.push(
                 " ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
-                 settings = excluded.settings, reported_at = excluded.reported_at, results_hash = excluded.results_hash \
+                 reported_at = excluded.reported_at, results_hash = excluded.results_hash \
                  WHERE excluded.version >= device_policy_reports.version",
+            );
+            insert.build().execute(&mut *tx).await?;
+            // The results only where they (or their version) changed: a repeated report writes nothing here.
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO report_results (device_id, policy_id, version, settings) ");
+            insert.push_values(chunk, |mut values, (row, policy)| {
+                values
+                    .push_bind(&row.device_id)
+                    .push_bind(&policy.policy_id)
+                    .push_bind(to_i64(policy.version))
+                    .push_bind(&policy.settings);
+            });
+            insert.push(
+                " ON CONFLICT (device_id, policy_id) DO UPDATE SET version = excluded.version, settings = excluded.settings \
+                 WHERE excluded.version >= report_results.version \
+                 AND (excluded.version <> report_results.version OR excluded.settings IS NOT report_results.settings)",
             );
             insert.build().execute(&mut *tx).await?;
         }
@@ -259,8 +273,11 @@ impl SqliteStore {
         )
         .execute(&self.write)
         .await?;
+        // Every pending migration in one transaction: an upgrade applies whole or not at all, and code that reads the
+        // schema (building the aggregates) runs once the schema is the one this code knows.
+        let mut tx = self.write.begin().await?;
+        let mut build_aggregates = false;
         for (version, sql) in MIGRATIONS {
-            let mut tx = self.write.begin().await?;
             let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
                 .bind(version)
                 .fetch_optional(&mut *tx)
@@ -270,17 +287,18 @@ impl SqliteStore {
                 if *version == 6 {
                     carry_over_onboarding_token(&mut tx).await?;
                 }
-                if *version == 7 {
-                    // The aggregates of a database that already holds a fleet, built once.
-                    aggregates::refresh(&mut tx, &Scope::All).await?;
-                }
+                // The aggregates of a database that already holds a fleet, built once.
+                build_aggregates |= *version == 7;
                 sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())")
                     .bind(version)
                     .execute(&mut *tx)
                     .await?;
             }
-            tx.commit().await?;
         }
+        if build_aggregates {
+            aggregates::refresh(&mut tx, &Scope::All).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -1768,8 +1786,9 @@ impl Store for SqliteStore {
 
     async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>> {
         let rows = sqlx::query(
-            "SELECT policy_id, version, state, settings, reported_at FROM device_policy_reports WHERE device_id = ? \
-             ORDER BY policy_id",
+            "SELECT r.policy_id, r.version, r.state, x.settings, r.reported_at FROM device_policy_reports r \
+             JOIN report_results x ON x.device_id = r.device_id AND x.policy_id = r.policy_id \
+             WHERE r.device_id = ? ORDER BY r.policy_id",
         )
         .bind(device_id)
         .fetch_all(&self.read)
@@ -1779,8 +1798,8 @@ impl Store for SqliteStore {
 
     async fn policy_reports(&self, policy_id: &str) -> StoreResult<BTreeMap<String, StoredPolicyReport>> {
         let rows = sqlx::query(
-            "SELECT device_id, policy_id, version, state, settings, reported_at FROM device_policy_reports \
-             WHERE policy_id = ?",
+            "SELECT r.device_id, r.policy_id, r.version, r.state, x.settings, r.reported_at FROM device_policy_reports r \
+             JOIN report_results x ON x.device_id = r.device_id AND x.policy_id = r.policy_id WHERE r.policy_id = ?",
         )
         .bind(policy_id)
         .fetch_all(&self.read)

@@ -598,7 +598,7 @@ async fn stored_results(
     let mut results = HashMap::new();
     for chunk in keys.chunks(CHUNK) {
         let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT policy_id, device_id, settings FROM device_policy_reports WHERE (device_id, policy_id) IN (VALUES ",
+            "SELECT policy_id, device_id, settings FROM report_results WHERE (device_id, policy_id) IN (VALUES ",
         );
         push_keys(&mut select, chunk.iter().copied());
         for row in select.build().fetch_all(&mut *conn).await? {
