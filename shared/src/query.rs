@@ -358,30 +358,49 @@ impl<State: crate::Coded, Sort: SortColumn> StateQuery<State, Sort> {
     pub fn offset(&self) -> u64 {
         u64::from(self.page - 1) * u64::from(self.per_page)
     }
+
+    /// The rows in the filter's state whose name contains the search (case-insensitive), sorted by `key`, then name
+    /// and id, in the query's direction. `of` gives a row's state, device name and device id.
+    fn select_by<R>(
+        &self,
+        rows: Vec<R>,
+        of: impl Fn(&R) -> (State, &String, &String),
+        key: impl Fn(&R, &R) -> std::cmp::Ordering,
+    ) -> Vec<R> {
+        let needle = self.search.to_lowercase();
+        let mut rows: Vec<R> = rows
+            .into_iter()
+            .filter(|row| {
+                let (state, name, _) = of(row);
+                self.state.is_none_or(|wanted| state == wanted)
+                    && (needle.is_empty() || name.to_lowercase().contains(&needle))
+            })
+            .collect();
+        let dir = self.dir;
+        crate::sort::sort_by(&mut rows, |a, b| {
+            let ((_, a_name, a_id), (_, b_name, b_id)) = (of(a), of(b));
+            let order =
+                key(a, b).then_with(|| a_name.to_lowercase().cmp(&b_name.to_lowercase())).then_with(|| a_id.cmp(b_id));
+            if dir == SortDir::Asc { order } else { order.reverse() }
+        });
+        rows
+    }
 }
 
 impl ReportQuery {
     /// The rows that match the filter, sorted (ties by device name, then id), all of them.
     pub fn select(&self, rows: Vec<crate::api::PolicyDeviceRow>) -> Vec<crate::api::PolicyDeviceRow> {
-        let needle = self.search.to_lowercase();
-        let mut rows: Vec<_> = rows
-            .into_iter()
-            .filter(|row| self.state.is_none_or(|state| row.state == state))
-            .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
-            .collect();
-        let (sort, dir) = (self.sort, self.dir);
-        crate::sort::sort_by(&mut rows, |a, b| {
-            let order = match sort {
+        let sort = self.sort;
+        self.select_by(
+            rows,
+            |row| (row.state, &row.device_name, &row.device_id),
+            |a, b| match sort {
                 ReportSort::Device => std::cmp::Ordering::Equal,
                 ReportSort::Status => a.state.label().cmp(b.state.label()),
                 ReportSort::Reported => a.reported_at.cmp(&b.reported_at),
                 ReportSort::CheckIn => a.last_check_in.cmp(&b.last_check_in),
-            }
-            .then_with(|| a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()))
-            .then_with(|| a.device_id.cmp(&b.device_id));
-            if dir == SortDir::Asc { order } else { order.reverse() }
-        });
-        rows
+            },
+        )
     }
 
     /// This page of `rows` (already selected) and how many there are in all.
@@ -393,8 +412,8 @@ impl ReportQuery {
 }
 
 string_enum! {
-    /// A column a setting's devices sort by (not the last report: that time lives on the report rows, which a sort of
-    /// a whole fleet would have to visit one by one).
+    /// A column a setting's devices sort by (not the last report: sorting by it joins every one of the policy's rows to
+    /// its report before a page is chosen).
     pub enum SettingSort {
         Device = ("device", "Device"),
         Status = ("status", "Status"),
@@ -404,23 +423,15 @@ string_enum! {
 impl SettingQuery {
     /// The rows that match the filter, sorted (ties by device name, then id), all of them: the reference order.
     pub fn select(&self, rows: Vec<crate::api::SettingDeviceRow>) -> Vec<crate::api::SettingDeviceRow> {
-        let needle = self.search.to_lowercase();
-        let mut rows: Vec<_> = rows
-            .into_iter()
-            .filter(|row| self.state.is_none_or(|state| row.state == state))
-            .filter(|row| needle.is_empty() || row.device_name.to_lowercase().contains(&needle))
-            .collect();
-        let (sort, dir) = (self.sort, self.dir);
-        crate::sort::sort_by(&mut rows, |a, b| {
-            let order = match sort {
+        let sort = self.sort;
+        self.select_by(
+            rows,
+            |row| (row.state, &row.device_name, &row.device_id),
+            |a, b| match sort {
                 SettingSort::Device => std::cmp::Ordering::Equal,
                 SettingSort::Status => a.state.code().cmp(b.state.code()),
-            }
-            .then_with(|| a.device_name.to_lowercase().cmp(&b.device_name.to_lowercase()))
-            .then_with(|| a.device_id.cmp(&b.device_id));
-            if dir == SortDir::Asc { order } else { order.reverse() }
-        });
-        rows
+            },
+        )
     }
 }
 
