@@ -88,6 +88,11 @@ pub mod offline {
         HELD.with(|held| held.borrow().is_some())
     }
 
+    /// A copy of the snapshot held in memory.
+    pub fn held() -> Option<shared::preview::Snapshot> {
+        HELD.with(|held| held.borrow().clone())
+    }
+
     /// The generation of the kept snapshot, if one is kept.
     pub fn kept_generation() -> Option<u64> {
         local()?.get_item(SNAPSHOT_GENERATION).ok().flatten()?.parse().ok()
@@ -401,7 +406,7 @@ pub async fn refresh_offline_copies() {
     // The snapshot: only what changed since the copy (usually nothing: a few bytes); the kept copy is read only when
     // something did, and the whole snapshot is fetched only when nothing is kept.
     let reached = if offline::holds() {
-        snapshot().await.is_ok()
+        update_held_snapshot().await.is_ok()
     } else if let Some(generation) = offline::kept_generation() {
         match fetch("GET", &format!("{SNAPSHOT}?since={generation}"), None, None).await {
             Ok(text) => match decode::<SnapshotUpdate>(&text) {
@@ -727,6 +732,13 @@ pub async fn sync_device(id: &str) -> ApiResult<()> {
 /// What the conflict preview needs of the tenant: read whole once, then only what changed since the generation held
 /// (in memory, or the copy kept in the browser), applied to it; offline, what is held.
 pub async fn snapshot() -> ApiResult<Snapshot> {
+    update_held_snapshot().await?;
+    // Nothing is held once the session has ended.
+    offline::held().ok_or_else(|| ApiFailure::Network("signed out".into()))
+}
+
+/// Brings the snapshot held in memory up to date (reading the kept copy, or the whole snapshot, when none is held).
+async fn update_held_snapshot() -> ApiResult<()> {
     let held = match offline::take_held() {
         Some(held) => Some(held),
         None => offline::kept_text(SNAPSHOT).await.and_then(|text| decode::<Snapshot>(&text).ok()),
@@ -736,8 +748,8 @@ pub async fn snapshot() -> ApiResult<Snapshot> {
         let text = call("GET", SNAPSHOT, None, None).await?;
         let snapshot: Snapshot = decode(&text)?;
         offline::kept_at(snapshot.generation);
-        offline::hold(snapshot.clone());
-        return Ok(snapshot);
+        offline::hold(snapshot);
+        return Ok(());
     };
     let path = format!("{SNAPSHOT}?since={}", snapshot.generation);
     match fetch("GET", &path, None, None).await {
@@ -754,8 +766,8 @@ pub async fn snapshot() -> ApiResult<Snapshot> {
         Err(ApiFailure::Network(_)) => offline::reached(false),
         Err(failure) => return Err(refused(&path, failure)),
     }
-    offline::hold(snapshot.clone());
-    Ok(snapshot)
+    offline::hold(snapshot);
+    Ok(())
 }
 
 /// Applies an update fetched in the background to the kept snapshot, which is read for it.

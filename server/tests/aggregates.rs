@@ -331,12 +331,7 @@ async fn maintained(store: &SqliteStore) -> anyhow::Result<Figures> {
             for state in SettingState::ALL {
                 let query = SettingQuery { state: Some(*state), ..SettingQuery::default() };
                 let n = store.count_setting_devices(&policy.id, &setting.id, &query).await?;
-                let tally = settings.iter().find(|c| c.setting_id == setting.id).map_or(0, |c| match state {
-                    SettingState::Succeeded => c.succeeded,
-                    SettingState::Error => c.error,
-                    SettingState::Conflict => c.conflict,
-                    SettingState::NotApplicable => c.not_applicable,
-                });
+                let tally = settings.iter().find(|c| c.setting_id == setting.id).map_or(0, |c| c.count(*state));
                 anyhow::ensure!(
                     n == tally,
                     "{} {}: {n} {state:?} devices listed, {tally} counted",

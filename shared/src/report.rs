@@ -346,6 +346,23 @@ pub struct SettingCounts {
     pub not_applicable: u64,
 }
 
+impl SettingCounts {
+    /// The devices where the setting is in `state`.
+    pub fn count(&self, state: SettingState) -> u64 {
+        match state {
+            SettingState::Succeeded => self.succeeded,
+            SettingState::Error => self.error,
+            SettingState::Conflict => self.conflict,
+            SettingState::NotApplicable => self.not_applicable,
+        }
+    }
+
+    /// The devices that reported the setting.
+    pub fn total(&self) -> u64 {
+        self.succeeded + self.error + self.conflict + self.not_applicable
+    }
+}
+
 /// Whether a device whose last check-in was `last_check_in` has checked in since a policy changed at `changed_at`
 /// (`None`: it never checked in). A check-in in the change's own second counts as after it.
 pub fn checked_in_since_change(last_check_in: Option<i64>, changed_at: i64) -> Option<bool> {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use shared::api::{PolicyDeviceReport, PolicyDeviceRow, PolicyRef, PolicyReport, SettingDeviceRow, SettingReport};
 use shared::policy::Policy;
 use shared::query::{ReportQuery, SettingQuery};
-use shared::report::{SettingState, csv, setting_counts_from, settings_on_device};
+use shared::report::{csv, setting_counts_from, settings_on_device};
 
 use crate::AppState;
 use crate::auth::AdminSession;
@@ -124,6 +124,25 @@ where
         .into_response()
 }
 
+/// A CSV of report rows streamed a chunk at a time: `read(last)` gives the rows after `last` (the first chunk for
+/// `None`), `cells` one row's cells; a short chunk is the last.
+fn csv_rows<R, F, Fut>(file_name: &str, header: &[&str], read: F, cells: fn(R) -> Vec<String>) -> Response
+where
+    R: Clone + Send + 'static,
+    F: Fn(Option<R>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<R>, ApiError>> + Send + 'static,
+{
+    let read = std::sync::Arc::new(read);
+    csv_stream(file_name, header, move |last: Option<R>| {
+        let read = std::sync::Arc::clone(&read);
+        async move {
+            let rows = read(last).await?;
+            let next = (rows.len() == CSV_CHUNK as usize).then(|| rows.last().cloned()).flatten();
+            Ok((rows.into_iter().map(cells).collect(), next))
+        }
+    })
+}
+
 fn time(at: Option<i64>) -> String {
     at.map(|at| at.to_string()).unwrap_or_default()
 }
@@ -148,28 +167,23 @@ pub async fn policies_report_devices_csv(
         "Last check-in (Unix time)",
     ];
     let policy_id = policy.id.clone();
-    Ok(csv_stream(&format!("{}-devices", policy.draft.name), &header, move |last: Option<PolicyDeviceRow>| {
+    let read = move |last: Option<PolicyDeviceRow>| {
         let (state, query, policy_id) = (state.clone(), query.clone(), policy_id.clone());
         async move {
             let position = last.as_ref().map_or(ReportPosition::Offset(0), ReportPosition::After);
-            let rows = state.store.policy_devices(&policy_id, &query, position, CSV_CHUNK).await?;
-            let next = (rows.len() == CSV_CHUNK as usize).then(|| rows.last().cloned()).flatten();
-            let rows = rows
-                .into_iter()
-                .map(|row| {
-                    vec![
-                        row.device_name,
-                        row.device_id,
-                        row.os,
-                        row.state.label().to_owned(),
-                        row.reported_version.map(|v| v.to_string()).unwrap_or_default(),
-                        time(row.reported_at),
-                        time(row.last_check_in),
-                    ]
-                })
-                .collect();
-            Ok((rows, next))
+            Ok(state.store.policy_devices(&policy_id, &query, position, CSV_CHUNK).await?)
         }
+    };
+    Ok(csv_rows(&format!("{}-devices", policy.draft.name), &header, read, |row| {
+        vec![
+            row.device_name,
+            row.device_id,
+            row.os,
+            row.state.label().to_owned(),
+            row.reported_version.map(|v| v.to_string()).unwrap_or_default(),
+            time(row.reported_at),
+            time(row.last_check_in),
+        ]
     }))
 }
 
@@ -223,13 +237,7 @@ pub async fn policies_report_setting(
     let query = SettingQuery::parse(query.iter()).map_err(ApiError::Invalid)?;
     let (policy, setting) = setting_of(&state, &id, &setting_id).await?;
     let devices_total = if query.search.is_empty() {
-        match query.state {
-            None => setting.succeeded + setting.error + setting.conflict + setting.not_applicable,
-            Some(SettingState::Succeeded) => setting.succeeded,
-            Some(SettingState::Error) => setting.error,
-            Some(SettingState::Conflict) => setting.conflict,
-            Some(SettingState::NotApplicable) => setting.not_applicable,
-        }
+        query.state.map_or_else(|| setting.total(), |wanted| setting.count(wanted))
     } else {
         state.store.count_setting_devices(&policy.id, &setting_id, &query).await?
     };
@@ -259,30 +267,24 @@ pub async fn policies_report_setting_csv(
     let (policy, setting) = setting_of(&state, &id, &setting_id).await?;
     let header = ["Device", "Device id", "OS", "Status", "Error code", "Detail", "Last report (Unix time)"];
     let policy_id = policy.id.clone();
-    let file_name = format!("{}-{}", policy.draft.name, setting.name);
-    Ok(csv_stream(&file_name, &header, move |last: Option<SettingDeviceRow>| {
+    let read = move |last: Option<SettingDeviceRow>| {
         let (state, query, policy_id, setting_id) =
             (state.clone(), query.clone(), policy_id.clone(), setting_id.clone());
         async move {
             let position = last.as_ref().map_or(ReportPosition::Offset(0), ReportPosition::After);
-            let rows = state.store.setting_devices(&policy_id, &setting_id, &query, position, CSV_CHUNK).await?;
-            let next = (rows.len() == CSV_CHUNK as usize).then(|| rows.last().cloned()).flatten();
-            let rows = rows
-                .into_iter()
-                .map(|row| {
-                    vec![
-                        row.device_name,
-                        row.device_id,
-                        row.os,
-                        row.state.label().to_owned(),
-                        row.code,
-                        row.detail,
-                        time(row.reported_at),
-                    ]
-                })
-                .collect();
-            Ok((rows, next))
+            Ok(state.store.setting_devices(&policy_id, &setting_id, &query, position, CSV_CHUNK).await?)
         }
+    };
+    Ok(csv_rows(&format!("{}-{}", policy.draft.name, setting.name), &header, read, |row| {
+        vec![
+            row.device_name,
+            row.device_id,
+            row.os,
+            row.state.label().to_owned(),
+            row.code,
+            row.detail,
+            time(row.reported_at),
+        ]
     }))
 }
 

@@ -28,7 +28,8 @@ use super::{
     StoredPolicyReport, TenantCounts, TenantRecord, UserUpdate,
 };
 
-/// Schema migrations, applied in order at start (every pending one in one transaction) and recorded in `schema_migrations`.
+/// Schema migrations, applied in order at start (every pending one in one transaction) and recorded in
+/// `schema_migrations`.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_groups.sql")),
@@ -1230,7 +1231,7 @@ impl Store for SqliteStore {
 
     async fn authenticate_device(&self, device_id: &str) -> StoreResult<Option<(String, DeviceRecord)>> {
         if let Some(held) = self.credentials.get(device_id) {
-            return Ok(Some((*held).clone()));
+            return Ok(Some(held));
         }
         let epoch = self.credentials.epoch();
         let row = sqlx::query(&format!("SELECT secret_hash, {DEVICE_COLUMNS} FROM devices WHERE id = ?"))
@@ -1240,7 +1241,7 @@ impl Store for SqliteStore {
         let found =
             row.map(|row| Ok::<_, StoreError>((row.try_get("secret_hash")?, device_from_row(&row)?))).transpose()?;
         if let Some(found) = &found {
-            self.credentials.keep(epoch, device_id, Arc::new(found.clone()));
+            self.credentials.keep(epoch, device_id, found.clone());
         }
         Ok(found)
     }

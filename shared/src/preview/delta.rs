@@ -3,7 +3,7 @@
 //! gives exactly the snapshot a full fetch at the delta's generation would: objects are replaced whole, removed ones
 //! dropped, and the lists kept in the server's order (name without ASCII case, then id, as SQLite's `NOCASE` sorts).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use serde::Serialize;
 use shared_derive::CompactDeserialize;
@@ -56,33 +56,29 @@ impl SnapshotUpdate {
     }
 }
 
-fn upsert<T>(list: &mut Vec<T>, changed: Vec<T>, removed: &[String], id: impl Fn(&T) -> &str) {
+/// Replaces `list`'s items by the changed ones (matched by id), adds the new ones, drops the removed ones, and keeps
+/// the server's order: the name compared without ASCII case, then the id.
+fn upsert<T>(
+    list: &mut Vec<T>,
+    changed: Vec<T>,
+    removed: &[String],
+    id: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> &str,
+) {
     if changed.is_empty() && removed.is_empty() {
         return;
     }
-    let mut position: HashMap<String, usize> =
-        list.iter().enumerate().map(|(i, item)| (id(item).to_owned(), i)).collect();
-    for item in changed {
-        match position.get(id(&item)) {
-            Some(&i) => list[i] = item,
-            None => {
-                position.insert(id(&item).to_owned(), list.len());
-                list.push(item);
-            }
-        }
+    let gone: HashSet<&str> = changed.iter().map(&id).chain(removed.iter().map(String::as_str)).collect();
+    let mut kept: Vec<T> = std::mem::take(list).into_iter().filter(|item| !gone.contains(id(item))).collect();
+    if changed.is_empty() {
+        *list = kept;
+        return;
     }
-    if !removed.is_empty() {
-        let removed: std::collections::HashSet<&str> = removed.iter().map(String::as_str).collect();
-        list.retain(|item| !removed.contains(id(item)));
-    }
-}
-
-/// Sorts as the server's lists are: the name compared without ASCII case, then the id.
-fn sort_by_name<T>(list: &mut Vec<T>, name: impl Fn(&T) -> &str, id: impl Fn(&T) -> &str) {
+    kept.extend(changed);
     let mut keyed: Vec<(Vec<u8>, T)> =
-        list.drain(..).map(|item| (name(&item).bytes().map(|b| b.to_ascii_lowercase()).collect(), item)).collect();
+        kept.into_iter().map(|item| (name(&item).bytes().map(|b| b.to_ascii_lowercase()).collect(), item)).collect();
     crate::sort::sort_by(&mut keyed, |a, b| a.0.cmp(&b.0).then_with(|| id(&a.1).cmp(id(&b.1))));
-    list.extend(keyed.into_iter().map(|(_, item)| item));
+    *list = keyed.into_iter().map(|(_, item)| item).collect();
 }
 
 impl Snapshot {
@@ -98,29 +94,9 @@ impl Snapshot {
         self.generation = changes.generation;
         self.taken_at = changes.taken_at;
         self.switches = changes.switches;
-        let devices_moved = !changes.devices.is_empty() || !changes.removed_devices.is_empty();
-        upsert(&mut self.devices, changes.devices, &changes.removed_devices, |d| d.id.as_str());
-        if devices_moved {
-            sort_by_name(&mut self.devices, |d| d.facts.hostname.as_str(), |d| d.id.as_str());
-            // A removed device is no longer anyone's member.
-            if !changes.removed_devices.is_empty() {
-                let gone: std::collections::HashSet<&str> =
-                    changes.removed_devices.iter().map(String::as_str).collect();
-                for group in &mut self.groups {
-                    group.members.retain(|m| !gone.contains(m.as_str()));
-                }
-            }
-        }
-        let groups_moved = !changes.groups.is_empty();
-        upsert(&mut self.groups, changes.groups, &changes.removed_groups, |g| g.id.as_str());
-        if groups_moved {
-            sort_by_name(&mut self.groups, |g| g.name.as_str(), |g| g.id.as_str());
-        }
-        let policies_moved = !changes.policies.is_empty();
-        upsert(&mut self.policies, changes.policies, &changes.removed_policies, |p| p.id.as_str());
-        if policies_moved {
-            sort_by_name(&mut self.policies, |p| p.draft.name.as_str(), |p| p.id.as_str());
-        }
+        upsert(&mut self.devices, changes.devices, &changes.removed_devices, |d| &d.id, |d| d.facts.hostname.as_str());
+        upsert(&mut self.groups, changes.groups, &changes.removed_groups, |g| &g.id, |g| &g.name);
+        upsert(&mut self.policies, changes.policies, &changes.removed_policies, |p| &p.id, |p| &p.draft.name);
         moved
     }
 }

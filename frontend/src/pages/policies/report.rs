@@ -5,7 +5,7 @@
 use crate::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use shared::api::{PolicyDeviceReport, PolicyReport, SettingReport};
-use shared::query::{ReportQuery, ReportSort, SettingQuery, SettingSort, SortDir};
+use shared::query::{ReportQuery, ReportSort, SettingQuery, SettingSort, SortColumn, SortDir, StateQuery};
 use shared::report::{PolicyState, SettingState};
 
 use crate::api::{self, CsvTable};
@@ -94,10 +94,7 @@ fn DevicesReport(report: PolicyReport, query: Memo<ReportQuery>) -> impl IntoVie
     let policy = report.policy.clone();
     let policy_id = StoredValue::new(policy.id.clone());
     let go = move |next: ReportQuery, replace: bool| {
-        let qs = next.to_query_string();
-        let path = format!("/policies/{}/report", policy_id.get_value());
-        let url = if qs.is_empty() { path } else { format!("{path}?{qs}") };
-        if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
+        go_to(&format!("/policies/{}/report", policy_id.get_value()), &next.to_query_string(), replace)
     };
     let header = move |column: ReportSort, label: &'static str| {
         let current = query.get_untracked();
@@ -107,12 +104,7 @@ fn DevicesReport(report: PolicyReport, query: Memo<ReportQuery>) -> impl IntoVie
     };
     let current = query.get_untracked();
     let total = report.devices_total;
-    let csv = {
-        let filter = ReportQuery { page: 1, per_page: ReportQuery::default().per_page, ..current.clone() };
-        let qs = filter.to_query_string();
-        let url = api::csv_url(CsvTable::Devices(&policy.id));
-        if qs.is_empty() { url } else { format!("{url}?{qs}") }
-    };
+    let csv = csv_link(api::csv_url(CsvTable::Devices(&policy.id)), &current);
     let now = format::now();
     let rows = report.devices;
     view! {
@@ -182,6 +174,23 @@ fn pager(total: u64, page: u32, per_page: u32, to: impl Fn(u32) + Copy + 'static
             <button class="button" disabled={last >= total} on:click=move |_| to(page + 1)>"Next"</button>
         </div>
     }
+}
+
+/// `path` with the query string `qs` (none when empty).
+fn with_query(path: &str, qs: &str) -> String {
+    if qs.is_empty() { path.to_owned() } else { format!("{path}?{qs}") }
+}
+
+/// Opens `path` with the query string `qs`, replacing the current history entry or adding one.
+fn go_to(path: &str, qs: &str, replace: bool) {
+    let url = with_query(path, qs);
+    if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
+}
+
+/// The download address of a table's CSV with the view's filter and sort, all pages.
+fn csv_link<State: shared::Coded, Sort: SortColumn>(url: String, view: &StateQuery<State, Sort>) -> String {
+    let all = StateQuery { page: 1, per_page: StateQuery::<State, Sort>::default().per_page, ..view.clone() };
+    with_query(&url, &all.to_query_string())
 }
 
 /// A sortable column header: a button that calls `sort`, marked with the direction when `current` is `Some`.
@@ -385,11 +394,8 @@ fn SettingDevices(report: SettingReport, query: Memo<SettingQuery>) -> impl Into
     let path =
         format!("/policies/{}/settings-status/{}", policy.id, shared::query::percent_encode(&setting.setting_id));
     let here = StoredValue::new(path);
-    let go = move |next: SettingQuery, replace: bool| {
-        let qs = next.to_query_string();
-        let url = here.with_value(|path| if qs.is_empty() { path.clone() } else { format!("{path}?{qs}") });
-        if replace { crate::router::replace(&url) } else { crate::router::navigate(&url) }
-    };
+    let go =
+        move |next: SettingQuery, replace: bool| here.with_value(|path| go_to(path, &next.to_query_string(), replace));
     let header = move |column: SettingSort, label: &'static str| {
         let current = query.get_untracked();
         sort_header(label, (current.sort == column).then_some(current.dir), move || {
@@ -397,12 +403,7 @@ fn SettingDevices(report: SettingReport, query: Memo<SettingQuery>) -> impl Into
         })
     };
     let current = query.get_untracked();
-    let csv = {
-        let qs =
-            SettingQuery { page: 1, per_page: SettingQuery::default().per_page, ..current.clone() }.to_query_string();
-        let url = api::csv_url(CsvTable::SettingDevices(&policy.id, &setting.setting_id));
-        if qs.is_empty() { url } else { format!("{url}?{qs}") }
-    };
+    let csv = csv_link(api::csv_url(CsvTable::SettingDevices(&policy.id, &setting.setting_id)), &current);
     let now = format::now();
     let counts = [
         (SettingState::Succeeded, setting.succeeded),

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use crate::store::DeviceRecord;
 
@@ -17,7 +17,7 @@ use crate::store::DeviceRecord;
 const CAPACITY: usize = 250_000;
 
 /// A device's secret hash and record.
-pub(super) type Credentials = Arc<(String, DeviceRecord)>;
+pub(super) type Credentials = (String, DeviceRecord);
 
 #[derive(Debug, Default)]
 pub(super) struct CredentialsCache {

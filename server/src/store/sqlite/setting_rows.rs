@@ -56,7 +56,6 @@ impl SqliteStore {
         position: ReportPosition<'_, SettingDeviceRow>,
         limit: u32,
     ) -> StoreResult<Vec<SettingDeviceRow>> {
-        self.flush().await?;
         let (dir, after) = match query.dir {
             SortDir::Asc => ("ASC", ">"),
             SortDir::Desc => ("DESC", "<"),
@@ -109,7 +108,6 @@ impl SqliteStore {
         setting_id: &str,
         query: &SettingQuery,
     ) -> StoreResult<u64> {
-        self.flush().await?;
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
         push_from(&mut count, policy_id, setting_id, query);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
