@@ -71,12 +71,15 @@ pub struct SqliteStore {
 #[derive(Debug, Default)]
 struct ReportQueue {
     queue: Mutex<Vec<PendingReport>>,
+    /// Numbers the queued reports, so that a caller can tell whether a batch took its report already.
+    next: AtomicU64,
     commit: tokio::sync::Mutex<()>,
 }
 
 /// One device's report, ready to write: a row per policy, the preferences JSON.
 #[derive(Debug)]
 struct PendingReport {
+    number: u64,
     device_id: String,
     policies: Vec<ReportRow>,
     preferences: String,
@@ -1758,13 +1761,20 @@ impl Store for SqliteStore {
         let preferences = serde_json::to_string(&report.preferences)
             .map_err(|e| StoreError::Corrupt(format!("preferences do not serialize: {e}")))?;
         let (done, committed) = tokio::sync::oneshot::channel();
-        let row = PendingReport { device_id: device_id.to_owned(), policies, preferences, now, done };
+        let number = self.reports.next.fetch_add(1, Ordering::Relaxed);
+        let row = PendingReport { number, device_id: device_id.to_owned(), policies, preferences, now, done };
         self.reports.queue.lock().unwrap_or_else(PoisonError::into_inner).push(row);
         // Group commit: whoever holds the commit lock writes every queued report in one transaction; a report queued
-        // meanwhile goes with the next holder's batch. Each caller returns once its own report is committed.
+        // meanwhile goes with the next holder's batch. Each caller returns once its own report is committed. A caller
+        // whose report an earlier holder took does not write what arrived since: that waits for its own callers, so
+        // that a batch holds everything that arrived while the previous one was written (a holder writing the one or
+        // two reports that came in meanwhile would make every batch small).
         {
             let _leader = self.reports.commit.lock().await;
-            let batch = std::mem::take(&mut *self.reports.queue.lock().unwrap_or_else(PoisonError::into_inner));
+            let batch = {
+                let mut queue = self.reports.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.iter().any(|row| row.number == number) { std::mem::take(&mut *queue) } else { Vec::new() }
+            };
             if !batch.is_empty() {
                 // In a task of its own, so that a cancelled request cannot abandon the batch of the others.
                 let store = self.clone();
