@@ -5,9 +5,9 @@
 
 mod common;
 
+use server::store::{DeviceStore, SqliteStore};
 use std::time::{Duration, Instant};
 
-use server::store::{SqliteStore, Store};
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::tenant::TenantSwitches;

@@ -11,10 +11,10 @@
 
 mod common;
 
+use server::store::{AccountStore, Actor, PolicyStore, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server::store::{Actor, SqliteStore, Store};
 use server::{AppState, Config};
 use shared::audit::AuditAction;
 use shared::device::{DeviceFacts, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};

@@ -5,10 +5,10 @@
 
 mod common;
 
+use server::store::{AccountStore, Actor, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server::store::{Actor, SqliteStore, Store};
 use server::{AppState, Config};
 
 const PASSWORD: &str = "bench-Password-1";

@@ -4,10 +4,13 @@
 //! and deleted, the tenant switches — and so does the preview's snapshot kept by deltas. Run against the real SQLite
 //! store.
 
+use server::store::{
+    Actor, DeviceStore, GroupRecord, GroupStore, NewDevice, NewOnboardingToken, PolicyStore, ReportPosition,
+    ReportStore, SqliteStore, TenantStore,
+};
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use server::store::{Actor, GroupRecord, NewDevice, NewOnboardingToken, ReportPosition, SqliteStore, Store};
 use shared::api::{PolicyDeviceRow, SettingDeviceRow};
 use shared::catalog::{ConfiguredSetting, Profile, SettingValue};
 use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};

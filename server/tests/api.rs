@@ -10,6 +10,7 @@ use common::{
 use reqwest::header::SET_COOKIE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use server::store::TenantStore;
 use shared::api::{CreatedOnboardingToken, DeviceDetail, DevicePage, Me, OnboardingTokenState, OnboardingTokenSummary};
 use shared::error::ErrorCode;
 
@@ -950,7 +951,6 @@ async fn an_upgraded_database_keeps_onboarding_with_the_token_its_agents_were_de
     pool.close().await;
 
     let store = server::store::SqliteStore::open(dir.path()).await?;
-    use server::store::Store;
     let tokens = store.list_onboarding_tokens().await?;
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].ends_with, old_token[60..]);

@@ -1,6 +1,6 @@
 //! The demo tenant: switched on, with example groups and policies that pass the same validation as the API's.
 
-use server::store::{SqliteStore, Store};
+use server::store::{GroupStore, PolicyStore, SqliteStore, TenantStore};
 
 #[tokio::test]
 async fn the_demo_turns_the_tenant_on_and_seeds_valid_groups_and_policies_once() -> anyhow::Result<()> {

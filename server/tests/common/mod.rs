@@ -8,6 +8,7 @@
     reason = "shared by several test files; each uses a part, and `expect` would fail in the one that uses all"
 )]
 
+use server::store::{AccountStore, SqliteStore};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -16,7 +17,6 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use server::credentials::hash_password;
-use server::store::{SqliteStore, Store};
 use server::{AppState, Config};
 use shared::api::{OnboardResponse, TenantView};
 use shared::error::{ErrorCode, ErrorEnvelope};

@@ -20,7 +20,9 @@ use shared::report::{PolicyState, SettingResult, SettingState, SettingTally};
 use shared::tenant::TenantSwitches;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{DEVICE_COLUMNS, POLICY_COLUMNS, code, device_from_row, policy_from_row};
+use super::code;
+use super::devices::{DEVICE_COLUMNS, device_from_row};
+use super::policies::{POLICY_COLUMNS, policy_from_row};
 use crate::store::{StoreError, StoreResult};
 
 /// Rows per multi-row statement (SQLite allows 32,766 bound values).
