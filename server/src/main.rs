@@ -23,6 +23,18 @@ struct Cli {
 enum Command {
     /// Serve the admin center, the admin API and the device API.
     Serve(Serve),
+    /// Copy the database into a new file while the server keeps running (an online backup), then check the copy.
+    Backup(Backup),
+}
+
+#[derive(Debug, clap::Args)]
+struct Backup {
+    /// The data directory of the database to copy.
+    #[arg(long, env = "RAMPART_DATA_DIR", default_value = "rampart-data")]
+    data_dir: PathBuf,
+    /// The new file to write; never overwritten.
+    #[arg(long)]
+    to: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,8 +101,31 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(args) = Cli::parse().command;
-    serve(args).await
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Backup(args) => backup(&args).await,
+    }
+}
+
+async fn backup(args: &Backup) -> anyhow::Result<()> {
+    let summary = SqliteStore::backup(&args.data_dir, &args.to).await.with_context(|| {
+        format!("cannot back up the database in {} to {}", args.data_dir.display(), args.to.display())
+    })?;
+    println!(
+        "Backed up {} to {} ({} bytes, schema version {}); its integrity check passed.",
+        args.data_dir.display(),
+        args.to.display(),
+        summary.bytes,
+        summary.schema_version
+    );
+    for (table, n) in &summary.counts {
+        println!("  {table:<16} {n}");
+    }
+    println!(
+        "To restore: stop the server, move the copy into place as rampart.sqlite3 in the data directory, delete \
+         rampart.sqlite3-wal and rampart.sqlite3-shm there, start the server."
+    );
+    Ok(())
 }
 
 async fn serve(args: Serve) -> anyhow::Result<()> {

@@ -25,7 +25,7 @@ pub use devices::{DeviceRecord, DeviceStore, NewDevice, Onboarded};
 pub use groups::{GroupRecord, GroupStore, NestOutcome};
 pub use policies::{PolicyStore, PolicyUpdate};
 pub use reports::{ReportPosition, ReportStore, StoredPolicyReport};
-pub use sqlite::SqliteStore;
+pub use sqlite::{BackupSummary, SqliteStore};
 pub use tenant::{NewOnboardingToken, OnboardingTokenRecord, TenantCounts, TenantRecord, TenantStore};
 
 /// A storage failure. Callers answer it with a 500; the message goes to the log.
@@ -37,6 +37,10 @@ pub enum StoreError {
     /// A stored value no longer parses: the database was changed behind Rampart's back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// An operation on the database's files was refused before anything was written (a backup onto an existing file,
+    /// a data directory without a database).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Shorthand for store results.

@@ -12,6 +12,9 @@ use sqlx::{Row, SqlitePool};
 use super::batch::{CheckInBuffer, GroupCommit};
 use super::{ChangedIds, Store, StoreError, StoreResult};
 
+/// The database's file in the data directory.
+const DATABASE_FILE: &str = "rampart.sqlite3";
+
 /// Schema migrations, applied in order at start (every pending one in one transaction) and recorded in
 /// `schema_migrations`.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -29,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 mod accounts;
 mod aggregates;
 mod audit;
+mod backup;
 mod credentials_cache;
 mod devices;
 mod groups;
@@ -38,6 +42,7 @@ mod setting_rows;
 mod tenant;
 
 use aggregates::Scope;
+pub use backup::BackupSummary;
 use tenant::carry_over_onboarding_token;
 
 /// The SQLite store. Writes go through a single connection, so that transactions queue instead of failing with
@@ -98,7 +103,7 @@ impl SqliteStore {
     /// Opens (creating if needed) `rampart.sqlite3` in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<Self> {
         let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("rampart.sqlite3"))
+            .filename(data_dir.join(DATABASE_FILE))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
