@@ -4,11 +4,11 @@
 //!
 //! For one device, every setting configured by any applicable policy gets one [`SettingOutcome`]:
 //! 1. One policy sets it, or all set the identical value → [`SettingStatus::Succeeded`].
-//! 2. A mergeable list ([`Merge::Union`] string lists such as Antivirus excluded paths, extensions and processes;
-//!    [`Merge::UnionByName`] firewall rules) → the union is applied; no conflict. Lists dedupe without regard to
-//!    case (Windows paths and extensions ignore case) and keep the first-seen spelling and order. Rules merge by
-//!    name (again without regard to case); the same rule name with different definitions is a conflict for that
-//!    rule, decided like rule 3 (rules have no security order, so the most recently modified policy wins).
+//! 2. A mergeable list ([`Merge::Union`] string lists such as Antivirus excluded paths, extensions and processes) →
+//!    the union is applied; no conflict. Lists dedupe without regard to case (Windows paths and extensions ignore
+//!    case) and keep the first-seen spelling and order. Firewall rules ([`Merge::PerPolicy`]) never conflict: a rule
+//!    is identified by its policy and its own name, so every policy's rules apply side by side, in policy id order —
+//!    two policies may both have a rule named "Allow RDP", with different definitions, and the device gets both.
 //! 3. Otherwise → [`SettingStatus::Conflict`], still resolved deterministically: when the catalog ranks every
 //!    competing value ([`SettingDefinition::security_rank`](crate::catalog::SettingDefinition::security_rank)) and
 //!    one value ranks strictly highest, it wins ([`DecidedBy::MostSecure`]); otherwise the value of the most recently
@@ -92,8 +92,8 @@ pub struct Source {
     pub value: SettingValue,
 }
 
-/// What one policy added to a merged list: the entries (or, for firewall rules, the rule names) it was the first to
-/// bring, in policy id order. A policy whose entries all came earlier has an empty `added`.
+/// What one policy added to a merged list: the entries it was the first to bring, in policy id order (a policy whose
+/// entries all came earlier has an empty `added`); for firewall rules, the names of all its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contribution {
@@ -101,34 +101,8 @@ pub struct Contribution {
     pub policy_id: String,
     /// The policy's name.
     pub policy_name: String,
-    /// The entries or rule names first brought by this policy, as it spells them.
+    /// The entries first brought by this policy (for firewall rules: all its rules' names), as it spells them.
     pub added: Vec<String>,
-}
-
-/// One policy's definition of a firewall rule that other policies define differently.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct RuleSource {
-    /// The policy's id.
-    pub policy_id: String,
-    /// The policy's name.
-    pub policy_name: String,
-    /// The rule as this policy defines it.
-    pub rule: FirewallRule,
-}
-
-/// A firewall rule name that several policies define differently.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, CompactDeserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct RuleConflict {
-    /// The rule name (first-seen spelling).
-    pub rule_name: String,
-    /// Every policy that defines a rule by this name, with its definition, in policy id order.
-    pub sources: Vec<RuleSource>,
-    /// The policy whose definition took effect.
-    pub winning_policy_id: String,
-    /// The rule that picked it (always [`DecidedBy::MostRecentlyModified`]: rules have no security order).
-    pub decided_by: DecidedBy,
 }
 
 /// What one setting is on a device, and why.
@@ -143,8 +117,7 @@ pub struct SettingOutcome {
     pub effective: SettingValue,
     /// Every policy that configures the setting, with its value, in policy id order.
     pub sources: Vec<Source>,
-    /// For a conflict, the rule that picked the effective value; `None` when it succeeded. For firewall rules it is
-    /// [`DecidedBy::MostRecentlyModified`] when any rule name conflicts (see `rule_conflicts`).
+    /// For a conflict, the rule that picked the effective value; `None` when it succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<DecidedBy>,
     /// For a conflict over the whole value, the policy whose value took effect; `None` otherwise.
@@ -153,9 +126,6 @@ pub struct SettingOutcome {
     /// For a merged list, what each policy added (one entry per source, in policy id order); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contributions: Vec<Contribution>,
-    /// For merged firewall rules, the rule names defined differently by several policies; empty otherwise.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rule_conflicts: Vec<RuleConflict>,
 }
 
 impl SettingOutcome {
@@ -232,7 +202,6 @@ fn resolve_setting(setting_id: &str, entries: &[(&Policy, &SettingValue)]) -> Se
         decided_by: None,
         winning_policy_id: None,
         contributions: Vec::new(),
-        rule_conflicts: Vec::new(),
     };
     if entries.iter().all(|(_, value)| *value == entries[0].1) {
         return outcome;
@@ -255,7 +224,7 @@ fn resolve_setting(setting_id: &str, entries: &[(&Policy, &SettingValue)]) -> Se
         .collect();
     match (merge, lists, rule_sets) {
         (Merge::Union, Some(lists), _) => merge_lists(&mut outcome, entries, &lists),
-        (Merge::UnionByName, _, Some(rule_sets)) => merge_rules(&mut outcome, entries, &rule_sets),
+        (Merge::PerPolicy, _, Some(rule_sets)) => merge_rules(&mut outcome, entries, &rule_sets),
         _ => {
             let candidates: Vec<Candidate<'_, SettingValue>> = entries
                 .iter()
@@ -292,57 +261,15 @@ fn merge_lists(outcome: &mut SettingOutcome, entries: &[(&Policy, &SettingValue)
     outcome.effective = SettingValue::StringList(merged);
 }
 
-/// Unions firewall rules by name (without regard to case); a name defined differently is a conflict for that name.
+/// Every policy's firewall rules, side by side in policy id order: a rule's identity is its policy and its name, so
+/// rules of the same name in two policies are two rules, and none conflicts.
 fn merge_rules(outcome: &mut SettingOutcome, entries: &[(&Policy, &SettingValue)], rule_sets: &[&Vec<FirewallRule>]) {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_name: BTreeMap<String, Vec<Candidate<'_, FirewallRule>>> = BTreeMap::new();
-    for ((policy, _), rules) in entries.iter().zip(rule_sets) {
-        let mut added = Vec::new();
-        for rule in rules.iter() {
-            let key = rule.name.to_lowercase();
-            let candidates = by_name.entry(key.clone()).or_default();
-            if candidates.is_empty() {
-                order.push(key);
-                added.push(rule.name.clone());
-            }
-            candidates.push(Candidate { policy, value: rule, rank: None });
-        }
-        outcome.contributions.push(contribution(policy, added));
-    }
     let mut merged = Vec::new();
-    for key in &order {
-        let candidates = &by_name[key];
-        let first = candidates[0].value;
-        if candidates.iter().all(|candidate| same_rule(first, candidate.value)) {
-            merged.push(first.clone());
-            continue;
-        }
-        let (winner, decided_by) = decide(candidates);
-        merged.push(candidates[winner].value.clone());
-        outcome.rule_conflicts.push(RuleConflict {
-            rule_name: first.name.clone(),
-            sources: candidates
-                .iter()
-                .map(|candidate| RuleSource {
-                    policy_id: candidate.policy.id.clone(),
-                    policy_name: candidate.policy.draft.name.clone(),
-                    rule: candidate.value.clone(),
-                })
-                .collect(),
-            winning_policy_id: candidates[winner].policy.id.clone(),
-            decided_by,
-        });
+    for ((policy, _), rules) in entries.iter().zip(rule_sets) {
+        merged.extend(rules.iter().cloned());
+        outcome.contributions.push(contribution(policy, rules.iter().map(|rule| rule.name.clone()).collect()));
     }
     outcome.effective = SettingValue::FirewallRules(merged);
-    if !outcome.rule_conflicts.is_empty() {
-        outcome.status = SettingStatus::Conflict;
-        outcome.decided_by = Some(DecidedBy::MostRecentlyModified);
-    }
-}
-
-/// Whether two rules are the same definition, their names compared without regard to case.
-fn same_rule(a: &FirewallRule, b: &FirewallRule) -> bool {
-    a.name.to_lowercase() == b.name.to_lowercase() && *a == FirewallRule { name: a.name.clone(), ..b.clone() }
 }
 
 fn contribution(policy: &Policy, added: Vec<String>) -> Contribution {
@@ -535,7 +462,7 @@ mod tests {
             ids.sort_unstable();
             let source_ids: Vec<&str> = outcome.sources.iter().map(|s| s.policy_id.as_str()).collect();
             assert_eq!(source_ids, ids, "{}: every policy that sets it is recorded, in id order", case.name);
-            assert!(outcome.contributions.is_empty() && outcome.rule_conflicts.is_empty(), "{}", case.name);
+            assert!(outcome.contributions.is_empty(), "{}", case.name);
         }
     }
 
@@ -580,45 +507,29 @@ mod tests {
     }
 
     #[test]
-    fn firewall_rules_merge_by_name() {
-        let rdp = FirewallRule { action: Some(RuleAction::Allow), protocol: Some(6), ..FirewallRule::named("RDP") };
+    fn firewall_rules_of_every_policy_apply_side_by_side_even_with_the_same_name() {
+        let allow = FirewallRule { action: Some(RuleAction::Allow), protocol: Some(6), ..FirewallRule::named("RDP") };
+        let block = FirewallRule { action: Some(RuleAction::Block), ..FirewallRule::named("rdp") };
+        let same_as_allow = allow.clone();
         let smb = FirewallRule { action: Some(RuleAction::Block), ..FirewallRule::named("SMB") };
-        let rdp_other_case = FirewallRule { name: "rdp".into(), ..rdp.clone() };
         let policies = [
-            policy("a", 1, vec![(RULES, SettingValue::FirewallRules(vec![rdp.clone()]))]),
-            policy("b", 2, vec![(RULES, SettingValue::FirewallRules(vec![rdp_other_case, smb.clone()]))]),
+            policy("b", 9, vec![(RULES, SettingValue::FirewallRules(vec![block.clone(), smb.clone()]))]),
+            policy("a", 1, vec![(RULES, SettingValue::FirewallRules(vec![allow.clone()]))]),
+            policy("c", 5, vec![(RULES, SettingValue::FirewallRules(vec![same_as_allow.clone()]))]),
         ];
         let resolution = resolve(&refs(&policies));
         let outcome = resolution.setting(RULES).expect("configured");
         assert_eq!(outcome.status, SettingStatus::Succeeded);
-        assert_eq!(outcome.effective, SettingValue::FirewallRules(vec![rdp, smb]));
-        assert!(outcome.rule_conflicts.is_empty());
-        assert_eq!(outcome.contributions[0].added, ["RDP"]);
-        assert_eq!(outcome.contributions[1].added, ["SMB"]);
-    }
-
-    #[test]
-    fn the_same_rule_name_with_different_definitions_is_a_conflict() {
-        let allow = FirewallRule { action: Some(RuleAction::Allow), ..FirewallRule::named("Web") };
-        let block = FirewallRule { action: Some(RuleAction::Block), ..FirewallRule::named("Web") };
-        let dns = FirewallRule::named("DNS");
-        let policies = [
-            policy("a", 9, vec![(RULES, SettingValue::FirewallRules(vec![allow.clone(), dns.clone()]))]),
-            policy("b", 2, vec![(RULES, SettingValue::FirewallRules(vec![block.clone()]))]),
-        ];
-        let resolution = resolve(&refs(&policies));
-        let outcome = resolution.setting(RULES).expect("configured");
-        assert_eq!(outcome.status, SettingStatus::Conflict);
-        assert_eq!(outcome.decided_by, Some(DecidedBy::MostRecentlyModified));
-        assert_eq!(outcome.effective, SettingValue::FirewallRules(vec![allow.clone(), dns]));
-        assert_eq!(outcome.rule_conflicts.len(), 1);
-        let conflict = &outcome.rule_conflicts[0];
-        assert_eq!(conflict.rule_name, "Web");
-        assert_eq!(conflict.winning_policy_id, "a");
-        let rules: Vec<(&str, &FirewallRule)> =
-            conflict.sources.iter().map(|s| (s.policy_id.as_str(), &s.rule)).collect();
-        assert_eq!(rules, [("a", &allow), ("b", &block)]);
-        assert_eq!(resolution.conflicts().count(), 1);
+        assert_eq!((outcome.decided_by, outcome.winning_policy_id.as_deref()), (None, None));
+        // Each rule is its policy's: the same name with another definition, or even an identical rule, is kept.
+        assert_eq!(outcome.effective, SettingValue::FirewallRules(vec![allow, block, smb, same_as_allow]));
+        let added: Vec<(&str, Vec<&str>)> = outcome
+            .contributions
+            .iter()
+            .map(|c| (c.policy_id.as_str(), c.added.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(added, [("a", vec!["RDP"]), ("b", vec!["rdp", "SMB"]), ("c", vec!["RDP"])]);
+        assert_eq!(resolution.conflicts().count(), 0);
     }
 
     #[test]

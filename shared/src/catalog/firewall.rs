@@ -372,10 +372,10 @@ pub static FIREWALL_RULES: &[Def] = &[
         mdm_store!("FirewallRules/{0}"),
         FirewallRules,
         SettingKind::FirewallRules,
-        "Rules that allow or block specific traffic. Each rule needs a unique name; rules from several policies are \
-         combined by name, and two policies defining the same name differently conflict.",
+        "Rules that allow or block specific traffic. Each rule needs a name unique within its policy; a device \
+         targeted by several policies gets every policy's rules, even two of the same name.",
     )
-    .merged(Merge::UnionByName),
+    .merged(Merge::PerPolicy),
     rule_field!(
         "name",
         "Name",

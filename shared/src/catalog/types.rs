@@ -155,7 +155,7 @@ string_enum! {
     pub enum Merge {
         Conflict = ("conflict", "Different values conflict"),
         Union = ("union", "Lists are merged"),
-        UnionByName = ("union_by_name", "Rules are merged by name"),
+        PerPolicy = ("per_policy", "Every policy's rules apply side by side"),
     }
 }
 

@@ -155,7 +155,8 @@ impl InterfaceType {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FirewallRule {
-    /// The rule's name; unique within a policy, and the key by which policies' rules merge on a device.
+    /// The rule's name, unique within its policy: a rule is identified by its policy and its name, so two policies
+    /// may each have a rule of the same name, and both apply.
     pub name: String,
     /// What the rule is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
