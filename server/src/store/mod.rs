@@ -6,6 +6,11 @@
 //! (`sqlite/`: the SQL of each aggregate beside it), and shares the write machinery that knows no SQL (`batch`: the
 //! reports' group commit and the check-in buffer). `SqliteStore` is the embedded default. Every method that changes
 //! more than one row does so in one transaction.
+//!
+//! Text rules every backend keeps, whatever its own collation: "by name" orders names compared with ASCII letters
+//! folded to lower case (`Zeta` after `alpha`; other characters by code point), ties broken by id; "the name is
+//! taken" compares the same way; a device search matches the text anywhere in the host name, ASCII letters in
+//! either case. Times are Unix seconds given by the caller, never the database's clock.
 
 mod accounts;
 mod audit;

@@ -155,8 +155,9 @@ impl SqliteStore {
                 }
                 // The aggregates of a database that already holds a fleet, built once.
                 build_aggregates |= *version == 7;
-                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())")
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
                     .bind(version)
+                    .bind(crate::now())
                     .execute(&mut *tx)
                     .await?;
             }

@@ -181,11 +181,12 @@ pub(super) async fn carry_over_onboarding_token(conn: &mut SqliteConnection) -> 
     if !token.is_empty() && n_admins > 0 {
         sqlx::query(
             "INSERT INTO onboarding_tokens (id, name, token_hash, ends_with, created_at, created_by) \
-             VALUES (?, 'Onboarding token of the earlier version', ?, ?, unixepoch(), 'rampart')",
+             VALUES (?, 'Onboarding token of the earlier version', ?, ?, ?, 'rampart')",
         )
         .bind(crate::credentials::random_guid().as_str())
         .bind(crate::credentials::sha256_hex(&token))
         .bind(crate::credentials::last_four(&token))
+        .bind(crate::now())
         .execute(&mut *conn)
         .await?;
     }
