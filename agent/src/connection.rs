@@ -54,3 +54,42 @@ fn has_rustls_error(error: &(dyn std::error::Error + 'static)) -> bool {
     }
     error.source().is_some_and(has_rustls_error)
 }
+
+/// The servers a fleet talks to: one, or several replicas of one tenant. Device `i` starts at server `i mod n`.
+#[derive(Debug, Clone)]
+pub struct Servers(std::sync::Arc<[String]>);
+
+impl Servers {
+    /// The base URLs, without trailing slashes; at least one, each `http://` or `https://`.
+    pub fn new(urls: &[String]) -> anyhow::Result<Self> {
+        let urls: Vec<String> = urls.iter().map(|url| url.trim().trim_end_matches('/').to_owned()).collect();
+        if urls.is_empty() {
+            bail!("give at least one server URL");
+        }
+        if let Some(url) = urls.iter().find(|url| !url.starts_with("http://") && !url.starts_with("https://")) {
+            bail!("{url:?} is not a server URL: it must start with http:// or https://");
+        }
+        Ok(Self(urls.into()))
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `at` wrapped onto the servers.
+    pub fn index(&self, at: usize) -> usize {
+        at % self.0.len()
+    }
+
+    /// The URL of the device API's `endpoint` (`onboard`, `check-in`, `report`) on server `at` (wrapped).
+    pub fn url(&self, at: usize, endpoint: &str) -> String {
+        format!("{}/api/v1/device/{endpoint}", self.0[self.index(at)])
+    }
+}
+
+impl std::fmt::Display for Servers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use connection::ServerConnection;
+use connection::{ServerConnection, Servers};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use shared::api::{CHECK_IN_INTERVAL_HEADER, CheckInResponse, OnboardResponse, OnboardingPackage};
@@ -104,9 +104,11 @@ struct Simulate {
     /// The onboarding package downloaded from Tenant administration (server address and token).
     #[arg(long, conflicts_with_all = ["server", "token"])]
     onboarding_package: Option<PathBuf>,
-    /// The server's base URL, e.g. http://127.0.0.1:8080 (instead of a package).
-    #[arg(long, requires = "token")]
-    server: Option<String>,
+    /// The server's base URL, e.g. http://127.0.0.1:8080 (instead of a package). Several (repeated, or separated by
+    /// commas), e.g. the replicas of one tenant: the fleet is spread over them, and a device that cannot connect to
+    /// its server moves to the next.
+    #[arg(long, requires = "token", value_delimiter = ',')]
+    server: Vec<String>,
     /// The tenant's onboarding token (instead of a package).
     #[arg(long, env = "RAMPART_ONBOARDING_TOKEN", hide_env_values = true, requires = "server")]
     token: Option<String>,
@@ -135,10 +137,14 @@ struct Enrolled {
     facts: DeviceFacts,
     device_id: String,
     device_secret: String,
+    /// The server (an index into the servers given) the device last reached.
+    #[serde(default)]
+    server: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
+    /// The servers the fleet was last run against (comma-separated), for whoever reads the file.
     server_url: String,
     seed: u64,
     devices: Vec<Enrolled>,
@@ -153,29 +159,28 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn simulate(args: Simulate) -> anyhow::Result<()> {
-    let package = match (&args.onboarding_package, &args.server, &args.token) {
+    let (servers, token) = match (&args.onboarding_package, args.server.as_slice(), &args.token) {
         (Some(path), _, _) => {
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("cannot read the package {}", path.display()))?;
-            serde_json::from_str::<OnboardingPackage>(&text)
-                .with_context(|| format!("{} is not a Rampart onboarding package", path.display()))?
+            let package = serde_json::from_str::<OnboardingPackage>(&text)
+                .with_context(|| format!("{} is not a Rampart onboarding package", path.display()))?;
+            (Servers::new(&[package.server_url])?, package.onboarding_token)
         }
-        (None, Some(server), Some(token)) => {
-            OnboardingPackage { server_url: server.clone(), onboarding_token: token.clone() }
-        }
+        (None, servers, Some(token)) if !servers.is_empty() => (Servers::new(servers)?, token.clone()),
         _ => bail!("give --onboarding-package FILE, or --server URL and --token TOKEN"),
     };
-    let base = package.server_url.trim_end_matches('/').to_owned();
+    let base = servers.to_string();
     let client = args.connection.client()?;
     let fleet = fleet::generate(args.seed, args.devices);
 
-    let resumed = args.state_file.as_deref().and_then(|path| load_state(path, &base, args.seed));
+    let resumed = args.state_file.as_deref().and_then(|path| load_state(path, args.seed));
     let enrolled: Vec<Enrolled> = match resumed {
         Some(devices) if devices.len() == fleet.len() => {
             println!("Resuming {} devices from the state file.", devices.len());
             devices
         }
-        _ => onboard_all(&client, &base, &package.onboarding_token, fleet, args.concurrency).await?,
+        _ => onboard_all(&client, &servers, &token, fleet, args.concurrency).await?,
     };
     if let Some(path) = &args.state_file {
         let state = StateFile { server_url: base.clone(), seed: args.seed, devices: enrolled.clone() };
@@ -193,8 +198,8 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
     for (index, device) in enrolled.into_iter().enumerate() {
         let context = DeviceContext {
             client: client.clone(),
-            base: base.clone(),
-            token: package.onboarding_token.clone(),
+            servers: servers.clone(),
+            token: token.clone(),
             local_dir: local_dir.clone(),
             once: args.once,
             counters: Arc::clone(&counters),
@@ -206,10 +211,11 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
     if args.once {
         while tasks.join_next().await.is_some() {}
         println!(
-            "{} check-ins succeeded, {} failed; {} devices hold policies.",
+            "{} check-ins succeeded, {} failed; {} devices hold policies; {} moved to another server.",
             counters.ok.load(Ordering::Relaxed),
             counters.failed.load(Ordering::Relaxed),
-            counters.with_policies.load(Ordering::Relaxed)
+            counters.with_policies.load(Ordering::Relaxed),
+            counters.moved.load(Ordering::Relaxed)
         );
         return Ok(());
     }
@@ -231,9 +237,11 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_state(path: &std::path::Path, base: &str, seed: u64) -> Option<Vec<Enrolled>> {
+/// The devices of a state file made with the same seed. The servers may have changed (another replica of the tenant,
+/// a new address): a device whose credentials the server refuses onboards again.
+fn load_state(path: &std::path::Path, seed: u64) -> Option<Vec<Enrolled>> {
     let state: StateFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    (state.server_url == base && state.seed == seed).then_some(state.devices)
+    (state.seed == seed).then_some(state.devices)
 }
 
 #[derive(Debug, Default)]
@@ -244,11 +252,13 @@ struct Counters {
     policy_updates: AtomicU64,
     /// Devices that hold at least one policy (counted by `--once`).
     with_policies: AtomicU64,
+    /// Check-ins that found their server not answering and moved to the next one.
+    moved: AtomicU64,
 }
 
 async fn onboard_all(
     client: &reqwest::Client,
-    base: &str,
+    servers: &Servers,
     token: &str,
     fleet: Vec<DeviceFacts>,
     concurrency: usize,
@@ -262,13 +272,13 @@ async fn onboard_all(
     let mut tasks = JoinSet::new();
     for (index, facts) in fleet.into_iter().enumerate() {
         let client = client.clone();
-        let url = format!("{base}/api/v1/device/onboard");
+        let servers = servers.clone();
         let token = token.to_owned();
         let permits = Arc::clone(&permits);
         let progress = progress.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await?;
-            let enrolled = onboard(&client, &url, &token, facts).await;
+            let enrolled = onboard(&client, &servers, index, &token, facts).await;
             progress.inc(1);
             enrolled.map(|device| (index, device))
         });
@@ -289,15 +299,29 @@ async fn onboard_all(
     Ok(enrolled.into_iter().map(|(_, device)| device).collect())
 }
 
-/// Onboards one device, retrying while the server is unreachable (it may still be starting).
-async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: DeviceFacts) -> anyhow::Result<Enrolled> {
+/// Onboards one device through its server (`at`, an index into `servers`), retrying while no server answers (it may
+/// still be starting), each attempt on the next server.
+async fn onboard(
+    client: &reqwest::Client,
+    servers: &Servers,
+    at: usize,
+    token: &str,
+    facts: DeviceFacts,
+) -> anyhow::Result<Enrolled> {
     let body = serde_json::json!({ "onboarding_token": token, "facts": facts });
     let mut attempt = 0u32;
     loop {
-        match client.post(url).json(&body).send().await {
+        let url = servers.url(at + attempt as usize, "onboard");
+        match client.post(&url).json(&body).send().await {
             Ok(response) if response.status().is_success() => {
                 let onboarded: OnboardResponse = response.json().await.context("unexpected onboarding answer")?;
-                return Ok(Enrolled { facts, device_id: onboarded.device_id, device_secret: onboarded.device_secret });
+                let server = servers.index(at + attempt as usize);
+                return Ok(Enrolled {
+                    facts,
+                    device_id: onboarded.device_id,
+                    device_secret: onboarded.device_secret,
+                    server,
+                });
             }
             Ok(response) => {
                 let status = response.status();
@@ -313,7 +337,10 @@ async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: Device
             }
             Err(error) if attempt < 30 && (error.is_connect() || error.is_timeout()) => {
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+                // Another server first; once every one was tried, wait a little longer each round.
+                if (attempt as usize).is_multiple_of(servers.len()) {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+                }
             }
             Err(error) => return Err(error).context(format!("cannot reach {url}")),
         }
@@ -323,7 +350,7 @@ async fn onboard(client: &reqwest::Client, url: &str, token: &str, facts: Device
 /// What every simulated device shares.
 struct DeviceContext {
     client: reqwest::Client,
-    base: String,
+    servers: Servers,
     token: String,
     /// Where devices keep what they applied (with `--state-file`).
     local_dir: Option<PathBuf>,
@@ -357,16 +384,17 @@ fn keep_preferences(dir: &std::path::Path, device: &Enrolled, report: &shared::r
 /// server no longer knows the device's credentials (its database was reset, or the device was re-onboarded
 /// elsewhere), the device onboards again, as a real one would after a reinstall.
 async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: usize, n_devices: usize) {
-    let DeviceContext { client, base, token, local_dir, once, counters } = context;
-    let url = format!("{base}/api/v1/device/check-in");
-    let report_url = format!("{base}/api/v1/device/report");
+    let DeviceContext { client, servers, token, local_dir, once, counters } = context;
     let mut authorization = format!("Device {}:{}", device.device_id, device.device_secret);
     let mut held_hash: Option<String> = None;
-    let mut held_policies: Vec<shared::policy::Policy> = Vec::new();
+    // Whether the device holds any policy (the policies themselves are not kept: a fleet of a million would hold
+    // gigabytes of copies).
+    let mut holds_policies = false;
     // First check-ins are spread over two seconds.
     let spread = Duration::from_millis((2000 * index / n_devices.max(1)) as u64);
     tokio::time::sleep(spread).await;
     loop {
+        let url = servers.url(device.server, "check-in");
         let mut request = client.post(&url).header("authorization", &authorization);
         if let Some(hash) = &held_hash {
             request = request.header("if-none-match", format!("\"{hash}\""));
@@ -388,6 +416,7 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
                         // Resolve conflicts and "apply" with the shared rules, then report what took effect.
                         let refs: Vec<&shared::policy::Policy> = answer.policies.iter().collect();
                         let report = shared::report::device_report(&answer.policies_hash, &refs, device.facts.os);
+                        let report_url = servers.url(device.server, "report");
                         let sent =
                             client.post(&report_url).header("authorization", &authorization).json(&report).send().await;
                         match sent {
@@ -396,7 +425,7 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
                                     keep_preferences(dir, &device, &report);
                                 }
                                 held_hash = Some(answer.policies_hash);
-                                held_policies = answer.policies;
+                                holds_policies = !answer.policies.is_empty();
                                 counters.policy_updates.fetch_add(1, Ordering::Relaxed);
                             }
                             // Not holding the hash makes the next check-in bring the policies again.
@@ -412,8 +441,7 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
             }
             Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
-                let onboard_url = format!("{base}/api/v1/device/onboard");
-                match onboard(&client, &onboard_url, &token, device.facts.clone()).await {
+                match onboard(&client, &servers, device.server, &token, device.facts.clone()).await {
                     Ok(again) => {
                         eprintln!("{}: credentials refused; onboarded again", device.facts.hostname);
                         device = again;
@@ -432,6 +460,17 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
                 eprintln!("{}: check-in refused: {}", device.facts.hostname, response.status());
                 Duration::from_secs(60)
             }
+            // Its server does not answer and there is another: move to it and check in there at once.
+            Err(error) if servers.len() > 1 && (error.is_connect() || error.is_timeout()) => {
+                counters.moved.fetch_add(1, Ordering::Relaxed);
+                device.server = servers.index(device.server + 1);
+                eprintln!(
+                    "{}: {url} does not answer; checking in at {} instead",
+                    device.facts.hostname,
+                    servers.url(device.server, "check-in")
+                );
+                Duration::ZERO
+            }
             Err(error) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
                 // With its causes: reqwest's own message does not say why (refused, a certificate not trusted…).
@@ -440,7 +479,7 @@ async fn keep_checking_in(context: DeviceContext, mut device: Enrolled, index: u
             }
         };
         if once && !interval.is_zero() {
-            if !held_policies.is_empty() {
+            if holds_policies {
                 counters.with_policies.fetch_add(1, Ordering::Relaxed);
             }
             return;

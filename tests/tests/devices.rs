@@ -238,3 +238,51 @@ async fn token_row(app: &Harness, name: &str, condition: impl Fn(&str) -> bool) 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Several servers (replicas of one tenant): the agent takes their URLs, and a device whose server stops answering
+/// moves to the next one and checks in there. Two `rampart` processes, one after the other on one data directory,
+/// stand in for two replicas: the fleet onboards through the first, the first dies, and the fleet — resumed from its
+/// state file and given both URLs — reaches the second without onboarding anew.
+#[tokio::test]
+async fn a_device_whose_server_stops_answering_moves_to_the_next_one() -> anyhow::Result<()> {
+    const USER: &str = "secadmin";
+    const PASSWORD: &str = "replicas-Password-1";
+    let dir = tempfile::tempdir()?;
+    let (mut first, first_url) = support::start_api_server(dir.path(), USER, PASSWORD).await?;
+    let package: OnboardingPackage =
+        serde_json::from_slice(&std::fs::read(dir.path().join("onboarding-package.json"))?)?;
+    let state = dir.path().join("fleet.json");
+    let simulate = |servers: String| {
+        let mut command = tokio::process::Command::new(support::binary("rampart-agent").expect("built"));
+        command
+            .args(["simulate", "--once", "--devices", "12", "--seed", "5", "--server", &servers, "--token"])
+            .arg(&package.onboarding_token)
+            .arg("--state-file")
+            .arg(&state);
+        command.output()
+    };
+    let output = simulate(first_url.clone()).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("12 check-ins succeeded, 0 failed"), "{stdout}");
+
+    first.kill()?;
+    let (_second, second_url) = support::start_api_server(dir.path(), USER, PASSWORD).await?;
+    let output = simulate(format!("{first_url},{second_url}")).await?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("Resuming 12 devices"), "{stdout}");
+    assert!(
+        stdout.contains("12 check-ins succeeded, 0 failed") && stdout.contains("12 moved to another server"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("does not answer; checking in at {second_url}/api/v1/device/check-in")),
+        "{stderr}"
+    );
+
+    // The same twelve devices, none onboarded anew.
+    let api = support::Api::sign_in(&second_url, USER, PASSWORD).await?;
+    let page: shared::api::DevicePage = api.get("/api/v1/devices").await?;
+    assert_eq!(page.total, 12);
+    Ok(())
+}
