@@ -21,8 +21,7 @@ use shared::tenant::TenantSwitches;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::code;
-use super::devices::{DEVICE_COLUMNS, device_from_row};
-use super::policies::{POLICY_COLUMNS, policy_from_row};
+use super::rows::{DEVICE_COLUMNS, POLICY_COLUMNS, device_from_row, policy_from_row};
 use crate::store::{StoreError, StoreResult};
 
 /// Rows per multi-row statement (SQLite allows 32,766 bound values).

@@ -4,16 +4,16 @@ use async_trait::async_trait;
 use serde_json::json;
 use shared::api::{Registration, UnixSeconds};
 use shared::audit::{AuditAction, ObjectType};
-use shared::device::{DeviceFacts, DirectoryDeviceId, Edition, Hostname, JoinType, ManagedBy, OsBuild, OsProduct};
+use shared::device::{DeviceFacts, DirectoryDeviceId};
 use shared::eligibility::EligibilityCode;
 use shared::query::{DeviceQuery, DeviceSort, EligibilityFilter, SortDir};
 use shared::tenant::TenantSwitches;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::aggregates::{self, Scope};
 use super::audit::write_audit;
-use super::{SqliteStore, code, corrupt, to_u64};
+use super::rows::{DEVICE_COLUMNS, device_from_row, registration_code};
+use super::{SqliteStore, corrupt, to_u64};
 use crate::store::batch::CheckIns;
 use crate::store::{Actor, DeviceRecord, DeviceStore, NewAudit, NewDevice, Onboarded, StoreError, StoreResult};
 
@@ -327,61 +327,6 @@ impl DeviceStore for SqliteStore {
             .await?;
         rows.iter().map(device_from_row).collect()
     }
-}
-
-pub(super) const DEVICE_COLUMNS: &str = "id, directory_device_id, registration, hostname, os, edition, os_build, \
-    required_update_installed, downlevel_agent_installed, join_type, managed_by, support, onboarded_at, \
-    last_check_in, n_check_ins, sync_requested, claimed_directory_device_id";
-
-pub(super) fn registration_code(registration: Registration) -> &'static str {
-    match registration {
-        Registration::Reused => "reused",
-        Registration::Adopted => "adopted",
-        Registration::Created => "created",
-    }
-}
-
-pub(super) fn parse_registration(code: &str) -> Option<Registration> {
-    match code {
-        "reused" => Some(Registration::Reused),
-        "adopted" => Some(Registration::Adopted),
-        "created" => Some(Registration::Created),
-        _ => None,
-    }
-}
-
-pub(super) fn device_from_row(row: &SqliteRow) -> StoreResult<DeviceRecord> {
-    let hostname: String = row.try_get("hostname")?;
-    let os_build: String = row.try_get("os_build")?;
-    let directory_device_id: String = row.try_get("directory_device_id")?;
-    let directory_device_id = DirectoryDeviceId::try_from(directory_device_id.clone())
-        .map_err(|_| corrupt("directory id", &directory_device_id))?;
-    let n_check_ins: i64 = row.try_get("n_check_ins")?;
-    Ok(DeviceRecord {
-        id: row.try_get("id")?,
-        facts: DeviceFacts {
-            hostname: Hostname::try_from(hostname.clone()).map_err(|_| corrupt("hostname", &hostname))?,
-            os: code(row, "os", OsProduct::from_code)?,
-            edition: code(row, "edition", Edition::from_code)?,
-            os_build: OsBuild::try_from(os_build.clone()).map_err(|_| corrupt("os_build", &os_build))?,
-            required_update_installed: row.try_get("required_update_installed")?,
-            downlevel_agent_installed: row.try_get("downlevel_agent_installed")?,
-            join_type: code(row, "join_type", JoinType::from_code)?,
-            directory_device_id: Some(directory_device_id.clone()),
-            managed_by: code(row, "managed_by", ManagedBy::from_code)?,
-        },
-        directory_device_id,
-        registration: code(row, "registration", parse_registration)?,
-        support: code(row, "support", EligibilityCode::from_code)?,
-        onboarded_at: row.try_get("onboarded_at")?,
-        last_check_in: row.try_get("last_check_in")?,
-        n_check_ins: u64::try_from(n_check_ins).unwrap_or(0),
-        sync_requested: row.try_get("sync_requested")?,
-        claimed_directory_device_id: row
-            .try_get::<Option<String>, _>("claimed_directory_device_id")?
-            .map(|id| DirectoryDeviceId::try_from(id.clone()).map_err(|_| corrupt("claimed directory id", &id)))
-            .transpose()?,
-    })
 }
 
 /// Adds the WHERE clause of the Devices list's filter.

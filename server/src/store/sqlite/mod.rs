@@ -38,6 +38,7 @@ mod devices;
 mod groups;
 mod policies;
 mod reports;
+mod rows;
 mod setting_rows;
 mod tenant;
 

@@ -5,11 +5,11 @@ use serde_json::json;
 use shared::api::UnixSeconds;
 use shared::audit::{AuditAction, ObjectType};
 use shared::policy::{Policy, PolicyDraft, PolicyVersion};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite};
 
 use super::aggregates::{self, Scope};
 use super::audit::write_audit;
+use super::rows::{POLICY_COLUMNS, from_json, policy_from_row, to_json};
 use super::{SqliteStore, to_i64};
 use crate::store::{Actor, NewAudit, PolicyStore, PolicyUpdate, StoreError, StoreResult};
 
@@ -183,21 +183,6 @@ pub(super) fn policy_snapshot(document: &str, version: impl Into<i128>) -> Store
     Ok(json!({ "version": i64::try_from(version.into()).unwrap_or(i64::MAX), "policy": draft }))
 }
 
-pub(super) const POLICY_COLUMNS: &str = "id, version, document, created_at, updated_at, updated_by";
-
-pub(super) fn policy_from_row(row: &SqliteRow) -> StoreResult<Policy> {
-    let version: i64 = row.try_get("version")?;
-    let document: String = row.try_get("document")?;
-    Ok(Policy {
-        id: row.try_get("id")?,
-        draft: from_json(&document)?,
-        version: u64::try_from(version).unwrap_or(0),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        updated_by: row.try_get("updated_by")?,
-    })
-}
-
 pub(super) async fn insert_version(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     id: &str,
@@ -217,12 +202,4 @@ pub(super) async fn insert_version(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-pub(super) fn to_json(draft: &PolicyDraft) -> StoreResult<String> {
-    serde_json::to_string(draft).map_err(|e| StoreError::Corrupt(format!("policy does not serialize: {e}")))
-}
-
-pub(super) fn from_json(document: &str) -> StoreResult<PolicyDraft> {
-    serde_json::from_str(document).map_err(|e| StoreError::Corrupt(format!("stored policy does not parse: {e}")))
 }
