@@ -217,25 +217,15 @@ async fn an_online_backup_taken_during_writes_restores_every_write_acknowledged_
     let mut policy = api.post::<Policy>("/api/v1/policies", &body).await?;
     // Writes go on during the backup: each new version of the policy, acknowledged or not, is fine in the copy as
     // long as the copy is consistent; those acknowledged before the backup began must all be there.
-    let acknowledged_before = {
-        for _ in 0..5 {
-            let mut draft = serde_json::to_value(&policy.draft)?;
-            draft["description"] = json!(format!("v{}", policy.version + 1));
-            let if_match = format!("\"{}\"", policy.version);
-            let path = format!("/api/v1/policies/{}", policy.id);
-            policy = api.send(reqwest::Method::PUT, &path, &[("if-match", &if_match)], &draft).await?;
-        }
-        policy.version
-    };
+    for _ in 0..5 {
+        policy = next_version(&api, &policy).await?;
+    }
+    let acknowledged_before = policy.version;
     let writer = {
         let (api, mut policy) = (Api::sign_in(&url, USER, PASSWORD).await?, policy.clone());
         tokio::spawn(async move {
             for _ in 0..200 {
-                let mut draft = serde_json::to_value(&policy.draft)?;
-                draft["description"] = json!(format!("v{}", policy.version + 1));
-                let if_match = format!("\"{}\"", policy.version);
-                let path = format!("/api/v1/policies/{}", policy.id);
-                policy = api.send(reqwest::Method::PUT, &path, &[("if-match", &if_match)], &draft).await?;
+                policy = next_version(&api, &policy).await?;
             }
             anyhow::Ok(policy.version)
         })
@@ -297,4 +287,13 @@ async fn an_online_backup_taken_during_writes_restores_every_write_acknowledged_
         numbers.len()
     );
     Ok(())
+}
+
+/// Saves `policy` as its next version, whose description is `v<version>`.
+async fn next_version(api: &Api, policy: &Policy) -> anyhow::Result<Policy> {
+    let mut draft = serde_json::to_value(&policy.draft)?;
+    draft["description"] = json!(format!("v{}", policy.version + 1));
+    let if_match = format!("\"{}\"", policy.version);
+    let path = format!("/api/v1/policies/{}", policy.id);
+    api.send(reqwest::Method::PUT, &path, &[("if-match", &if_match)], &draft).await
 }
