@@ -48,7 +48,8 @@ struct Serve {
     /// The built admin center (from `cargo xtask build`); defaults to `site/` beside the binary's target directory.
     #[arg(long, env = "RAMPART_ASSETS_DIR")]
     assets_dir: Option<PathBuf>,
-    /// Address devices reach this server at, written into onboarding packages; defaults to http://<listen>.
+    /// Address devices reach this server at, written into onboarding packages; defaults to `http://` and the listen
+    /// address.
     #[arg(long, env = "RAMPART_PUBLIC_URL")]
     public_url: Option<String>,
     /// Time between device check-ins, e.g. 90m, 15s, 2h.
