@@ -170,7 +170,6 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
         (None, servers, Some(token)) if !servers.is_empty() => (Servers::new(servers)?, token.clone()),
         _ => bail!("give --onboarding-package FILE, or --server URL and --token TOKEN"),
     };
-    let base = servers.to_string();
     let client = args.connection.client()?;
     let fleet = fleet::generate(args.seed, args.devices);
 
@@ -183,7 +182,7 @@ async fn simulate(args: Simulate) -> anyhow::Result<()> {
         _ => onboard_all(&client, &servers, &token, fleet, args.concurrency).await?,
     };
     if let Some(path) = &args.state_file {
-        let state = StateFile { server_url: base.clone(), seed: args.seed, devices: enrolled.clone() };
+        let state = StateFile { server_url: servers.to_string(), seed: args.seed, devices: enrolled.clone() };
         std::fs::write(path, serde_json::to_vec(&state)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

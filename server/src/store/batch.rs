@@ -109,16 +109,18 @@ impl CheckInBuffer {
         entry.0 = entry.0.max(now);
         entry.1 += 1;
         let since = *pending.since.get_or_insert_with(Instant::now);
-        (pending.latest.len() >= FLUSH_AT || since.elapsed() >= FLUSH_AFTER).then(|| Self::take_from(&mut pending))
+        (pending.latest.len() >= FLUSH_AT || since.elapsed() >= FLUSH_AFTER).then(|| pending.take())
     }
 
     /// Every pending check-in, to write before a read of devices.
     pub(crate) fn take(&self) -> CheckIns {
-        Self::take_from(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
+}
 
-    fn take_from(pending: &mut Pending) -> CheckIns {
-        pending.since = None;
-        std::mem::take(&mut pending.latest)
+impl Pending {
+    fn take(&mut self) -> CheckIns {
+        self.since = None;
+        std::mem::take(&mut self.latest)
     }
 }

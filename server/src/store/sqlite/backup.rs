@@ -60,8 +60,11 @@ impl SqliteStore {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut copy).await?;
             counts.push((table, n));
         }
+        let bytes: i64 =
+            sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                .fetch_one(&mut copy)
+                .await?;
         copy.close().await?;
-        let bytes = std::fs::metadata(to).map_err(|e| StoreError::Refused(format!("{}: {e}", to.display())))?.len();
-        Ok(BackupSummary { bytes, schema_version, counts })
+        Ok(BackupSummary { bytes: u64::try_from(bytes).unwrap_or(0), schema_version, counts })
     }
 }

@@ -210,8 +210,12 @@ impl ReportStore for SqliteStore {
         let preferences = serde_json::to_string(&report.preferences)
             .map_err(|e| StoreError::Corrupt(format!("preferences do not serialize: {e}")))?;
         let row = PendingReport { device_id: device_id.to_owned(), policies, preferences, now };
-        let store = self.clone();
-        self.reports.submit(row, |batch| async move { store.write_reports(&batch).await }).await
+        // Only the caller that writes the batch clones the store, for the batch's own task.
+        let write = |batch: Vec<PendingReport>| {
+            let store = self.clone();
+            async move { store.write_reports(&batch).await }
+        };
+        self.reports.submit(row, write).await
     }
 
     async fn device_reports(&self, device_id: &str) -> StoreResult<Vec<StoredPolicyReport>> {
